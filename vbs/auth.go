@@ -1,0 +1,512 @@
+package vbs
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Authenticator adds credentials to a request. Implementations must be safe
+// for concurrent use. NewAKSK, NewStaticToken and NewPasswordAuth return the
+// three kinds Huawei Cloud accepts.
+type Authenticator interface {
+	// Authorize sets the auth headers of req; body is the request body (nil
+	// for GET), for signing. It is called once per HTTP attempt, after every
+	// other header and the final URL are set.
+	Authorize(ctx context.Context, req *http.Request, body []byte) error
+	// Renew is called once after a 401 response that used the credential
+	// from Authorize; it reports whether a single retry with fresh
+	// credentials makes sense (true only for password tokens).
+	Renew(ctx context.Context) bool
+}
+
+// redacter is implemented by the Authenticators of this package: it removes
+// their secrets from text taken from a response before it goes into an error.
+type redacter interface {
+	redact(s string) string
+}
+
+// redactedMark replaces a secret found in text.
+const redactedMark = "[REDACTED]"
+
+// minSecretLen is the shortest secret that redact replaces; replacing shorter
+// strings would mangle messages without protecting much.
+const minSecretLen = 4
+
+// redactAll replaces every secret in s.
+func redactAll(s string, secrets ...string) string {
+	for _, sec := range secrets {
+		if len(sec) >= minSecretLen {
+			s = strings.ReplaceAll(s, sec, redactedMark)
+		}
+	}
+	return s
+}
+
+// maskID shows the first four bytes of an identifier such as an access key.
+func maskID(s string) string {
+	if len(s) <= 4 {
+		return strings.Repeat("*", len(s))
+	}
+	return s[:4] + "****"
+}
+
+// ----- AK/SK -----
+
+// akskAuth signs requests with SDK-HMAC-SHA256.
+type akskAuth struct {
+	accessKey, secretKey, securityToken string
+	now                                 func() time.Time
+}
+
+// NewAKSK returns an Authenticator that signs every request with the access
+// key and secret key (SDK-HMAC-SHA256). It sets X-Sdk-Date (UTC, format
+// SDKDateFormat) and, when securityToken is not empty (temporary
+// credentials), X-Security-Token, and signs host, x-sdk-date, x-project-id
+// (set by the Client), x-security-token when set, and content-type when the
+// request has a body. It rewrites the request's query to the canonical query
+// it signed. Renew always reports false: a rejected signature is not retried
+// (the API locks an AK after five failures in a row). Empty keys make
+// Authorize fail.
+func NewAKSK(accessKey, secretKey, securityToken string) Authenticator {
+	return &akskAuth{accessKey: accessKey, secretKey: secretKey, securityToken: securityToken, now: time.Now}
+}
+
+// Authorize signs req.
+func (a *akskAuth) Authorize(_ context.Context, req *http.Request, body []byte) error {
+	if a.accessKey == "" || a.secretKey == "" {
+		return errors.New("AK/SK credentials: access key or secret key is empty")
+	}
+	date := a.now().UTC().Format(SDKDateFormat)
+	req.Header.Set("X-Sdk-Date", date)
+	names := []string{"host", "x-sdk-date"}
+	if req.Header.Get("X-Project-Id") != "" {
+		names = append(names, "x-project-id")
+	}
+	if a.securityToken != "" {
+		req.Header.Set("X-Security-Token", a.securityToken)
+		names = append(names, "x-security-token")
+	}
+	if len(body) > 0 && req.Header.Get("Content-Type") != "" {
+		names = append(names, "content-type")
+	}
+	signed := SignedHeaders(names...)
+
+	query, err := url.ParseQuery(req.URL.RawQuery)
+	if err != nil {
+		return fmt.Errorf("AK/SK signing: bad query: %w", err)
+	}
+	cq := CanonicalQuery(query)
+	req.URL.RawQuery = cq // send exactly what is signed
+
+	host := req.Host
+	if host == "" {
+		host = req.URL.Host
+	}
+	headers := req.Header.Clone()
+	headers.Set("Host", host)
+	cr := CanonicalRequest(req.Method, req.URL.Path, cq, headers, signed, body)
+	req.Header.Set("Authorization", AuthorizationHeader(a.accessKey, signed, Sign(a.secretKey, date, cr)))
+	return nil
+}
+
+// Renew reports false: signatures are never retried.
+func (a *akskAuth) Renew(context.Context) bool { return false }
+
+// String describes the credentials without the secret key or security token.
+func (a *akskAuth) String() string {
+	tok := "none"
+	if a.securityToken != "" {
+		tok = "redacted"
+	}
+	return fmt.Sprintf("AK/SK credentials (access key %s, secret key redacted, security token %s)", maskID(a.accessKey), tok)
+}
+
+// GoString is String, so that %#v does not print the secrets either.
+func (a *akskAuth) GoString() string { return a.String() }
+
+func (a *akskAuth) redact(s string) string { return redactAll(s, a.secretKey, a.securityToken) }
+
+// ----- static token -----
+
+// staticToken sends a fixed X-Auth-Token.
+type staticToken struct{ token string }
+
+// NewStaticToken returns an Authenticator that sends token as X-Auth-Token.
+// Renew reports false: a fixed token cannot be renewed. An empty token makes
+// Authorize fail.
+func NewStaticToken(token string) Authenticator { return &staticToken{token: token} }
+
+// Authorize sets X-Auth-Token.
+func (t *staticToken) Authorize(_ context.Context, req *http.Request, _ []byte) error {
+	if t.token == "" {
+		return errors.New("static token is empty")
+	}
+	req.Header.Set("X-Auth-Token", t.token)
+	return nil
+}
+
+// Renew reports false.
+func (t *staticToken) Renew(context.Context) bool { return false }
+
+// String describes the credential without the token.
+func (t *staticToken) String() string { return "static token (redacted)" }
+
+// GoString is String.
+func (t *staticToken) GoString() string { return t.String() }
+
+func (t *staticToken) redact(s string) string { return redactAll(s, t.token) }
+
+// ----- IAM password token -----
+
+// PasswordAuthOptions configures NewPasswordAuth.
+type PasswordAuthOptions struct {
+	// IAMEndpoint is the IAM service; default "https://iam.{Region}.myhuaweicloud.com".
+	IAMEndpoint string
+	// Region is used for the default IAMEndpoint.
+	Region string
+	// Domain (account name), User and Password identify the IAM user; all required.
+	Domain, User, Password string
+	// ProjectID scopes the token; required.
+	ProjectID string
+	// HTTPClient defaults to a client like the one of Options.HTTPClient.
+	HTTPClient *http.Client
+	// Observer, when not nil, is called after every HTTP attempt to IAM
+	// (Operation OpIAMToken). The Observer of the Client whose request
+	// triggered a token fetch is called as well.
+	Observer func(RequestEvent)
+	// Now is the clock used for token expiry; default time.Now.
+	Now func() time.Time
+	// UserAgent defaults to "vbs_exporter/" + version.Version.
+	UserAgent string
+}
+
+// renewMinAge: Renew does not discard a token younger than this; a 401 on
+// such a token would not be cured by yet another one (and this keeps many
+// concurrent 401s on one old token down to one renewal).
+const renewMinAge = 5 * time.Second
+
+// fetchTimeout bounds one token fetch, retries included. Fetches run detached
+// from the context of the caller that triggered them, since other callers may
+// be waiting for the same fetch.
+const fetchTimeout = 2 * time.Minute
+
+// defaultTokenLifetime is assumed when IAM sends no token.expires_at.
+const defaultTokenLifetime = time.Hour
+
+// passwordAuth fetches, caches and renews project-scoped IAM tokens.
+type passwordAuth struct {
+	endpoint  *url.URL // …/v3/auth/tokens
+	user      string
+	domain    string
+	projectID string
+	password  string
+	body      []byte // the request body; contains the password
+	eng       *engine
+	observer  func(RequestEvent)
+	now       func() time.Time
+	ownsHTTP  bool
+
+	mu        sync.Mutex
+	token     string    // "" when none or discarded by Renew
+	fetchedAt time.Time // local clock
+	refreshAt time.Time // local clock: fetch a new token from this time on
+	flight    *tokenFlight
+}
+
+// tokenFlight is one token fetch shared by every caller that needs it.
+type tokenFlight struct {
+	done  chan struct{}
+	token string
+	err   error
+}
+
+// NewPasswordAuth returns an Authenticator that sends an IAM token as
+// X-Auth-Token. The token is fetched with the user's password from
+// {IAMEndpoint}/v3/auth/tokens, scoped to ProjectID, and cached. It is
+// renewed when less than 10% of its lifetime or 5 minutes, whichever is
+// smaller, remains before expires_at (the lifetime is expires_at − issued_at
+// and is counted on the local clock from the moment of the fetch, so clock
+// skew does not matter). Concurrent callers share one in-flight fetch; a
+// caller whose context ends stops waiting while the fetch goes on for the
+// others. Renew discards the cached token (unless it is younger than 5
+// seconds or a fetch is already under way) and reports true, so the next
+// Authorize fetches a fresh one. Failed fetches are *APIError with Operation
+// OpIAMToken (or a network or decode error) and are not cached.
+func NewPasswordAuth(o PasswordAuthOptions) (Authenticator, error) {
+	var missing []string
+	for _, f := range []struct{ name, v string }{
+		{"Domain", o.Domain}, {"User", o.User}, {"Password", o.Password}, {"ProjectID", o.ProjectID},
+	} {
+		if f.v == "" {
+			missing = append(missing, f.name)
+		}
+	}
+	if len(missing) > 0 {
+		return nil, fmt.Errorf("vbs: password auth: missing %s", strings.Join(missing, ", "))
+	}
+	base, err := endpointURL(o.IAMEndpoint, o.Region, "iam")
+	if err != nil {
+		return nil, fmt.Errorf("vbs: password auth: IAM endpoint: %w", err)
+	}
+	u := joinPath(base, []string{"v3", "auth", "tokens"}, nil)
+
+	body, err := iamRequestBody(o.User, o.Password, o.Domain, o.ProjectID)
+	if err != nil {
+		return nil, fmt.Errorf("vbs: password auth: %w", err)
+	}
+	now := o.Now
+	if now == nil {
+		now = time.Now
+	}
+	hc, owned := httpClient(o.HTTPClient)
+	p := &passwordAuth{
+		ownsHTTP: owned,
+		endpoint: u, user: o.User, domain: o.Domain, projectID: o.ProjectID, password: o.Password,
+		body: body, observer: o.Observer, now: now,
+		eng: &engine{
+			hc:          hc,
+			maxAttempts: defaultMaxAttempts,
+			maxBody:     defaultMaxBodyBytes,
+			backoffBase: defaultBackoffBase,
+			backoffMax:  defaultBackoffMax,
+			userAgent:   userAgent(o.UserAgent),
+			jitter:      fullJitter,
+		},
+	}
+	return p, nil
+}
+
+// iamRequestBody is the password-auth JSON body, fields in the documented order.
+func iamRequestBody(user, password, domain, projectID string) ([]byte, error) {
+	type name struct {
+		Name string `json:"name"`
+	}
+	type userT struct {
+		Name     string `json:"name"`
+		Password string `json:"password"`
+		Domain   name   `json:"domain"`
+	}
+	var req struct {
+		Auth struct {
+			Identity struct {
+				Methods  []string `json:"methods"`
+				Password struct {
+					User userT `json:"user"`
+				} `json:"password"`
+			} `json:"identity"`
+			Scope struct {
+				Project struct {
+					ID string `json:"id"`
+				} `json:"project"`
+			} `json:"scope"`
+		} `json:"auth"`
+	}
+	req.Auth.Identity.Methods = []string{"password"}
+	req.Auth.Identity.Password.User = userT{Name: user, Password: password, Domain: name{Name: domain}}
+	req.Auth.Scope.Project.ID = projectID
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(&req); err != nil {
+		return nil, errors.New("cannot encode the IAM request body") // no detail: it holds the password
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+}
+
+// Authorize sets X-Auth-Token to a valid token, fetching one when needed.
+func (p *passwordAuth) Authorize(ctx context.Context, req *http.Request, _ []byte) error {
+	tok, err := p.get(ctx)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("X-Auth-Token", tok)
+	return nil
+}
+
+// get returns the cached token or waits for a (shared) fetch.
+func (p *passwordAuth) get(ctx context.Context) (string, error) {
+	p.mu.Lock()
+	if p.token != "" && p.now().Before(p.refreshAt) {
+		tok := p.token
+		p.mu.Unlock()
+		return tok, nil
+	}
+	f := p.flight
+	if f == nil {
+		f = &tokenFlight{done: make(chan struct{})}
+		p.flight = f
+		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), fetchTimeout)
+		go func() {
+			defer cancel()
+			p.runFlight(fctx, f)
+		}()
+	}
+	p.mu.Unlock()
+	select {
+	case <-f.done:
+		return f.token, f.err
+	case <-ctx.Done():
+		return "", fmt.Errorf("%s: waiting for a token: %w", OpIAMToken, ctx.Err())
+	}
+}
+
+// runFlight fetches a token, stores it and releases the waiters of f.
+func (p *passwordAuth) runFlight(ctx context.Context, f *tokenFlight) {
+	start := p.now()
+	tok, lifetime, err := p.fetch(ctx, start)
+	p.mu.Lock()
+	p.flight = nil
+	if err == nil {
+		p.token = tok
+		p.fetchedAt = start
+		p.refreshAt = start.Add(lifetime - min(lifetime/10, 5*time.Minute))
+	}
+	p.mu.Unlock()
+	f.token, f.err = tok, err
+	close(f.done)
+}
+
+// fetch asks IAM for a token; it returns the token and its remaining lifetime.
+func (p *passwordAuth) fetch(ctx context.Context, start time.Time) (string, time.Duration, error) {
+	ctxObs := observerFrom(ctx)
+	observe := func(ev RequestEvent) {
+		if p.observer != nil {
+			p.observer(ev)
+		}
+		if ctxObs != nil {
+			ctxObs(ev)
+		}
+	}
+	var tok string
+	var lifetime time.Duration
+	decode := func(h http.Header, data []byte) error {
+		tok = h.Get("X-Subject-Token")
+		if tok == "" {
+			return errors.New("no X-Subject-Token header")
+		}
+		var body struct {
+			Token *struct {
+				ExpiresAt json.RawMessage `json:"expires_at"`
+				IssuedAt  json.RawMessage `json:"issued_at"`
+			} `json:"token"`
+		}
+		if err := json.Unmarshal(data, &body); err != nil {
+			return err
+		}
+		if body.Token == nil {
+			return errors.New(`no "token" object`)
+		}
+		exp, err := parseTimeField(body.Token.ExpiresAt, "token.expires_at")
+		if err != nil {
+			return err
+		}
+		iss, err := parseTimeField(body.Token.IssuedAt, "token.issued_at")
+		if err != nil {
+			return err
+		}
+		switch {
+		case exp.IsZero():
+			lifetime = defaultTokenLifetime
+		case !iss.IsZero() && iss.Before(exp):
+			lifetime = exp.Sub(iss)
+		default:
+			lifetime = exp.Sub(start)
+		}
+		if lifetime <= 0 {
+			return fmt.Errorf("token already expired (expires_at %s, local clock %s)",
+				exp.Format(time.RFC3339), start.UTC().Format(time.RFC3339))
+		}
+		return nil
+	}
+	err := p.eng.do(ctx, &request{
+		op:      OpIAMToken,
+		method:  http.MethodPost,
+		url:     p.endpoint,
+		header:  http.Header{"Content-Type": {"application/json;charset=utf8"}},
+		body:    p.body,
+		decode:  decode,
+		observe: observe,
+		redact:  p.redact,
+	})
+	if err != nil {
+		return "", 0, err
+	}
+	return tok, lifetime, nil
+}
+
+// parseTimeField parses an optional JSON string timestamp.
+func parseTimeField(raw json.RawMessage, field string) (time.Time, error) {
+	s, err := decodeString(raw)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("field %s: %w", field, err)
+	}
+	t, err := ParseTime(s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("field %s: %w", field, err)
+	}
+	return t, nil
+}
+
+// Renew discards the cached token so that the next Authorize fetches a new
+// one, unless a fetch is under way or the token is younger than 5 seconds;
+// it always reports true.
+func (p *passwordAuth) Renew(context.Context) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.flight != nil {
+		return true
+	}
+	if p.token != "" && p.now().Sub(p.fetchedAt) < renewMinAge {
+		return true
+	}
+	p.token = ""
+	return true
+}
+
+// CloseIdleConnections closes idle connections to IAM of the HTTP client
+// that NewPasswordAuth created (nothing for PasswordAuthOptions.HTTPClient).
+func (p *passwordAuth) CloseIdleConnections() {
+	if p.ownsHTTP {
+		p.eng.hc.CloseIdleConnections()
+	}
+}
+
+// String describes the credentials without the password or the token.
+func (p *passwordAuth) String() string {
+	return fmt.Sprintf("IAM password credentials (user %q, domain %q, project %q, IAM %s, password redacted)",
+		p.user, p.domain, p.projectID, p.endpoint.Redacted())
+}
+
+// GoString is String.
+func (p *passwordAuth) GoString() string { return p.String() }
+
+func (p *passwordAuth) redact(s string) string {
+	p.mu.Lock()
+	tok := p.token
+	p.mu.Unlock()
+	return redactAll(s, p.password, tok)
+}
+
+// observerKey carries a Client's Observer to the Authenticator, so that IAM
+// calls made on behalf of the client are reported to it too.
+type observerKey struct{}
+
+func withObserver(ctx context.Context, obs func(RequestEvent)) context.Context {
+	if obs == nil {
+		return ctx
+	}
+	return context.WithValue(ctx, observerKey{}, obs)
+}
+
+func observerFrom(ctx context.Context) func(RequestEvent) {
+	obs, _ := ctx.Value(observerKey{}).(func(RequestEvent))
+	return obs
+}

@@ -1,0 +1,692 @@
+package vbs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"reflect"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+const testToken = "tok-SECRET-0123456789"
+
+// newTestClient returns a client for srv with a static token, fast backoff
+// and a jitter that always waits the full ceiling (deterministic).
+func newTestClient(t *testing.T, srv *httptest.Server, mod func(*Options)) *Client {
+	t.Helper()
+	o := Options{
+		Endpoint:    srv.URL + "/",
+		ProjectID:   "proj-1",
+		Auth:        NewStaticToken(testToken),
+		HTTPClient:  srv.Client(),
+		BackoffBase: time.Millisecond,
+		BackoffMax:  4 * time.Millisecond,
+	}
+	if mod != nil {
+		mod(&o)
+	}
+	c, err := New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.eng.jitter = func(d time.Duration) time.Duration { return d }
+	return c
+}
+
+// eventLog collects RequestEvents.
+type eventLog struct {
+	mu     sync.Mutex
+	events []RequestEvent
+}
+
+func (l *eventLog) observe(ev RequestEvent) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.events = append(l.events, ev)
+}
+
+// brief returns the events without durations and errors, which vary.
+func (l *eventLog) brief() []RequestEvent {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := make([]RequestEvent, len(l.events))
+	for i, ev := range l.events {
+		ev.Duration, ev.Err = 0, nil
+		out[i] = ev
+	}
+	return out
+}
+
+const vendorPolicies = `{"backup_policies": [{
+  "backup_policy_id": "af8a20b0-117d-4fc3-ae53-aa3968a4f870",
+  "backup_policy_name": "plan01",
+  "scheduled_policy": {
+    "start_time": "12:00",
+    "frequency": 1,
+    "week_frequency": ["MON", "THU"],
+    "rentention_num": 10,
+    "rentention_day": 30,
+    "remain_first_backup_of_curMonth": "Y",
+    "status": "ON"
+  },
+  "policy_resource_count": 1
+}]}`
+
+var vendorPolicy = Policy{
+	ID:            "af8a20b0-117d-4fc3-ae53-aa3968a4f870",
+	Name:          "plan01",
+	Enabled:       true,
+	ResourceCount: 1,
+	Schedule: Schedule{
+		StartTimes:             []time.Duration{12 * time.Hour},
+		Weekdays:               []time.Weekday{time.Monday, time.Thursday},
+		RetentionNum:           10,
+		RetentionDays:          30,
+		KeepFirstBackupOfMonth: true,
+	},
+}
+
+func TestListPolicies(t *testing.T) {
+	var n atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n.Add(1)
+		checks := map[string][2]string{
+			"method":       {r.Method, "GET"},
+			"path":         {r.URL.EscapedPath(), "/v2/proj-1/backuppolicy"},
+			"query":        {r.URL.RawQuery, ""},
+			"X-Auth-Token": {r.Header.Get("X-Auth-Token"), testToken},
+			"X-Project-Id": {r.Header.Get("X-Project-Id"), "proj-1"},
+			"User-Agent":   {r.Header.Get("User-Agent"), "vbs_exporter/unknown"},
+			"Accept":       {r.Header.Get("Accept"), "application/json"},
+		}
+		for name, c := range checks {
+			if c[0] != c[1] {
+				t.Errorf("%s = %q, want %q", name, c[0], c[1])
+			}
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte(vendorPolicies))
+	}))
+	defer srv.Close()
+	var log eventLog
+	c := newTestClient(t, srv, func(o *Options) { o.Observer = log.observe })
+	got, err := c.ListPolicies(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, []Policy{vendorPolicy}) {
+		t.Fatalf("got %+v", got)
+	}
+	if n.Load() != 1 {
+		t.Errorf("%d requests, want 1", n.Load())
+	}
+	want := []RequestEvent{{Operation: OpListPolicies, StatusCode: 200, Attempt: 1}}
+	if !reflect.DeepEqual(log.brief(), want) {
+		t.Errorf("events %+v, want %+v", log.brief(), want)
+	}
+	if c.ProjectID() != "proj-1" {
+		t.Errorf("ProjectID %q", c.ProjectID())
+	}
+}
+
+func TestNew(t *testing.T) {
+	auth := NewStaticToken("x")
+	c, err := New(Options{Region: "cn-north-4", ProjectID: "p", Auth: auth})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := joinPath(c.base, []string{"v2", "p", "backuppolicy"}, nil).String(); got != "https://vbs.cn-north-4.myhuaweicloud.com/v2/p/backuppolicy" {
+		t.Errorf("default URL %q", got)
+	}
+	if c.pageSize != 100 || c.maxPages != 100000 || c.eng.maxAttempts != 4 || c.eng.maxBody != 16<<20 ||
+		c.eng.backoffBase != 200*time.Millisecond || c.eng.backoffMax != 10*time.Second ||
+		c.eng.userAgent != "vbs_exporter/unknown" || c.eng.hc.Timeout != 30*time.Second {
+		t.Errorf("defaults: %+v %+v", c, c.eng)
+	}
+	c.CloseIdleConnections()
+
+	c, err = New(Options{Endpoint: "https://proxy.example/vbs/", ProjectID: "p", Auth: auth, UserAgent: "ua/1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := joinPath(c.base, []string{"v2", "p"}, nil).String(); got != "https://proxy.example/vbs/v2/p" {
+		t.Errorf("prefixed URL %q", got)
+	}
+	if c.eng.userAgent != "ua/1" {
+		t.Errorf("UserAgent %q", c.eng.userAgent)
+	}
+
+	bad := []struct {
+		o    Options
+		want string
+	}{
+		{Options{Region: "r", Auth: auth}, "vbs: project ID is empty"},
+		{Options{Region: "r", ProjectID: "a/b", Auth: auth}, `vbs: project ID "a/b" is not a valid path segment`},
+		{Options{Region: "r", ProjectID: "p"}, "vbs: no Authenticator (Options.Auth)"},
+		{Options{ProjectID: "p", Auth: auth}, "vbs: endpoint: neither endpoint nor region set"},
+		{Options{Region: "evil.com/x", ProjectID: "p", Auth: auth}, `vbs: endpoint: bad region "evil.com/x"`},
+		{Options{Endpoint: "ftp://h", ProjectID: "p", Auth: auth}, `vbs: endpoint: "ftp://h": scheme must be http or https`},
+		{Options{Endpoint: "https://u:pw@h", ProjectID: "p", Auth: auth}, `vbs: endpoint: "https://u:xxxxx@h": user info is not allowed`},
+		{Options{Region: "r", ProjectID: "p", Auth: auth, PageSize: -1}, "vbs: Options.PageSize is negative"},
+	}
+	for _, b := range bad {
+		if _, err := New(b.o); err == nil || err.Error() != b.want {
+			t.Errorf("New(%+v) error %v, want %q", b.o, err, b.want)
+		}
+	}
+}
+
+func TestAPIErrors(t *testing.T) {
+	html := "<html>\n<head><title>502 Bad Gateway</title></head>\n<body>\t" + strings.Repeat("x", 300) + "</body></html>"
+	tests := []struct {
+		name    string
+		status  int
+		header  map[string]string
+		body    string
+		want    APIError
+		wantMsg string
+	}{
+		{
+			name: "vbs shape", status: 404, header: map[string]string{"X-Request-Id": "8c3f"},
+			body:    `{"error": {"code": "AutoBackup.0205", "message": "policy not found"}}`,
+			want:    APIError{Operation: OpListPolicies, StatusCode: 404, Code: "AutoBackup.0205", Message: "policy not found", RequestID: "8c3f"},
+			wantMsg: "list_policies: HTTP 404 AutoBackup.0205: policy not found (request_id 8c3f)",
+		},
+		{
+			name: "api gateway shape", status: 400,
+			body:    `{"error_code": "APIGW.0101", "error_msg": "The API does not exist", "request_id": "body-id"}`,
+			want:    APIError{Operation: OpListPolicies, StatusCode: 400, Code: "APIGW.0101", Message: "The API does not exist", RequestID: "body-id"},
+			wantMsg: "list_policies: HTTP 400 APIGW.0101: The API does not exist (request_id body-id)",
+		},
+		{
+			name: "header request id preferred", status: 403, header: map[string]string{"X-Request-Id": "hdr-id"},
+			body:    `{"error_code": "APIG.0201", "error_msg": "forbidden", "request_id": "body-id"}`,
+			want:    APIError{Operation: OpListPolicies, StatusCode: 403, Code: "APIG.0201", Message: "forbidden", RequestID: "hdr-id"},
+			wantMsg: "list_policies: HTTP 403 APIG.0201: forbidden (request_id hdr-id)",
+		},
+		{
+			name: "numeric code", status: 400,
+			body:    `{"error": {"code": 400, "message": "bad\nrequest", "title": "Bad Request"}}`,
+			want:    APIError{Operation: OpListPolicies, StatusCode: 400, Code: "400", Message: "bad request"},
+			wantMsg: "list_policies: HTTP 400 400: bad request",
+		},
+		{
+			name: "html", status: 502, body: html,
+			want: APIError{Operation: OpListPolicies, StatusCode: 502,
+				Message: ("<html> <head><title>502 Bad Gateway</title></head> <body> " + strings.Repeat("x", 300))[:200] + "…"},
+		},
+		{
+			name: "empty body", status: 500,
+			want:    APIError{Operation: OpListPolicies, StatusCode: 500},
+			wantMsg: "list_policies: HTTP 500 Internal Server Error",
+		},
+		{
+			name: "error as text", status: 400, body: `{"error": "no such thing", "request_id": "r1"}`,
+			want:    APIError{Operation: OpListPolicies, StatusCode: 400, Message: "no such thing", RequestID: "r1"},
+			wantMsg: "list_policies: HTTP 400: no such thing (request_id r1)",
+		},
+		{
+			name: "top-level code and message", status: 400, body: `{"code": "VBS.1", "message": "m"}`,
+			want: APIError{Operation: OpListPolicies, StatusCode: 400, Code: "VBS.1", Message: "m"},
+		},
+		{
+			name: "code only", status: 403, body: `{"error_code": "APIGW.0302"}`,
+			want:    APIError{Operation: OpListPolicies, StatusCode: 403, Code: "APIGW.0302"},
+			wantMsg: "list_policies: HTTP 403 APIGW.0302",
+		},
+		{
+			name: "control characters and invalid UTF-8", status: 400, body: "{\"error_msg\": \"a\\u0000b\\tc\"}\xff",
+			want: APIError{Operation: OpListPolicies, StatusCode: 400, Message: "{\"error_msg\": \"a\\u0000b\\tc\"}"},
+		},
+		{
+			name: "json without known fields", status: 409, body: `{"foo": "bar"}`,
+			want:    APIError{Operation: OpListPolicies, StatusCode: 409, Message: `{"foo": "bar"}`},
+			wantMsg: `list_policies: HTTP 409: {"foo": "bar"}`,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				for k, v := range tt.header {
+					w.Header().Set(k, v)
+				}
+				w.WriteHeader(tt.status)
+				w.Write([]byte(tt.body))
+			}))
+			defer srv.Close()
+			c := newTestClient(t, srv, func(o *Options) { o.MaxAttempts = 1 })
+			_, err := c.ListPolicies(context.Background())
+			var ae *APIError
+			if !errors.As(err, &ae) {
+				t.Fatalf("error %v is not an *APIError", err)
+			}
+			if *ae != tt.want {
+				t.Errorf("got  %#v\nwant %#v", *ae, tt.want)
+			}
+			if tt.wantMsg != "" && err.Error() != tt.wantMsg {
+				t.Errorf("Error() = %q, want %q", err.Error(), tt.wantMsg)
+			}
+		})
+	}
+}
+
+func TestAPIErrorTemporary(t *testing.T) {
+	for code, want := range map[int]bool{400: false, 401: false, 403: false, 404: false, 408: false, 429: true,
+		500: true, 501: false, 502: true, 503: true, 504: true} {
+		if got := (&APIError{StatusCode: code}).Temporary(); got != want {
+			t.Errorf("%d: Temporary = %v", code, got)
+		}
+	}
+	if !(&APIError{StatusCode: 400, Code: "APIGW.0308"}).Temporary() {
+		t.Error("APIGW.0308 not temporary")
+	}
+}
+
+// statusSeq serves the statuses in order, then 200 with body; it counts requests.
+type statusSeq struct {
+	mu       sync.Mutex
+	statuses []int
+	header   http.Header
+	body     string
+	n        int
+}
+
+func (s *statusSeq) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	i := s.n
+	s.n++
+	s.mu.Unlock()
+	for k, v := range s.header {
+		w.Header()[k] = v
+	}
+	w.Header().Set("X-Request-Id", fmt.Sprintf("req-%d", i+1))
+	if i < len(s.statuses) {
+		w.WriteHeader(s.statuses[i])
+		fmt.Fprintf(w, `{"error_code":"APIGW.0%d","error_msg":"status %d"}`, s.statuses[i], s.statuses[i])
+		return
+	}
+	w.Write([]byte(s.body))
+}
+
+func (s *statusSeq) count() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.n
+}
+
+func TestNotRetried(t *testing.T) {
+	for _, status := range []int{400, 401, 403, 404, 405, 409, 501} {
+		seq := &statusSeq{statuses: []int{status, status, status, status, status}, body: vendorPolicies}
+		srv := httptest.NewServer(seq)
+		var log eventLog
+		c := newTestClient(t, srv, func(o *Options) { o.Observer = log.observe })
+		_, err := c.ListPolicies(context.Background())
+		srv.Close()
+		var ae *APIError
+		if !errors.As(err, &ae) || ae.StatusCode != status {
+			t.Errorf("%d: error %v", status, err)
+		}
+		if seq.count() != 1 {
+			t.Errorf("%d: %d requests, want 1", status, seq.count())
+		}
+		want := []RequestEvent{{Operation: OpListPolicies, StatusCode: status, Attempt: 1, RequestID: "req-1"}}
+		if !reflect.DeepEqual(log.brief(), want) {
+			t.Errorf("%d: events %+v", status, log.brief())
+		}
+	}
+}
+
+func TestRetryThenSuccess(t *testing.T) {
+	seq := &statusSeq{statuses: []int{503, 500, 429, 502, 504}, body: vendorPolicies}
+	srv := httptest.NewServer(seq)
+	defer srv.Close()
+	var log eventLog
+	c := newTestClient(t, srv, func(o *Options) { o.Observer = log.observe; o.MaxAttempts = 6 })
+	got, err := c.ListPolicies(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, []Policy{vendorPolicy}) {
+		t.Errorf("got %+v", got)
+	}
+	want := []RequestEvent{
+		{Operation: OpListPolicies, StatusCode: 503, Attempt: 1, Retried: true, RequestID: "req-1"},
+		{Operation: OpListPolicies, StatusCode: 500, Attempt: 2, Retried: true, RequestID: "req-2"},
+		{Operation: OpListPolicies, StatusCode: 429, Attempt: 3, Retried: true, RequestID: "req-3"},
+		{Operation: OpListPolicies, StatusCode: 502, Attempt: 4, Retried: true, RequestID: "req-4"},
+		{Operation: OpListPolicies, StatusCode: 504, Attempt: 5, Retried: true, RequestID: "req-5"},
+		{Operation: OpListPolicies, StatusCode: 200, Attempt: 6, RequestID: "req-6"},
+	}
+	if !reflect.DeepEqual(log.brief(), want) {
+		t.Errorf("events\n got %+v\nwant %+v", log.brief(), want)
+	}
+}
+
+func TestRetryGivesUp(t *testing.T) {
+	seq := &statusSeq{statuses: []int{503, 503, 503, 503, 503, 503}, body: vendorPolicies}
+	srv := httptest.NewServer(seq)
+	defer srv.Close()
+	var log eventLog
+	c := newTestClient(t, srv, func(o *Options) { o.Observer = log.observe })
+	_, err := c.ListPolicies(context.Background())
+	if err == nil || err.Error() != "list_policies: HTTP 503 APIGW.0503: status 503 (request_id req-4)" {
+		t.Fatalf("error %v", err)
+	}
+	if seq.count() != 4 {
+		t.Errorf("%d requests, want 4 (MaxAttempts)", seq.count())
+	}
+	ev := log.brief()
+	if len(ev) != 4 || !ev[2].Retried || ev[3].Retried || ev[3].Attempt != 4 {
+		t.Errorf("events %+v", ev)
+	}
+}
+
+func TestBackoff(t *testing.T) {
+	e := &engine{backoffBase: 200 * time.Millisecond, backoffMax: time.Second, jitter: func(d time.Duration) time.Duration { return d }}
+	want := []time.Duration{200 * time.Millisecond, 400 * time.Millisecond, 800 * time.Millisecond, time.Second, time.Second}
+	for i, w := range want {
+		if got := e.backoff(i+1, -1); got != w {
+			t.Errorf("attempt %d: %v, want %v", i+1, got, w)
+		}
+	}
+	if got := e.backoff(100, -1); got != time.Second {
+		t.Errorf("attempt 100: %v", got)
+	}
+	if got := e.backoff(1, 300*time.Millisecond); got != 300*time.Millisecond {
+		t.Errorf("Retry-After 300ms: %v", got)
+	}
+	if got := e.backoff(1, time.Hour); got != time.Second {
+		t.Errorf("Retry-After 1h: %v, want capped 1s", got)
+	}
+	if got := e.backoff(1, 0); got != 0 {
+		t.Errorf("Retry-After 0: %v", got)
+	}
+	e.jitter = func(time.Duration) time.Duration { return 0 }
+	if got := e.backoff(3, -1); got != 0 {
+		t.Errorf("zero jitter: %v", got)
+	}
+	// The default jitter stays within [0, d].
+	for range 1000 {
+		if j := fullJitter(10); j < 0 || j > 10 {
+			t.Fatalf("fullJitter(10) = %v", j)
+		}
+	}
+	if fullJitter(0) != 0 || fullJitter(-1) != 0 {
+		t.Error("fullJitter of non-positive")
+	}
+}
+
+func TestParseRetryAfter(t *testing.T) {
+	now := time.Date(2024, 5, 6, 7, 8, 9, 0, time.UTC)
+	for in, want := range map[string]time.Duration{
+		"":                              -1,
+		"120":                           120 * time.Second,
+		" 3 ":                           3 * time.Second,
+		"0":                             0,
+		"-5":                            -1,
+		"soon":                          -1,
+		"99999999999":                   24 * time.Hour,
+		"Mon, 06 May 2024 07:08:39 GMT": 30 * time.Second,
+		"Mon, 06 May 2024 07:00:00 GMT": 0,
+	} {
+		if got := parseRetryAfter(in, now); got != want {
+			t.Errorf("parseRetryAfter(%q) = %v, want %v", in, got, want)
+		}
+	}
+}
+
+// TestRetryAfterHonoured: the jitter would wait 0, so a wait of at least
+// BackoffMax proves that Retry-After (5s, capped to BackoffMax) was used.
+func TestRetryAfterHonoured(t *testing.T) {
+	seq := &statusSeq{statuses: []int{429}, header: http.Header{"Retry-After": {"5"}}, body: vendorPolicies}
+	srv := httptest.NewServer(seq)
+	defer srv.Close()
+	c := newTestClient(t, srv, func(o *Options) { o.BackoffMax = 60 * time.Millisecond })
+	c.eng.jitter = func(time.Duration) time.Duration { return 0 }
+	start := time.Now()
+	if _, err := c.ListPolicies(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if el := time.Since(start); el < 60*time.Millisecond || el > 3*time.Second {
+		t.Errorf("took %v, want about 60ms", el)
+	}
+	if seq.count() != 2 {
+		t.Errorf("%d requests", seq.count())
+	}
+}
+
+// TestDeadlineShortCircuit: when the wait would pass the context deadline,
+// the last error comes back at once, without sleeping.
+func TestDeadlineShortCircuit(t *testing.T) {
+	seq := &statusSeq{statuses: []int{503, 503}, header: http.Header{"Retry-After": {"5"}}, body: vendorPolicies}
+	srv := httptest.NewServer(seq)
+	defer srv.Close()
+	var log eventLog
+	c := newTestClient(t, srv, func(o *Options) { o.BackoffMax = 10 * time.Second; o.Observer = log.observe })
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	start := time.Now()
+	_, err := c.ListPolicies(ctx)
+	if el := time.Since(start); el > time.Second {
+		t.Errorf("took %v", el)
+	}
+	var ae *APIError
+	if !errors.As(err, &ae) || ae.StatusCode != 503 {
+		t.Fatalf("error %v", err)
+	}
+	want := []RequestEvent{{Operation: OpListPolicies, StatusCode: 503, Attempt: 1, RequestID: "req-1"}}
+	if !reflect.DeepEqual(log.brief(), want) {
+		t.Errorf("events %+v", log.brief())
+	}
+}
+
+func TestCancelDuringBackoff(t *testing.T) {
+	seq := &statusSeq{statuses: []int{503, 503}, header: http.Header{"Retry-After": {"5"}}, body: vendorPolicies}
+	srv := httptest.NewServer(seq)
+	defer srv.Close()
+	c := newTestClient(t, srv, func(o *Options) { o.BackoffMax = 10 * time.Second })
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(50*time.Millisecond, cancel)
+	start := time.Now()
+	_, err := c.ListPolicies(ctx)
+	if el := time.Since(start); el > 2*time.Second {
+		t.Errorf("took %v", el)
+	}
+	var ae *APIError
+	if !errors.Is(err, context.Canceled) || !errors.As(err, &ae) {
+		t.Fatalf("error %v: want context.Canceled wrapping the last APIError", err)
+	}
+	if !strings.HasPrefix(err.Error(), "list_policies: context canceled (last error: list_policies: HTTP 503") {
+		t.Errorf("error %q", err)
+	}
+	if seq.count() != 1 {
+		t.Errorf("%d requests", seq.count())
+	}
+}
+
+func TestCancelDuringRequest(t *testing.T) {
+	var n atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n.Add(1)
+		<-r.Context().Done()
+	}))
+	defer srv.Close()
+	c := newTestClient(t, srv, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(50*time.Millisecond, cancel)
+	start := time.Now()
+	_, err := c.ListPolicies(ctx)
+	if el := time.Since(start); el > 2*time.Second {
+		t.Errorf("took %v", el)
+	}
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("error %v", err)
+	}
+	if n.Load() != 1 {
+		t.Errorf("%d requests", n.Load())
+	}
+	// An already-cancelled context makes no request at all.
+	if _, err := c.ListPolicies(ctx); !errors.Is(err, context.Canceled) || n.Load() != 1 {
+		t.Errorf("error %v, %d requests", err, n.Load())
+	}
+}
+
+// TestNetworkErrorRetried: the first connection is closed without a
+// response; the second attempt succeeds.
+func TestNetworkErrorRetried(t *testing.T) {
+	var n atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if n.Add(1) == 1 {
+			conn, _, err := w.(http.Hijacker).Hijack()
+			if err == nil {
+				conn.Close()
+			}
+			return
+		}
+		w.Write([]byte(vendorPolicies))
+	}))
+	defer srv.Close()
+	var log eventLog
+	c := newTestClient(t, srv, func(o *Options) { o.Observer = log.observe })
+	if _, err := c.ListPolicies(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	log.mu.Lock()
+	ev := append([]RequestEvent(nil), log.events...)
+	log.mu.Unlock()
+	if len(ev) != 2 || ev[0].StatusCode != 0 || ev[0].Err == nil || !ev[0].Retried || ev[1].StatusCode != 200 || ev[1].Err != nil {
+		t.Fatalf("events %+v", ev)
+	}
+	msg := ev[0].Err.Error()
+	if !strings.HasPrefix(msg, "list_policies: GET "+srv.URL+"/v2/proj-1/backuppolicy: ") || strings.Contains(msg, testToken) {
+		t.Errorf("network error %q", msg)
+	}
+}
+
+func TestNetworkErrorGivesUp(t *testing.T) {
+	srv := httptest.NewServer(http.NotFoundHandler())
+	url := srv.URL
+	srv.Close() // connection refused from now on
+	var log eventLog
+	c, err := New(Options{Endpoint: url, ProjectID: "p", Auth: NewStaticToken(testToken), Observer: log.observe,
+		MaxAttempts: 3, BackoffBase: time.Millisecond, BackoffMax: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.CloseIdleConnections()
+	_, err = c.ListPolicies(context.Background())
+	if err == nil || !strings.HasPrefix(err.Error(), "list_policies: GET "+url+"/v2/p/backuppolicy: ") {
+		t.Fatalf("error %v", err)
+	}
+	if len(log.brief()) != 3 {
+		t.Errorf("%d events, want 3", len(log.brief()))
+	}
+}
+
+func TestBodyTooLarge(t *testing.T) {
+	big := `{"backup_policies": [], "pad": "` + strings.Repeat("x", 16<<20) + `"}`
+	for _, chunked := range []bool{false, true} {
+		var n atomic.Int32
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			n.Add(1)
+			if !chunked {
+				w.Header().Set("Content-Length", fmt.Sprint(len(big)))
+			}
+			w.Write([]byte(big))
+		}))
+		var log eventLog
+		c := newTestClient(t, srv, func(o *Options) { o.Observer = log.observe })
+		_, err := c.ListPolicies(context.Background())
+		srv.Close()
+		if err == nil || err.Error() != "list_policies: response body exceeds 16777216 bytes" || !errors.Is(err, ErrBodyTooLarge) {
+			t.Errorf("chunked=%v: error %v", chunked, err)
+		}
+		if n.Load() != 1 {
+			t.Errorf("chunked=%v: %d requests, want 1", chunked, n.Load())
+		}
+		if ev := log.brief(); len(ev) != 1 || ev[0].StatusCode != 200 || ev[0].Retried {
+			t.Errorf("events %+v", ev)
+		}
+	}
+
+	// A small cap, on the task listing.
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte(`{"tasks": [], "count": 0, "pad": "` + strings.Repeat("y", 2000) + `"}`))
+	}))
+	defer srv.Close()
+	c := newTestClient(t, srv, func(o *Options) { o.MaxBodyBytes = 1024 })
+	_, _, err := c.TasksPage(context.Background(), "pol", TaskQuery{})
+	if err == nil || err.Error() != "list_tasks: response body exceeds 1024 bytes" {
+		t.Errorf("error %v", err)
+	}
+}
+
+func TestDecodeErrors(t *testing.T) {
+	tests := []struct {
+		name      string
+		bodies    []string // served in turn; the last one repeats
+		wantErr   string
+		wantCalls int
+	}{
+		{"html on 200", []string{"<html>oops</html>"},
+			"list_policies: decode response (HTTP 200, request_id rid): policies: invalid character '<' looking for beginning of value", 1},
+		{"wrong content", []string{`{"foo": 1}`},
+			`list_policies: decode response (HTTP 200, request_id rid): policies: no "backup_policies" key`, 1},
+		{"wrong type", []string{`{"backup_policies": 7}`},
+			`list_policies: decode response (HTTP 200, request_id rid): policies: "backup_policies" is a number, want an array`, 1},
+		{"truncated, then fine", []string{`{"backup_policies": [`, vendorPolicies}, "", 2},
+		{"always truncated", []string{`{"backup_policies": [{"backup_policy_id": "a`},
+			"list_policies: decode response (HTTP 200, request_id rid): policies: unexpected end of JSON input", 4},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var n atomic.Int32
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				i := int(n.Add(1)) - 1
+				w.Header().Set("X-Request-Id", "rid")
+				w.Write([]byte(tt.bodies[min(i, len(tt.bodies)-1)]))
+			}))
+			defer srv.Close()
+			var log eventLog
+			c := newTestClient(t, srv, func(o *Options) { o.Observer = log.observe })
+			_, err := c.ListPolicies(context.Background())
+			if tt.wantErr == "" && err != nil || tt.wantErr != "" && (err == nil || err.Error() != tt.wantErr) {
+				t.Errorf("error %v, want %q", err, tt.wantErr)
+			}
+			if int(n.Load()) != tt.wantCalls {
+				t.Errorf("%d requests, want %d", n.Load(), tt.wantCalls)
+			}
+			log.mu.Lock()
+			defer log.mu.Unlock()
+			if tt.wantErr != "" && (log.events[0].StatusCode != 200 || log.events[0].Err == nil) {
+				t.Errorf("first event %+v: want status 200 with the decode error", log.events[0])
+			}
+		})
+	}
+}
+
+// TestRedirectNotFollowed: a redirect would carry X-Auth-Token to another host.
+func TestRedirectNotFollowed(t *testing.T) {
+	var other atomic.Int32
+	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { other.Add(1) }))
+	defer target.Close()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, target.URL+"/steal", http.StatusFound)
+	}))
+	defer srv.Close()
+	c := newTestClient(t, srv, nil)
+	_, err := c.ListPolicies(context.Background())
+	var ae *APIError
+	if !errors.As(err, &ae) || ae.StatusCode != 302 {
+		t.Errorf("error %v", err)
+	}
+	if other.Load() != 0 {
+		t.Error("redirect followed")
+	}
+}

@@ -1,0 +1,434 @@
+package vbs
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// rawTask holds one element of "tasks" with every field left raw, so that each
+// can be checked on its own and an error can name the field and the job.
+type rawTask struct {
+	Status       json.RawMessage `json:"status"`
+	JobID        json.RawMessage `json:"job_id"`
+	CreatedAt    json.RawMessage `json:"created_at"`
+	FinishedAt   json.RawMessage `json:"finished_at"`
+	BackupName   json.RawMessage `json:"backup_name"`
+	ResourceID   json.RawMessage `json:"resource_id"`
+	ResourceType json.RawMessage `json:"resource_type"`
+	VBSJobID     json.RawMessage `json:"vbs_job_id"`
+	Message      json.RawMessage `json:"message"`
+	Code         json.RawMessage `json:"code"`
+}
+
+// DecodeTasksPage decodes the body of a backup-jobs response,
+// {"tasks": [...], "count": N}.
+//
+// Every task field may be missing or null (a missing string is "", a missing
+// timestamp the zero time). Timestamps are parsed with ParseTime. "code" may be
+// a string or a number (kept as its literal text, e.g. "0"). A status outside
+// the documented ones is kept verbatim. Unknown keys are ignored.
+//
+// count is the "count" field as sent (documented as the total number of
+// matching jobs, not the page size), or -1 when it is absent or not an
+// integer; the client does not use it.
+//
+// A body that is not a JSON object, lacks the "tasks" key, or has a "tasks"
+// that is not an array of objects is an error; "tasks": null is an empty page.
+// A bad field is an error naming the job and the field, such as
+// `task "c11b5a18": field finished_at: cannot parse "yesterday" as a timestamp`
+// (`task #3` when the job has no job_id).
+func DecodeTasksPage(data []byte) (tasks []Task, count int, err error) {
+	var page struct {
+		Tasks json.RawMessage `json:"tasks"`
+		Count json.RawMessage `json:"count"`
+	}
+	if err := json.Unmarshal(data, &page); err != nil {
+		if isTypeError(err) {
+			return nil, 0, fmt.Errorf("tasks page: body is %s, want an object", jsonKind(data))
+		}
+		return nil, 0, fmt.Errorf("tasks page: %w", err)
+	}
+	count = -1
+	if n, err := decodeInt(page.Count); err == nil && len(page.Count) > 0 && !isNull(page.Count) {
+		count = n
+	}
+	if len(page.Tasks) == 0 {
+		return nil, 0, errors.New(`tasks page: no "tasks" key`)
+	}
+	if isNull(page.Tasks) {
+		return []Task{}, count, nil
+	}
+	var elems []json.RawMessage
+	if err := json.Unmarshal(page.Tasks, &elems); err != nil {
+		return nil, 0, fmt.Errorf(`tasks page: "tasks" is %s, want an array`, jsonKind(page.Tasks))
+	}
+	tasks = make([]Task, 0, len(elems))
+	for i, elem := range elems {
+		t, err := decodeTask(elem, i)
+		if err != nil {
+			return nil, 0, err
+		}
+		tasks = append(tasks, t)
+	}
+	return tasks, count, nil
+}
+
+// decodeTask decodes the i-th (0-based) element of "tasks".
+func decodeTask(elem json.RawMessage, i int) (Task, error) {
+	label := fmt.Sprintf("task #%d", i+1)
+	if jsonKind(elem) != "an object" {
+		return Task{}, fmt.Errorf("%s: is %s, want an object", label, jsonKind(elem))
+	}
+	var rt rawTask
+	if err := json.Unmarshal(elem, &rt); err != nil {
+		return Task{}, fmt.Errorf("%s: %w", label, err)
+	}
+	var t Task
+	var err error
+	if t.JobID, err = decodeString(rt.JobID); err != nil {
+		return Task{}, fmt.Errorf("%s: field job_id: %w", label, err)
+	}
+	if t.JobID != "" {
+		label = fmt.Sprintf("task %q", truncate(t.JobID, 100))
+	}
+	fieldErr := func(field string, err error) error {
+		return fmt.Errorf("%s: field %s: %w", label, field, err)
+	}
+	strs := []struct {
+		name string
+		raw  json.RawMessage
+		dst  *string
+	}{
+		{"backup_name", rt.BackupName, &t.BackupName},
+		{"resource_id", rt.ResourceID, &t.ResourceID},
+		{"resource_type", rt.ResourceType, &t.ResourceType},
+		{"vbs_job_id", rt.VBSJobID, &t.VBSJobID},
+		{"message", rt.Message, &t.Message},
+	}
+	var status string
+	if status, err = decodeString(rt.Status); err != nil {
+		return Task{}, fieldErr("status", err)
+	}
+	t.Status = Status(status)
+	for _, f := range strs {
+		if *f.dst, err = decodeString(f.raw); err != nil {
+			return Task{}, fieldErr(f.name, err)
+		}
+	}
+	if t.Code, err = decodeCode(rt.Code); err != nil {
+		return Task{}, fieldErr("code", err)
+	}
+	times := []struct {
+		name string
+		raw  json.RawMessage
+		dst  *time.Time
+	}{
+		{"created_at", rt.CreatedAt, &t.CreatedAt},
+		{"finished_at", rt.FinishedAt, &t.FinishedAt},
+	}
+	for _, f := range times {
+		s, err := decodeString(f.raw)
+		if err != nil {
+			return Task{}, fieldErr(f.name, err)
+		}
+		v, err := ParseTime(s)
+		if err != nil {
+			return Task{}, fieldErr(f.name, err)
+		}
+		*f.dst = v
+	}
+	return t, nil
+}
+
+// rawPolicy holds one element of "backup_policies" with its fields left raw.
+type rawPolicy struct {
+	ID       json.RawMessage `json:"backup_policy_id"`
+	Name     json.RawMessage `json:"backup_policy_name"`
+	Schedule json.RawMessage `json:"scheduled_policy"`
+	Count    json.RawMessage `json:"policy_resource_count"`
+}
+
+// rawSchedule is scheduled_policy with its fields left raw.
+type rawSchedule struct {
+	StartTime     json.RawMessage `json:"start_time"`
+	Frequency     json.RawMessage `json:"frequency"`
+	WeekFrequency json.RawMessage `json:"week_frequency"`
+	// The API spells these "rentention"; the correct spelling is accepted too.
+	RententionNum json.RawMessage `json:"rentention_num"`
+	RententionDay json.RawMessage `json:"rentention_day"`
+	RetentionNum  json.RawMessage `json:"retention_num"`
+	RetentionDay  json.RawMessage `json:"retention_day"`
+	RemainFirst   json.RawMessage `json:"remain_first_backup_of_curMonth"`
+	Status        json.RawMessage `json:"status"`
+}
+
+// DecodePolicies decodes the body of a backup-policies response,
+// {"backup_policies": [...]}.
+//
+// Fields: backup_policy_id, backup_policy_name, policy_resource_count and
+// scheduled_policy with start_time (see ParseStartTimes), frequency,
+// week_frequency (see ParseWeekdays; an array of names or one comma-separated
+// string), rentention_num, rentention_day (the API's spelling; "retention_*"
+// is accepted too), remain_first_backup_of_curMonth ("Y"/"N") and status
+// ("ON"/"OFF", giving Policy.Enabled). Integers may be JSON numbers or numeric
+// strings; missing or null fields are zero values. When a policy has both
+// frequency and week_frequency, the weekdays win and FrequencyDays is 0.
+// Unknown keys are ignored. A policy without backup_policy_id is kept with an
+// empty ID.
+//
+// A bad field is an error naming the policy and the field, such as
+// `policy "af8a20b0": field scheduled_policy.start_time: cannot parse "25:00" as a start time (want HH:MM)`.
+func DecodePolicies(data []byte) ([]Policy, error) {
+	var body struct {
+		Policies json.RawMessage `json:"backup_policies"`
+	}
+	if err := json.Unmarshal(data, &body); err != nil {
+		if isTypeError(err) {
+			return nil, fmt.Errorf("policies: body is %s, want an object", jsonKind(data))
+		}
+		return nil, fmt.Errorf("policies: %w", err)
+	}
+	if len(body.Policies) == 0 {
+		return nil, errors.New(`policies: no "backup_policies" key`)
+	}
+	if isNull(body.Policies) {
+		return []Policy{}, nil
+	}
+	var elems []json.RawMessage
+	if err := json.Unmarshal(body.Policies, &elems); err != nil {
+		return nil, fmt.Errorf(`policies: "backup_policies" is %s, want an array`, jsonKind(body.Policies))
+	}
+	policies := make([]Policy, 0, len(elems))
+	for i, elem := range elems {
+		p, err := decodePolicy(elem, i)
+		if err != nil {
+			return nil, err
+		}
+		policies = append(policies, p)
+	}
+	return policies, nil
+}
+
+// decodePolicy decodes the i-th (0-based) element of "backup_policies".
+func decodePolicy(elem json.RawMessage, i int) (Policy, error) {
+	label := fmt.Sprintf("policy #%d", i+1)
+	if jsonKind(elem) != "an object" {
+		return Policy{}, fmt.Errorf("%s: is %s, want an object", label, jsonKind(elem))
+	}
+	var rp rawPolicy
+	if err := json.Unmarshal(elem, &rp); err != nil {
+		return Policy{}, fmt.Errorf("%s: %w", label, err)
+	}
+	var p Policy
+	var err error
+	if p.ID, err = decodeString(rp.ID); err != nil {
+		return Policy{}, fmt.Errorf("%s: field backup_policy_id: %w", label, err)
+	}
+	if p.ID != "" {
+		label = fmt.Sprintf("policy %q", truncate(p.ID, 100))
+	}
+	fieldErr := func(field string, err error) error {
+		return fmt.Errorf("%s: field %s: %w", label, field, err)
+	}
+	if p.Name, err = decodeString(rp.Name); err != nil {
+		return Policy{}, fieldErr("backup_policy_name", err)
+	}
+	if p.ResourceCount, err = decodeInt(rp.Count); err != nil {
+		return Policy{}, fieldErr("policy_resource_count", err)
+	}
+	if len(rp.Schedule) == 0 || isNull(rp.Schedule) {
+		return p, nil
+	}
+	if jsonKind(rp.Schedule) != "an object" {
+		return Policy{}, fieldErr("scheduled_policy", fmt.Errorf("is %s, want an object", jsonKind(rp.Schedule)))
+	}
+	var rs rawSchedule
+	if err := json.Unmarshal(rp.Schedule, &rs); err != nil {
+		return Policy{}, fieldErr("scheduled_policy", err)
+	}
+	sfieldErr := func(field string, err error) error { return fieldErr("scheduled_policy."+field, err) }
+
+	start, err := decodeString(rs.StartTime)
+	if err != nil {
+		return Policy{}, sfieldErr("start_time", err)
+	}
+	freq, err := decodeInt(rs.Frequency)
+	if err != nil {
+		return Policy{}, sfieldErr("frequency", err)
+	}
+	week, err := decodeStringList(rs.WeekFrequency)
+	if err != nil {
+		return Policy{}, sfieldErr("week_frequency", err)
+	}
+	sched, field, err := buildSchedule(start, freq, week)
+	if err != nil {
+		return Policy{}, sfieldErr(field, err)
+	}
+	ints := []struct {
+		name     string
+		raw, alt json.RawMessage
+		dst      *int
+	}{
+		{"rentention_num", rs.RententionNum, rs.RetentionNum, &sched.RetentionNum},
+		{"rentention_day", rs.RententionDay, rs.RetentionDay, &sched.RetentionDays},
+	}
+	for _, f := range ints {
+		raw := f.raw
+		if len(raw) == 0 {
+			raw = f.alt
+		}
+		if *f.dst, err = decodeInt(raw); err != nil {
+			return Policy{}, sfieldErr(f.name, err)
+		}
+	}
+	if sched.KeepFirstBackupOfMonth, err = decodeFlag(rs.RemainFirst, "Y"); err != nil {
+		return Policy{}, sfieldErr("remain_first_backup_of_curMonth", err)
+	}
+	if p.Enabled, err = decodeFlag(rs.Status, "ON"); err != nil {
+		return Policy{}, sfieldErr("status", err)
+	}
+	p.Schedule = sched
+	return p, nil
+}
+
+// isTypeError reports whether err is a JSON type mismatch.
+func isTypeError(err error) bool {
+	var te *json.UnmarshalTypeError
+	return errors.As(err, &te)
+}
+
+// isNull reports whether raw is the JSON literal null.
+func isNull(raw json.RawMessage) bool {
+	return string(bytes.TrimSpace(raw)) == "null"
+}
+
+// jsonKind names the kind of a JSON value for error messages.
+func jsonKind(raw json.RawMessage) string {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 {
+		return "missing"
+	}
+	switch raw[0] {
+	case '{':
+		return "an object"
+	case '[':
+		return "an array"
+	case '"':
+		return "a string"
+	case 't', 'f':
+		return "a boolean"
+	case 'n':
+		return "null"
+	}
+	return "a number"
+}
+
+// decodeString accepts a JSON string, null or nothing ("").
+func decodeString(raw json.RawMessage) (string, error) {
+	if len(raw) == 0 || isNull(raw) {
+		return "", nil
+	}
+	var s string
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return "", fmt.Errorf("is %s, want a string", jsonKind(raw))
+	}
+	return s, nil
+}
+
+// decodeCode accepts a JSON string, a number (kept as its literal text), null
+// or nothing ("").
+func decodeCode(raw json.RawMessage) (string, error) {
+	if len(raw) == 0 || isNull(raw) {
+		return "", nil
+	}
+	if jsonKind(raw) == "a number" {
+		var n json.Number
+		if err := json.Unmarshal(raw, &n); err != nil {
+			return "", fmt.Errorf("is %s, want a string or a number", jsonKind(raw))
+		}
+		return n.String(), nil
+	}
+	return decodeStringOr(raw, "a string or a number")
+}
+
+// decodeStringOr is decodeString with a custom expectation in the error.
+func decodeStringOr(raw json.RawMessage, want string) (string, error) {
+	var s string
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return "", fmt.Errorf("is %s, want %s", jsonKind(raw), want)
+	}
+	return s, nil
+}
+
+// decodeInt accepts an integral JSON number, a string holding an integer
+// (surrounding spaces allowed, "" is 0), null or nothing (0).
+func decodeInt(raw json.RawMessage) (int, error) {
+	if len(raw) == 0 || isNull(raw) {
+		return 0, nil
+	}
+	var text string
+	switch jsonKind(raw) {
+	case "a number":
+		text = string(bytes.TrimSpace(raw))
+	case "a string":
+		s, _ := decodeString(raw)
+		text = strings.TrimSpace(s)
+		if text == "" {
+			return 0, nil
+		}
+	default:
+		return 0, fmt.Errorf("is %s, want an integer", jsonKind(raw))
+	}
+	if n, err := strconv.ParseInt(text, 10, 32); err == nil {
+		return int(n), nil
+	}
+	f, err := strconv.ParseFloat(text, 64)
+	if err != nil || f != math.Trunc(f) || math.Abs(f) > math.MaxInt32 {
+		return 0, fmt.Errorf("cannot use %q as an integer", truncate(text, 40))
+	}
+	return int(f), nil
+}
+
+// decodeFlag accepts a JSON string (true when it equals truth, ignoring case
+// and surrounding spaces), a boolean, null or nothing (false).
+func decodeFlag(raw json.RawMessage, truth string) (bool, error) {
+	if len(raw) == 0 || isNull(raw) {
+		return false, nil
+	}
+	switch jsonKind(raw) {
+	case "a boolean":
+		var b bool
+		err := json.Unmarshal(raw, &b)
+		return b, err
+	case "a string":
+		s, _ := decodeString(raw)
+		return strings.EqualFold(strings.TrimSpace(s), truth), nil
+	}
+	return false, fmt.Errorf("is %s, want a string", jsonKind(raw))
+}
+
+// decodeStringList accepts an array of strings, one comma-separated string,
+// null or nothing.
+func decodeStringList(raw json.RawMessage) ([]string, error) {
+	if len(raw) == 0 || isNull(raw) {
+		return nil, nil
+	}
+	switch jsonKind(raw) {
+	case "a string":
+		s, _ := decodeString(raw)
+		return strings.Split(s, ","), nil
+	case "an array":
+		var list []string
+		if err := json.Unmarshal(raw, &list); err != nil {
+			return nil, errors.New("want an array of strings")
+		}
+		return list, nil
+	}
+	return nil, fmt.Errorf("is %s, want an array of strings", jsonKind(raw))
+}

@@ -1,0 +1,246 @@
+package vbs
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+func utc(y int, mo time.Month, d, h, mi, s, ms int) time.Time {
+	return time.Date(y, mo, d, h, mi, s, ms*int(time.Millisecond), time.UTC)
+}
+
+func TestDecodeTasksPageVendorExample(t *testing.T) {
+	body := `{
+  "tasks": [
+    {"status": "RUNNING", "job_id": "0781095c-b8ab-4ce5-99f3-4b5f6b2d1c8e", "created_at": "2016-12-03T06:24:34.467",
+     "backup_name": "autobk_a61d", "resource_id": "f47a4ab5-11f5-4509-97f5-80ce0dd74e37", "resource_type": "volume"},
+    {"status": "EXECUTE_SUCCESS", "job_id": "c11b5a18-b2dd-4b49-a2d7-2a5b0d1c3f11", "created_at": "2016-12-02T09:06:46.706",
+     "finished_at": "2016-12-02T13:00:00.121", "backup_name": "autobk_e6d2",
+     "resource_id": "f47a4ab5-11f5-4509-97f5-80ce0dd74e37", "resource_type": "volume"}
+  ],
+  "count": 2
+}`
+	tasks, count, err := DecodeTasksPage([]byte(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Task{
+		{JobID: "0781095c-b8ab-4ce5-99f3-4b5f6b2d1c8e", Status: StatusRunning, ResourceID: "f47a4ab5-11f5-4509-97f5-80ce0dd74e37",
+			ResourceType: "volume", BackupName: "autobk_a61d", CreatedAt: utc(2016, 12, 3, 6, 24, 34, 467)},
+		{JobID: "c11b5a18-b2dd-4b49-a2d7-2a5b0d1c3f11", Status: StatusExecuteSuccess, ResourceID: "f47a4ab5-11f5-4509-97f5-80ce0dd74e37",
+			ResourceType: "volume", BackupName: "autobk_e6d2", CreatedAt: utc(2016, 12, 2, 9, 6, 46, 706), FinishedAt: utc(2016, 12, 2, 13, 0, 0, 121)},
+	}
+	if !reflect.DeepEqual(tasks, want) || count != 2 {
+		t.Errorf("got %+v count %d", tasks, count)
+	}
+	if d := tasks[1].Duration(); d != 3*time.Hour+53*time.Minute+13*time.Second+415*time.Millisecond {
+		t.Errorf("Duration %v", d)
+	}
+}
+
+func TestDecodeTasksPageFieldForms(t *testing.T) {
+	body := `{"tasks": [
+	  {"job_id": "a", "code": 0, "message": "ok", "vbs_job_id": "v1", "status": "EXECUTE_FAIL", "extra": {"x": [1]}},
+	  {"job_id": "b", "code": "VolumeBackup.0064", "status": "PAUSED", "created_at": "2016-12-02T09:06:46Z"},
+	  {"job_id": "c", "code": null, "status": null, "created_at": "2016-12-02 17:06:46.5+08:00", "finished_at": ""},
+	  {"job_id": "d", "code": 12.50, "created_at": null},
+	  {}
+	]}`
+	tasks, count, err := DecodeTasksPage([]byte(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Task{
+		{JobID: "a", Code: "0", Message: "ok", VBSJobID: "v1", Status: StatusExecuteFail},
+		{JobID: "b", Code: "VolumeBackup.0064", Status: "PAUSED", CreatedAt: utc(2016, 12, 2, 9, 6, 46, 0)},
+		{JobID: "c", CreatedAt: utc(2016, 12, 2, 9, 6, 46, 500)},
+		{JobID: "d", Code: "12.50"},
+		{},
+	}
+	if !reflect.DeepEqual(tasks, want) {
+		t.Errorf("got  %+v\nwant %+v", tasks, want)
+	}
+	if count != -1 {
+		t.Errorf("count %d, want -1 (absent)", count)
+	}
+	if tasks[1].Status.Known() {
+		t.Error("PAUSED known")
+	}
+
+	tasks, count, err = DecodeTasksPage([]byte(`{"tasks": null, "count": "x"}`))
+	if err != nil || len(tasks) != 0 || count != -1 {
+		t.Errorf("null tasks: %v %d %v", tasks, count, err)
+	}
+	tasks, count, err = DecodeTasksPage([]byte(`{"tasks": [], "count": 12345}`))
+	if err != nil || len(tasks) != 0 || count != 12345 {
+		t.Errorf("empty tasks: %v %d %v", tasks, count, err)
+	}
+}
+
+func TestDecodeTasksPageErrors(t *testing.T) {
+	for body, want := range map[string]string{
+		`{"tasks":[{"job_id":"c11b5a18-b2dd","finished_at":"yesterday"}]}`: `task "c11b5a18-b2dd": field finished_at: cannot parse "yesterday" as a timestamp`,
+		`{"tasks":[{"job_id":"a"},{"created_at":"2016-13-01T00:00:00"}]}`:  `task #2: field created_at: cannot parse "2016-13-01T00:00:00" as a timestamp`,
+		`{"tasks":[{"job_id":"a","created_at":1480669606}]}`:               `task "a": field created_at: is a number, want a string`,
+		`{"tasks":[{"job_id":5}]}`:                                         `task #1: field job_id: is a number, want a string`,
+		`{"tasks":[{"job_id":"a","code":true}]}`:                           `task "a": field code: is a boolean, want a string or a number`,
+		`{"tasks":[{"job_id":"a","status":["RUNNING"]}]}`:                  `task "a": field status: is an array, want a string`,
+		`{"tasks":[{"job_id":"a","resource_id":{}}]}`:                      `task "a": field resource_id: is an object, want a string`,
+		`{"tasks":[1]}`:    `task #1: is a number, want an object`,
+		`{"tasks":[null]}`: `task #1: is null, want an object`,
+		`{"tasks":{}}`:     `tasks page: "tasks" is an object, want an array`,
+		`{}`:               `tasks page: no "tasks" key`,
+		`null`:             `tasks page: no "tasks" key`,
+		`[]`:               `tasks page: body is an array, want an object`,
+		`{"tasks":[`:       `tasks page: unexpected end of JSON input`,
+		``:                 `tasks page: unexpected end of JSON input`,
+	} {
+		_, _, err := DecodeTasksPage([]byte(body))
+		if err == nil || err.Error() != want {
+			t.Errorf("%s:\n got %v\nwant %s", body, err, want)
+		}
+	}
+}
+
+func TestDecodePolicies(t *testing.T) {
+	got, err := DecodePolicies([]byte(vendorPolicies))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, []Policy{vendorPolicy}) {
+		t.Errorf("vendor example: %+v", got)
+	}
+
+	body := `{"backup_policies": [
+	  {"backup_policy_id": "p1", "backup_policy_name": "twice", "policy_resource_count": "3", "unknown": 1,
+	   "scheduled_policy": {"start_time": " 14:00 , 02:00,02:00,", "frequency": "2", "rentention_num": null,
+	     "retention_day": 7, "remain_first_backup_of_curMonth": "n", "status": "OFF", "time_zone": "UTC+08:00"}},
+	  {"backup_policy_id": "p2", "scheduled_policy": {"week_frequency": ["fri", "Mon", "MON", "sunday"], "frequency": 1,
+	     "status": "on", "remain_first_backup_of_curMonth": true}},
+	  {"backup_policy_id": "p3", "scheduled_policy": {"week_frequency": "TUE, SAT", "start_time": "9:00"}},
+	  {"backup_policy_id": "p4"},
+	  {"backup_policy_name ": "trailing space key", "scheduled_policy": null}
+	]}`
+	got, err = DecodePolicies([]byte(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Policy{
+		{ID: "p1", Name: "twice", ResourceCount: 3, Schedule: Schedule{
+			StartTimes: []time.Duration{2 * time.Hour, 14 * time.Hour}, FrequencyDays: 2, RetentionDays: 7}},
+		{ID: "p2", Enabled: true, Schedule: Schedule{
+			Weekdays: []time.Weekday{time.Sunday, time.Monday, time.Friday}, KeepFirstBackupOfMonth: true}},
+		{ID: "p3", Schedule: Schedule{StartTimes: []time.Duration{9 * time.Hour}, Weekdays: []time.Weekday{time.Tuesday, time.Saturday}}},
+		{ID: "p4"},
+		{},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("got  %+v\nwant %+v", got, want)
+	}
+
+	got, err = DecodePolicies([]byte(`{"backup_policies": []}`))
+	if err != nil || got == nil || len(got) != 0 {
+		t.Errorf("empty: %v %v", got, err)
+	}
+}
+
+func TestDecodePoliciesErrors(t *testing.T) {
+	pol := func(sched string) string {
+		return `{"backup_policies": [{"backup_policy_id": "p1", "scheduled_policy": {` + sched + `}}]}`
+	}
+	for body, want := range map[string]string{
+		pol(`"start_time": "25:00"`):                      `policy "p1": field scheduled_policy.start_time: cannot parse "25:00" as a start time (want HH:MM)`,
+		pol(`"start_time": "02:00,noon"`):                 `policy "p1": field scheduled_policy.start_time: cannot parse "noon" as a start time (want HH:MM)`,
+		pol(`"start_time": 2`):                            `policy "p1": field scheduled_policy.start_time: is a number, want a string`,
+		pol(`"week_frequency": ["MON","FUNDAY"]`):         `policy "p1": field scheduled_policy.week_frequency: unknown weekday "FUNDAY" (want SUN, MON, TUE, WED, THU, FRI or SAT)`,
+		pol(`"week_frequency": [1]`):                      `policy "p1": field scheduled_policy.week_frequency: want an array of strings`,
+		pol(`"frequency": -1`):                            `policy "p1": field scheduled_policy.frequency: -1 is out of range 0..3650`,
+		pol(`"frequency": 1.5`):                           `policy "p1": field scheduled_policy.frequency: cannot use "1.5" as an integer`,
+		pol(`"frequency": "daily"`):                       `policy "p1": field scheduled_policy.frequency: cannot use "daily" as an integer`,
+		pol(`"rentention_num": [1]`):                      `policy "p1": field scheduled_policy.rentention_num: is an array, want an integer`,
+		pol(`"status": 1`):                                `policy "p1": field scheduled_policy.status: is a number, want a string`,
+		`{"backup_policies": [{"scheduled_policy": []}]}`: `policy #1: field scheduled_policy: is an array, want an object`,
+		`{"backup_policies": [{"backup_policy_id": 1}]}`:  `policy #1: field backup_policy_id: is a number, want a string`,
+		`{"backup_policies": [{"backup_policy_id": "p", "policy_resource_count": 1e99}]}`: `policy "p": field policy_resource_count: cannot use "1e99" as an integer`,
+		`{"backup_policies": ["p"]}`: `policy #1: is a string, want an object`,
+		`{"backup_policies": {}}`:    `policies: "backup_policies" is an object, want an array`,
+		`{"policies": []}`:           `policies: no "backup_policies" key`,
+		`<html>`:                     `policies: invalid character '<' looking for beginning of value`,
+		`"x"`:                        `policies: body is a string, want an object`,
+	} {
+		_, err := DecodePolicies([]byte(body))
+		if err == nil || err.Error() != want {
+			t.Errorf("%s:\n got %v\nwant %s", body, err, want)
+		}
+	}
+}
+
+func TestParseStartTimes(t *testing.T) {
+	h := time.Hour
+	for in, want := range map[string][]time.Duration{
+		"":                    nil,
+		" , ":                 nil,
+		"12:00":               {12 * h},
+		"02:00,14:00":         {2 * h, 14 * h},
+		"14:00, 02:00 ,14:00": {2 * h, 14 * h},
+		"0:30":                {30 * time.Minute},
+		"23:59:59":            {24*h - time.Second},
+	} {
+		got, err := ParseStartTimes(in)
+		if err != nil || !reflect.DeepEqual(got, want) {
+			t.Errorf("ParseStartTimes(%q) = %v, %v; want %v", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"24:00", "12", "12:0", "12:60", "-1:00", "1:00:60", "a:00", "12:00:00:00", "123:00", "１２:００"} {
+		if got, err := ParseStartTimes(in); err == nil {
+			t.Errorf("ParseStartTimes(%q) = %v, want an error", in, got)
+		}
+	}
+}
+
+func TestParseWeekdays(t *testing.T) {
+	got, err := ParseWeekdays([]string{"SAT", "sun", " Wed ", "wednesday", "", "THU"})
+	want := []time.Weekday{time.Sunday, time.Wednesday, time.Thursday, time.Saturday}
+	if err != nil || !reflect.DeepEqual(got, want) {
+		t.Errorf("got %v, %v", got, err)
+	}
+	if _, err := ParseWeekdays([]string{"MO"}); err == nil || !strings.Contains(err.Error(), `unknown weekday "MO"`) {
+		t.Errorf("MO: %v", err)
+	}
+}
+
+func TestStatusAndDuration(t *testing.T) {
+	for _, tt := range []struct {
+		s                         Status
+		known, terminal, inFlight bool
+	}{
+		{StatusRunning, true, false, true},
+		{StatusWaiting, true, false, true},
+		{StatusExecuteSuccess, true, true, false},
+		{StatusExecuteFail, true, true, false},
+		{StatusExecuteTimeout, true, true, false},
+		{StatusSkip, true, true, false},
+		{"PAUSED", false, false, false},
+		{"", false, false, false},
+	} {
+		if tt.s.Known() != tt.known || tt.s.Terminal() != tt.terminal || tt.s.InFlight() != tt.inFlight {
+			t.Errorf("%q: Known %v Terminal %v InFlight %v", tt.s, tt.s.Known(), tt.s.Terminal(), tt.s.InFlight())
+		}
+	}
+	t0 := utc(2024, 1, 1, 0, 0, 0, 0)
+	for _, tt := range []struct {
+		task Task
+		want time.Duration
+	}{
+		{Task{CreatedAt: t0, FinishedAt: t0.Add(time.Hour)}, time.Hour},
+		{Task{CreatedAt: t0.Add(time.Hour), FinishedAt: t0}, 0},
+		{Task{CreatedAt: t0}, 0},
+		{Task{FinishedAt: t0}, 0},
+	} {
+		if got := tt.task.Duration(); got != tt.want {
+			t.Errorf("%+v: Duration %v, want %v", tt.task, got, tt.want)
+		}
+	}
+}

@@ -1,0 +1,397 @@
+package vbs
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/prometheus/common/version"
+)
+
+// Defaults of Options.
+const (
+	defaultPageSize     = 100
+	defaultMaxPages     = 100000
+	defaultMaxAttempts  = 4
+	defaultMaxBodyBytes = 16 << 20
+	defaultBackoffBase  = 200 * time.Millisecond
+	defaultBackoffMax   = 10 * time.Second
+	defaultHTTPTimeout  = 30 * time.Second
+	// errorBodyBytes caps how much of a non-2xx body is read.
+	errorBodyBytes = 64 << 10
+)
+
+// RequestEvent describes one HTTP attempt.
+type RequestEvent struct {
+	// Operation is one of the Op* constants.
+	Operation string
+	// StatusCode is the HTTP status, 0 when no response arrived (network error).
+	StatusCode int
+	// Duration covers sending the request and reading the response body.
+	Duration time.Duration
+	// Attempt is 1-based.
+	Attempt int
+	// Retried is true when another attempt follows this one.
+	Retried bool
+	// RequestID is the X-Request-Id response header, if any.
+	RequestID string
+	// Err is the network, body-read or decode error of this attempt; nil when
+	// an HTTP response arrived and (for 2xx) decoded fine. A non-2xx status
+	// alone leaves Err nil: see StatusCode.
+	Err error
+}
+
+// engine sends requests with retries; shared by Client and passwordAuth.
+type engine struct {
+	hc          *http.Client
+	maxAttempts int
+	maxBody     int64
+	backoffBase time.Duration
+	backoffMax  time.Duration
+	userAgent   string
+	// jitter returns a wait in [0, d] (full jitter); injectable for tests.
+	jitter func(d time.Duration) time.Duration
+}
+
+// request is one logical call.
+type request struct {
+	op     string
+	method string
+	url    *url.URL
+	header http.Header // extra headers
+	body   []byte
+	auth   Authenticator // nil: none
+	// decode handles a 2xx response.
+	decode  func(h http.Header, data []byte) error
+	observe func(RequestEvent) // nil: none
+	redact  func(string) string
+}
+
+// fullJitter is the default jitter: uniform in [0, d].
+func fullJitter(d time.Duration) time.Duration {
+	if d <= 0 {
+		return 0
+	}
+	return rand.N(d + 1)
+}
+
+// do runs r with retries. See Options for the policy.
+func (e *engine) do(ctx context.Context, r *request) error {
+	var lastErr error
+	renewed := false
+	maxAttempts := e.maxAttempts
+	for attempt := 1; attempt <= maxAttempts; attempt++ {
+		if err := ctx.Err(); err != nil {
+			return ctxError(r.op, err, lastErr)
+		}
+		var body io.Reader
+		if r.body != nil {
+			body = bytes.NewReader(r.body)
+		}
+		req, err := http.NewRequestWithContext(ctx, r.method, r.url.String(), body)
+		if err != nil {
+			return fmt.Errorf("%s: build request: %w", r.op, err)
+		}
+		u := *r.url
+		req.URL, req.Host = &u, u.Host
+		for k, vs := range r.header {
+			for _, v := range vs {
+				req.Header.Add(k, v)
+			}
+		}
+		req.Header.Set("User-Agent", e.userAgent)
+		req.Header.Set("Accept", "application/json")
+		if r.auth != nil {
+			if err := r.auth.Authorize(withObserver(ctx, r.observe), req, r.body); err != nil {
+				if cerr := ctx.Err(); cerr != nil {
+					return ctxError(r.op, cerr, lastErr)
+				}
+				return fmt.Errorf("%s: authenticate: %w", r.op, err)
+			}
+		}
+
+		start := time.Now()
+		resp, err := e.hc.Do(req)
+		ev := RequestEvent{Operation: r.op, Attempt: attempt}
+		var data []byte
+		if err == nil {
+			ev.StatusCode = resp.StatusCode
+			ev.RequestID = resp.Header.Get("X-Request-Id")
+			data, err = e.readBody(resp, r.op)
+			resp.Body.Close()
+			if err != nil && !errors.Is(err, ErrBodyTooLarge) {
+				err = fmt.Errorf("%s: read response body: %w", r.op, err)
+			}
+		} else {
+			err = netError(r.op, r.method, r.url, err)
+		}
+		ev.Duration = time.Since(start)
+
+		var (
+			attemptErr error // returned if no retry follows
+			retry      bool
+			retryAfter time.Duration = -1
+			immediate  bool
+		)
+		switch {
+		case err != nil:
+			ev.Err = err
+			attemptErr = err
+			if cerr := ctx.Err(); cerr != nil {
+				e.emit(r, ev)
+				return ctxError(r.op, cerr, nil)
+			}
+			retry = !errors.Is(err, ErrBodyTooLarge)
+		case resp.StatusCode >= 200 && resp.StatusCode < 300:
+			derr := r.decode(resp.Header, data)
+			if derr == nil {
+				e.emit(r, ev)
+				return nil
+			}
+			attemptErr = decodeError(r.op, resp, derr)
+			ev.Err = attemptErr
+			// JSON that ends early looks like a response cut short on the
+			// way (a proxy, a dropped chunked stream): worth another
+			// attempt. Any other malformed or unexpected content is a
+			// server bug that retrying won't fix, so it is returned at once.
+			retry = truncatedJSON(derr)
+		default:
+			apiErr := newAPIError(r.op, resp.StatusCode, resp.Header, data, r.redact)
+			attemptErr = apiErr
+			switch {
+			case resp.StatusCode == http.StatusUnauthorized && !renewed && r.auth != nil:
+				renewed = true
+				if r.auth.Renew(ctx) {
+					retry, immediate = true, true
+					maxAttempts++ // the renewal retry is outside the retry budget
+				}
+			case retryableStatus(resp.StatusCode):
+				retry = true
+				retryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
+			}
+		}
+		lastErr = attemptErr
+		if !retry || attempt >= maxAttempts {
+			e.emit(r, ev)
+			return attemptErr
+		}
+		var wait time.Duration
+		if !immediate {
+			wait = e.backoff(attempt, retryAfter)
+			if dl, ok := ctx.Deadline(); ok && time.Now().Add(wait).After(dl) {
+				e.emit(r, ev) // Retried stays false: no time for another attempt
+				return attemptErr
+			}
+		}
+		ev.Retried = true
+		e.emit(r, ev)
+		if wait > 0 {
+			t := time.NewTimer(wait)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return ctxError(r.op, ctx.Err(), lastErr)
+			case <-t.C:
+			}
+		}
+	}
+	return lastErr // not reached: the loop returns on its last attempt
+}
+
+func (e *engine) emit(r *request, ev RequestEvent) {
+	if r.observe != nil {
+		r.observe(ev)
+	}
+}
+
+// backoff is the wait after the failed attempt (1-based): Retry-After when
+// given (retryAfter >= 0), else full jitter over base·2^(attempt-1); both
+// capped by backoffMax.
+func (e *engine) backoff(attempt int, retryAfter time.Duration) time.Duration {
+	if retryAfter >= 0 {
+		return min(retryAfter, e.backoffMax)
+	}
+	d := e.backoffBase
+	for i := 1; i < attempt && d < e.backoffMax; i++ {
+		d *= 2
+	}
+	d = min(d, e.backoffMax)
+	return min(max(e.jitter(d), 0), d)
+}
+
+// parseRetryAfter parses a Retry-After value, seconds or an HTTP date; -1
+// when absent or unparseable.
+func parseRetryAfter(v string, now time.Time) time.Duration {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return -1
+	}
+	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+		if n < 0 {
+			return -1
+		}
+		if n > int64(24*time.Hour/time.Second) {
+			return 24 * time.Hour
+		}
+		return time.Duration(n) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		return max(t.Sub(now), 0)
+	}
+	return -1
+}
+
+// readBody reads a response body: up to maxBody bytes for 2xx (more is
+// ErrBodyTooLarge), up to errorBodyBytes for others (the rest is ignored).
+func (e *engine) readBody(resp *http.Response, op string) ([]byte, error) {
+	limit := e.maxBody
+	if resp.StatusCode < 200 || resp.StatusCode >= 300 {
+		limit = min(limit, errorBodyBytes)
+		return io.ReadAll(io.LimitReader(resp.Body, limit))
+	}
+	if resp.ContentLength > limit {
+		return nil, &bodyTooLargeError{op: op, limit: limit}
+	}
+	data, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(data)) > limit {
+		return nil, &bodyTooLargeError{op: op, limit: limit}
+	}
+	return data, nil
+}
+
+// decodeError wraps an error decoding a 2xx body.
+func decodeError(op string, resp *http.Response, err error) error {
+	id := resp.Header.Get("X-Request-Id")
+	if id != "" {
+		return fmt.Errorf("%s: decode response (HTTP %d, request_id %s): %w", op, resp.StatusCode, sanitize(id, 200), err)
+	}
+	return fmt.Errorf("%s: decode response (HTTP %d): %w", op, resp.StatusCode, err)
+}
+
+// truncatedJSON reports whether a decode error says the JSON ended early.
+func truncatedJSON(err error) bool {
+	var se *json.SyntaxError
+	return errors.As(err, &se) && strings.Contains(se.Error(), "unexpected end of JSON input")
+}
+
+// netError rewrites a transport error without the *url.Error wrapper and
+// with the URL's user info removed.
+func netError(op, method string, u *url.URL, err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err
+	}
+	clean := *u
+	clean.User = nil
+	return fmt.Errorf("%s: %s %s: %w", op, method, clean.String(), err)
+}
+
+// ctxError reports the end of the caller's context, with the last attempt's
+// error when there was one.
+func ctxError(op string, ctxErr, last error) error {
+	if last != nil {
+		return fmt.Errorf("%s: %w (last error: %w)", op, ctxErr, last)
+	}
+	return fmt.Errorf("%s: %w", op, ctxErr)
+}
+
+// httpClient returns hc, or a new default client; owned reports the latter.
+// A caller's client is copied so that redirects are not followed (they would
+// carry X-Auth-Token to another host and break AK/SK signatures) unless it
+// sets its own CheckRedirect.
+func httpClient(hc *http.Client) (c *http.Client, owned bool) {
+	if hc != nil {
+		cp := *hc
+		if cp.CheckRedirect == nil {
+			cp.CheckRedirect = noRedirect
+		}
+		return &cp, false
+	}
+	return &http.Client{
+		Timeout:       defaultHTTPTimeout,
+		CheckRedirect: noRedirect,
+		Transport: &http.Transport{
+			Proxy:                 http.ProxyFromEnvironment,
+			DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+			ForceAttemptHTTP2:     true,
+			TLSHandshakeTimeout:   10 * time.Second,
+			ResponseHeaderTimeout: 25 * time.Second,
+			ExpectContinueTimeout: time.Second,
+			IdleConnTimeout:       90 * time.Second,
+			MaxIdleConns:          16,
+			MaxIdleConnsPerHost:   8,
+		},
+	}, true
+}
+
+func noRedirect(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+
+// userAgent returns ua or the default "vbs_exporter/<version>".
+func userAgent(ua string) string {
+	if ua != "" {
+		return ua
+	}
+	v := version.Version
+	if v == "" {
+		v = "unknown"
+	}
+	return "vbs_exporter/" + v
+}
+
+// endpointURL parses endpoint, or builds "https://{service}.{region}.myhuaweicloud.com".
+func endpointURL(endpoint, region, service string) (*url.URL, error) {
+	if endpoint == "" {
+		if region == "" {
+			return nil, errors.New("neither endpoint nor region set")
+		}
+		for i := 0; i < len(region); i++ {
+			c := region[i]
+			if !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-') {
+				return nil, fmt.Errorf("bad region %q", truncate(region, 64))
+			}
+		}
+		endpoint = "https://" + service + "." + region + ".myhuaweicloud.com"
+	}
+	u, err := url.Parse(endpoint)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case u.Scheme != "http" && u.Scheme != "https":
+		return nil, fmt.Errorf("%q: scheme must be http or https", u.Redacted())
+	case u.Host == "":
+		return nil, fmt.Errorf("%q: no host", u.Redacted())
+	case u.User != nil:
+		return nil, fmt.Errorf("%q: user info is not allowed", u.Redacted())
+	case u.RawQuery != "" || u.Fragment != "":
+		return nil, fmt.Errorf("%q: query and fragment are not allowed", u.Redacted())
+	}
+	return u, nil
+}
+
+// joinPath appends escaped segments to base's path (trailing slash
+// tolerated) and sets the canonical query of q.
+func joinPath(base *url.URL, segs []string, q url.Values) *url.URL {
+	raw := strings.TrimRight(base.EscapedPath(), "/")
+	for _, s := range segs {
+		raw += "/" + Escape(s)
+	}
+	path, err := url.PathUnescape(raw)
+	if err != nil { // base.EscapedPath() is valid, Escape output is valid
+		path = raw
+	}
+	return &url.URL{Scheme: base.Scheme, Host: base.Host, Path: path, RawPath: raw, RawQuery: CanonicalQuery(q)}
+}

@@ -1,0 +1,262 @@
+package vbs
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Operation names, used in errors (APIError.Operation) and in RequestEvent.
+const (
+	// OpListPolicies is GET /v2/{project_id}/backuppolicy.
+	OpListPolicies = "list_policies"
+	// OpListTasks is GET /v2/{project_id}/backuppolicy/{policy_id}/backuptasks.
+	OpListTasks = "list_tasks"
+	// OpIAMToken is POST {iam}/v3/auth/tokens.
+	OpIAMToken = "iam_token"
+)
+
+// ErrBodyTooLarge is matched (errors.Is) by the error returned when a
+// response body exceeds Options.MaxBodyBytes.
+var ErrBodyTooLarge = errors.New("response body too large")
+
+// APIError is a non-2xx HTTP response from VBS or IAM.
+type APIError struct {
+	// Operation is one of the Op* constants.
+	Operation string
+	// StatusCode is the HTTP status code.
+	StatusCode int
+	// Code is the vendor error code, e.g. "AutoBackup.0205" or "APIGW.0301";
+	// empty when the body had none. A numeric code (IAM sends them) is kept as
+	// its decimal text.
+	Code string
+	// Message is the vendor message or, for a body that is not a known JSON
+	// error shape (an HTML page from a proxy, say), its first 200 bytes with
+	// control characters and runs of white space folded to single spaces.
+	Message string
+	// RequestID is the X-Request-Id response header or, when absent, the
+	// request_id of the body.
+	RequestID string
+}
+
+// Error formats the error as, for example,
+// `list_tasks: HTTP 404 AutoBackup.0205: policy not found (request_id 8c3f)`.
+func (e *APIError) Error() string {
+	var b strings.Builder
+	b.WriteString(e.Operation)
+	b.WriteString(": HTTP ")
+	b.WriteString(strconv.Itoa(e.StatusCode))
+	if e.Code != "" {
+		b.WriteByte(' ')
+		b.WriteString(e.Code)
+	}
+	switch {
+	case e.Message != "":
+		b.WriteString(": ")
+		b.WriteString(e.Message)
+	case e.Code == "":
+		if t := http.StatusText(e.StatusCode); t != "" {
+			b.WriteByte(' ')
+			b.WriteString(t)
+		}
+	}
+	if e.RequestID != "" {
+		b.WriteString(" (request_id ")
+		b.WriteString(e.RequestID)
+		b.WriteByte(')')
+	}
+	return b.String()
+}
+
+// Temporary reports whether the same request may succeed later: HTTP 429,
+// 500, 502, 503 and 504 (the statuses the client retries), and the API
+// Gateway throttling code APIGW.0308 whatever its status.
+func (e *APIError) Temporary() bool {
+	return retryableStatus(e.StatusCode) || e.Code == "APIGW.0308"
+}
+
+// retryableStatus reports whether an HTTP status is retried.
+func retryableStatus(code int) bool {
+	switch code {
+	case http.StatusTooManyRequests, http.StatusInternalServerError, http.StatusBadGateway,
+		http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+		return true
+	}
+	return false
+}
+
+// PagingError ends a task walk that cannot make progress: the server repeated
+// a page, the next marker did not advance, the last job of a full page had no
+// job_id, or the walk needed more than Options.MaxPages pages.
+type PagingError struct {
+	PolicyID string
+	// Page is the 1-based number of the page at which the walk stopped.
+	Page int
+	// Marker is the marker used to request that page ("" for the first page).
+	Marker string
+	// Reason says what went wrong.
+	Reason string
+}
+
+// Error formats the error as, for example,
+// `list_tasks: paging policy "af8a" stopped at page 3 (marker "c11b"): every job on the page was already seen`.
+func (e *PagingError) Error() string {
+	return fmt.Sprintf("%s: paging policy %q stopped at page %d (marker %q): %s",
+		OpListTasks, e.PolicyID, e.Page, e.Marker, e.Reason)
+}
+
+// bodyTooLargeError is returned when a response exceeds the body cap.
+type bodyTooLargeError struct {
+	op    string
+	limit int64
+}
+
+// Error formats the error as "list_tasks: response body exceeds 16777216 bytes".
+func (e *bodyTooLargeError) Error() string {
+	return fmt.Sprintf("%s: response body exceeds %d bytes", e.op, e.limit)
+}
+
+// Is makes errors.Is(err, ErrBodyTooLarge) true.
+func (e *bodyTooLargeError) Is(target error) bool { return target == ErrBodyTooLarge }
+
+// maxMessageBytes caps APIError.Message taken from a JSON error body.
+const maxMessageBytes = 1000
+
+// snippetBytes caps APIError.Message taken from a body that is not JSON.
+const snippetBytes = 200
+
+// newAPIError builds an APIError from a non-2xx response and its (possibly
+// truncated) body. redact, when non-nil, removes secrets from the message.
+func newAPIError(op string, status int, header http.Header, body []byte, redact func(string) string) *APIError {
+	if redact == nil {
+		redact = func(s string) string { return s }
+	}
+	e := &APIError{Operation: op, StatusCode: status}
+	code, msg, reqID, ok := parseErrorBody(body)
+	// Redact before cutting, so that no partial secret survives the cut.
+	if ok {
+		e.Code = sanitize(redact(code), 100)
+		e.Message = sanitize(redact(msg), maxMessageBytes)
+	} else {
+		e.Message = sanitize(redact(string(body)), snippetBytes)
+	}
+	e.RequestID = sanitize(header.Get("X-Request-Id"), 200)
+	if e.RequestID == "" {
+		e.RequestID = sanitize(reqID, 200)
+	}
+	return e
+}
+
+// parseErrorBody extracts code, message and request ID from the error shapes
+// the API uses:
+//
+//	{"error": {"code": "AutoBackup.0205", "message": "…"}}            (VBS, IAM)
+//	{"error_code": "APIGW.0301", "error_msg": "…", "request_id": "…"}  (API Gateway)
+//	{"code": "…", "message": "…"}                                     (seen on other Huawei services)
+//
+// ok is false when the body is not a JSON object with any of these fields.
+func parseErrorBody(body []byte) (code, msg, reqID string, ok bool) {
+	var top struct {
+		Error     json.RawMessage `json:"error"`
+		ErrorCode json.RawMessage `json:"error_code"`
+		ErrorMsg  json.RawMessage `json:"error_msg"`
+		Code      json.RawMessage `json:"code"`
+		Message   json.RawMessage `json:"message"`
+		RequestID json.RawMessage `json:"request_id"`
+	}
+	if err := json.Unmarshal(bytes.TrimSpace(body), &top); err != nil {
+		return "", "", "", false
+	}
+	reqID = scalarText(top.RequestID)
+	if len(top.Error) > 0 && top.Error[0] == '{' {
+		var inner struct {
+			Code      json.RawMessage `json:"code"`
+			Message   json.RawMessage `json:"message"`
+			RequestID json.RawMessage `json:"request_id"`
+		}
+		if json.Unmarshal(top.Error, &inner) == nil {
+			code, msg = scalarText(inner.Code), scalarText(inner.Message)
+			if reqID == "" {
+				reqID = scalarText(inner.RequestID)
+			}
+			if code != "" || msg != "" {
+				return code, msg, reqID, true
+			}
+		}
+	}
+	if code, msg = scalarText(top.ErrorCode), scalarText(top.ErrorMsg); code != "" || msg != "" {
+		return code, msg, reqID, true
+	}
+	if code, msg = scalarText(top.Code), scalarText(top.Message); code != "" || msg != "" {
+		return code, msg, reqID, true
+	}
+	if s := scalarText(top.Error); s != "" { // {"error": "text"}
+		return "", s, reqID, true
+	}
+	return "", "", reqID, false
+}
+
+// scalarText returns a JSON string's value or a JSON number's literal text;
+// "" for null, absent or anything else.
+func scalarText(raw json.RawMessage) string {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 {
+		return ""
+	}
+	switch raw[0] {
+	case '"':
+		var s string
+		if json.Unmarshal(raw, &s) == nil {
+			return s
+		}
+	case '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9':
+		var n json.Number
+		if json.Unmarshal(raw, &n) == nil {
+			return n.String()
+		}
+	}
+	return ""
+}
+
+// sanitize makes untrusted text safe for an error message: invalid UTF-8 and
+// control characters become spaces, runs of white space fold to one space,
+// and the result is cut to at most limit bytes (on a rune boundary, with "…"
+// appended when cut).
+func sanitize(s string, limit int) string {
+	var b strings.Builder
+	space := false
+	for _, r := range s {
+		if r == utf8.RuneError || unicode.IsControl(r) || unicode.IsSpace(r) {
+			space = true
+			continue
+		}
+		if space && b.Len() > 0 {
+			b.WriteByte(' ')
+		}
+		space = false
+		b.WriteRune(r)
+		if b.Len() > limit {
+			break
+		}
+	}
+	return truncate(b.String(), limit)
+}
+
+// truncate cuts s to at most limit bytes on a rune boundary, appending "…" when
+// it cut anything.
+func truncate(s string, limit int) string {
+	if len(s) <= limit {
+		return s
+	}
+	cut := limit
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
+}

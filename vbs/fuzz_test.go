@@ -1,0 +1,134 @@
+package vbs
+
+import (
+	"slices"
+	"testing"
+	"time"
+)
+
+func FuzzParseTime(f *testing.F) {
+	for _, s := range []string{
+		"", " ", "2016-12-02T09:06:46.706", "2016-12-02T09:06:46", "2016-12-02T09:06:46.123456789",
+		"2016-12-02T09:06:46.1234567890", "2016-12-02T09:06:46Z", "2023-06-10T07:14:52.176000Z",
+		"2016-12-02T17:06:46+08:00", "2016-12-02T17:06:46+0800", "2016-12-02T17:06:46-03", "2016-12-02 09:06:46.706",
+		"2016-02-30T00:00:00", "2016-12-02T24:00:00", "0000-01-01T00:00:00-23:59", "9999-12-31T23:59:59.999999999+23:59",
+		"yesterday", "2016-12-02T09:06:46.", "2016-12-02T09:06:46+08:", "\xff\xfe",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got, err := ParseTime(s)
+		if err != nil {
+			if !got.IsZero() {
+				t.Errorf("error with a non-zero time %v", got)
+			}
+			return
+		}
+		if got.IsZero() {
+			return
+		}
+		if got.Location() != time.UTC {
+			t.Errorf("ParseTime(%q) in %v", s, got.Location())
+		}
+		// The RFC 3339 form of the result parses back to the same instant.
+		again, err := ParseTime(got.Format(time.RFC3339Nano))
+		if err != nil || !again.Equal(got) {
+			t.Errorf("round trip of %q: %v -> %v, %v", s, got, again, err)
+		}
+	})
+}
+
+func FuzzDecodeTasksPage(f *testing.F) {
+	for _, s := range []string{
+		`{"tasks":[{"status":"RUNNING","job_id":"0781095c","created_at":"2016-12-03T06:24:34.467","backup_name":"autobk_a61d","resource_id":"f47a4ab5","resource_type":"volume"},{"status":"EXECUTE_SUCCESS","job_id":"c11b5a18","created_at":"2016-12-02T09:06:46.706","finished_at":"2016-12-02T13:00:00.121"}],"count":2}`,
+		`{"tasks":[{"job_id":"a","code":0,"message":"m","vbs_job_id":"v"},{"code":"X.1"},{"code":null},{}]}`,
+		`{"tasks":[{"job_id":"a","finished_at":"yesterday"}]}`,
+		`{"tasks":[{"job_id":5}]}`, `{"tasks":[1]}`, `{"tasks":null}`, `{"tasks":{}}`, `{}`, `[]`, `null`, ``,
+		`{"tasks":[`, `{"tasks":[{"job_id":"a","created_at":"2016-12-02T09:06:46+08:00","status":"PAUSED"}],"count":"7"}`,
+		`{"tasks":[{"code":1e400}]}`, `{"tasks":[{"job_id":"\u0000\ud800"}]}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		tasks, count, err := DecodeTasksPage(data)
+		if err != nil {
+			if tasks != nil || count != 0 {
+				t.Errorf("error %v with results %v %d", err, tasks, count)
+			}
+			return
+		}
+		if count < -1 {
+			t.Errorf("count %d", count)
+		}
+		for _, task := range tasks {
+			for _, ts := range []time.Time{task.CreatedAt, task.FinishedAt} {
+				if !ts.IsZero() && ts.Location() != time.UTC {
+					t.Errorf("time %v not in UTC", ts)
+				}
+			}
+			if task.Duration() < 0 {
+				t.Errorf("negative duration")
+			}
+		}
+	})
+}
+
+func FuzzDecodePolicies(f *testing.F) {
+	for _, s := range []string{
+		vendorPolicies,
+		`{"backup_policies":[{"backup_policy_id":"p1","scheduled_policy":{"start_time":" 14:00 , 02:00,02:00,","frequency":"2","retention_day":7,"remain_first_backup_of_curMonth":"n","status":"OFF"}}]}`,
+		`{"backup_policies":[{"backup_policy_id":"p2","scheduled_policy":{"week_frequency":["fri","Mon","sunday"],"status":"on","remain_first_backup_of_curMonth":true}}]}`,
+		`{"backup_policies":[{"scheduled_policy":{"week_frequency":"TUE, SAT","start_time":"9:00:30"}},{},{"scheduled_policy":null}]}`,
+		`{"backup_policies":[{"scheduled_policy":{"start_time":"25:00"}}]}`,
+		`{"backup_policies":[{"scheduled_policy":{"frequency":1e99}}]}`,
+		`{"backup_policies":[{"scheduled_policy":{"frequency":-1}}]}`,
+		`{"backup_policies":[{"policy_resource_count":"x"}]}`,
+		`{"backup_policies":[]}`, `{"backup_policies":null}`, `{"backup_policies":{}}`, `{}`, `[]`, `<html>`, ``,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		policies, err := DecodePolicies(data)
+		if err != nil {
+			if policies != nil {
+				t.Errorf("error %v with results", err)
+			}
+			return
+		}
+		for _, p := range policies {
+			s := p.Schedule
+			if !slices.IsSorted(s.StartTimes) || len(slices.Compact(slices.Clone(s.StartTimes))) != len(s.StartTimes) {
+				t.Errorf("start times %v not sorted and unique", s.StartTimes)
+			}
+			for _, st := range s.StartTimes {
+				if st < 0 || st >= 24*time.Hour {
+					t.Errorf("start time %v out of a day", st)
+				}
+			}
+			if !slices.IsSorted(s.Weekdays) || len(slices.Compact(slices.Clone(s.Weekdays))) != len(s.Weekdays) {
+				t.Errorf("weekdays %v not sorted and unique", s.Weekdays)
+			}
+			if len(s.Weekdays) > 0 && s.FrequencyDays != 0 {
+				t.Errorf("both weekdays and frequency: %+v", s)
+			}
+			if s.FrequencyDays < 0 || s.FrequencyDays > MaxFrequencyDays {
+				t.Errorf("frequency %d", s.FrequencyDays)
+			}
+			iv := s.ExpectedInterval()
+			switch {
+			case len(s.Weekdays) > 0:
+				if iv <= 0 || iv > 7*24*time.Hour {
+					t.Errorf("weekly interval %v", iv)
+				}
+			case s.FrequencyDays > 0:
+				if iv <= 0 || iv > time.Duration(s.FrequencyDays)*24*time.Hour {
+					t.Errorf("interval %v for every %d days", iv, s.FrequencyDays)
+				}
+			default:
+				if iv != 0 {
+					t.Errorf("interval %v without a schedule", iv)
+				}
+			}
+		}
+	})
+}

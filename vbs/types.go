@@ -1,0 +1,102 @@
+// Package vbs is a client for the Huawei Cloud Volume Backup Service (VBS) API:
+// backup policies and the backup jobs ("tasks") they trigger, authenticated
+// with AK/SK request signing or IAM tokens.
+package vbs
+
+import (
+	"time"
+)
+
+// Status is the state of a backup job as the API reports it. Values outside the
+// known constants are kept verbatim, never dropped.
+type Status string
+
+// The job statuses documented by the API. The last four are terminal.
+const (
+	StatusRunning        Status = "RUNNING"
+	StatusWaiting        Status = "WAITING"
+	StatusExecuteSuccess Status = "EXECUTE_SUCCESS"
+	StatusExecuteFail    Status = "EXECUTE_FAIL"
+	StatusExecuteTimeout Status = "EXECUTE_TIMEOUT"
+	StatusSkip           Status = "SKIP"
+)
+
+// Statuses lists every documented status in a fixed order.
+var Statuses = []Status{StatusRunning, StatusWaiting, StatusExecuteSuccess, StatusExecuteFail, StatusExecuteTimeout, StatusSkip}
+
+// Known reports whether s is one of the documented statuses.
+func (s Status) Known() bool {
+	switch s {
+	case StatusRunning, StatusWaiting, StatusExecuteSuccess, StatusExecuteFail, StatusExecuteTimeout, StatusSkip:
+		return true
+	}
+	return false
+}
+
+// Terminal reports whether a job in status s can no longer change: success,
+// failure, timeout or skip. Unknown statuses are not terminal.
+func (s Status) Terminal() bool {
+	switch s {
+	case StatusExecuteSuccess, StatusExecuteFail, StatusExecuteTimeout, StatusSkip:
+		return true
+	}
+	return false
+}
+
+// InFlight reports whether a job in status s is still queued or running.
+func (s Status) InFlight() bool { return s == StatusRunning || s == StatusWaiting }
+
+// Task is one backup job of a policy: one disk, one scheduled run.
+type Task struct {
+	JobID        string
+	Status       Status
+	ResourceID   string
+	ResourceType string
+	BackupName   string
+	VBSJobID     string
+	// CreatedAt and FinishedAt are in UTC; the zero time when the API omitted them.
+	CreatedAt  time.Time
+	FinishedAt time.Time
+	Message    string
+	// Code is the vendor's result code; the API sends it as a string or a number.
+	Code string
+}
+
+// Duration is FinishedAt - CreatedAt, or 0 when either is missing or the
+// difference is negative.
+func (t Task) Duration() time.Duration {
+	if t.CreatedAt.IsZero() || t.FinishedAt.IsZero() {
+		return 0
+	}
+	if d := t.FinishedAt.Sub(t.CreatedAt); d > 0 {
+		return d
+	}
+	return 0
+}
+
+// Policy is a backup policy of a project.
+type Policy struct {
+	ID            string
+	Name          string
+	Enabled       bool // scheduled_policy.status == "ON"
+	ResourceCount int  // policy_resource_count
+	Schedule      Schedule
+}
+
+// Schedule is a policy's parsed scheduled_policy.
+type Schedule struct {
+	// StartTimes are the daily run times as offsets from midnight UTC, sorted
+	// ascending, without duplicates ("02:00,14:00" gives 2h and 14h).
+	StartTimes []time.Duration
+	// FrequencyDays is the number of days between runs (1-14); 0 when the
+	// schedule uses Weekdays instead.
+	FrequencyDays int
+	// Weekdays are the days the policy runs on, sorted Sunday first, without
+	// duplicates; empty when FrequencyDays is used.
+	Weekdays []time.Weekday
+	// RetentionNum and RetentionDays are rentention_num and rentention_day (0 when absent).
+	RetentionNum  int
+	RetentionDays int
+	// KeepFirstBackupOfMonth is remain_first_backup_of_curMonth == "Y".
+	KeepFirstBackupOfMonth bool
+}
