@@ -1,0 +1,305 @@
+package collector
+
+import (
+	"encoding/hex"
+	"time"
+
+	"github.com/vbs-exporter/vbs_exporter/vbs"
+)
+
+// statusCode is the compact form of a job status: the six documented statuses
+// take codes 0-5, unknown values are interned per cache from code 6 on.
+type statusCode uint16
+
+const (
+	codeRunning statusCode = iota
+	codeWaiting
+	codeSuccess
+	codeFail
+	codeTimeout
+	codeSkip
+	firstUnknownCode
+)
+
+func knownStatusCode(s vbs.Status) (statusCode, bool) {
+	switch s {
+	case vbs.StatusRunning:
+		return codeRunning, true
+	case vbs.StatusWaiting:
+		return codeWaiting, true
+	case vbs.StatusExecuteSuccess:
+		return codeSuccess, true
+	case vbs.StatusExecuteFail:
+		return codeFail, true
+	case vbs.StatusExecuteTimeout:
+		return codeTimeout, true
+	case vbs.StatusSkip:
+		return codeSkip, true
+	}
+	return 0, false
+}
+
+// terminal reports whether a job in this status can no longer change.
+func (c statusCode) terminal() bool { return c >= codeSuccess && c <= codeSkip }
+
+// inFlight reports whether the job is queued or running.
+func (c statusCode) inFlight() bool { return c == codeRunning || c == codeWaiting }
+
+// cachedJob is one backup job in 24 bytes: times in Unix milliseconds (0 when
+// unknown), the interned resource and the status code.
+type cachedJob struct {
+	created  int64
+	finished int64
+	resource uint32
+	status   statusCode
+}
+
+// resourceKey identifies a disk within a policy.
+type resourceKey struct {
+	ID   string
+	Type string
+}
+
+// jobCache holds the jobs of one policy inside its lookback window, keyed by
+// job ID. Job IDs that are UUIDs are stored as 16 bytes; any other ID (or a
+// synthetic key for jobs that lack one) as a string.
+type jobCache struct {
+	jobs     []cachedJob
+	uuidIdx  map[[16]byte]uint32
+	strIdx   map[string]uint32
+	resIdx   map[resourceKey]uint32
+	res      []resourceKey
+	unknown  []vbs.Status // status values outside the documented set, by code-firstUnknownCode
+	inflight int          // jobs whose status is not terminal
+}
+
+func newJobCache() *jobCache {
+	return &jobCache{
+		uuidIdx: make(map[[16]byte]uint32),
+		strIdx:  make(map[string]uint32),
+		resIdx:  make(map[resourceKey]uint32),
+	}
+}
+
+// jobRef is a parsed job key: either a UUID or a string.
+type jobRef struct {
+	uuid   [16]byte
+	isUUID bool
+	str    string
+}
+
+// refOf returns the cache key of a task: its job ID, or for a task without
+// one, its disk and creation time (one job per disk per scheduled run).
+func refOf(t *vbs.Task) jobRef {
+	if t.JobID == "" {
+		return jobRef{str: "\x00" + t.ResourceID + "\x00" + t.ResourceType + "\x00" + t.CreatedAt.Format(time.RFC3339Nano)}
+	}
+	if u, ok := parseUUID(t.JobID); ok {
+		return jobRef{uuid: u, isUUID: true}
+	}
+	return jobRef{str: t.JobID}
+}
+
+// parseUUID parses the canonical lowercase 8-4-4-4-12 form only, so that the
+// ID it came from can be given back byte for byte.
+func parseUUID(s string) ([16]byte, bool) {
+	var u [16]byte
+	if len(s) != 36 || s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-' {
+		return u, false
+	}
+	j := 0
+	for i := 0; i < 36; {
+		if s[i] == '-' {
+			i++
+			continue
+		}
+		hi, lo := unhexLower(s[i]), unhexLower(s[i+1])
+		if hi < 0 || lo < 0 {
+			return u, false
+		}
+		u[j] = byte(hi<<4 | lo)
+		j++
+		i += 2
+	}
+	return u, true
+}
+
+func unhexLower(c byte) int {
+	switch {
+	case c >= '0' && c <= '9':
+		return int(c - '0')
+	case c >= 'a' && c <= 'f':
+		return int(c-'a') + 10
+	}
+	return -1
+}
+
+func (r jobRef) String() string {
+	if !r.isUUID {
+		return r.str
+	}
+	b := hex.EncodeToString(r.uuid[:])
+	return b[0:8] + "-" + b[8:12] + "-" + b[12:16] + "-" + b[16:20] + "-" + b[20:]
+}
+
+func (c *jobCache) lookup(r jobRef) (uint32, bool) {
+	if r.isUUID {
+		i, ok := c.uuidIdx[r.uuid]
+		return i, ok
+	}
+	i, ok := c.strIdx[r.str]
+	return i, ok
+}
+
+func (c *jobCache) len() int { return len(c.jobs) }
+
+func (c *jobCache) statusCodeOf(s vbs.Status) statusCode {
+	if code, ok := knownStatusCode(s); ok {
+		return code
+	}
+	for i, u := range c.unknown {
+		if u == s {
+			return firstUnknownCode + statusCode(i)
+		}
+	}
+	c.unknown = append(c.unknown, s)
+	return firstUnknownCode + statusCode(len(c.unknown)-1)
+}
+
+func (c *jobCache) resourceOf(id, typ string) uint32 {
+	k := resourceKey{ID: id, Type: typ}
+	if i, ok := c.resIdx[k]; ok {
+		return i
+	}
+	i := uint32(len(c.res))
+	c.res = append(c.res, k)
+	c.resIdx[k] = i
+	return i
+}
+
+// upsert stores t under r, replacing an earlier version of the same job. It
+// reports whether anything changed.
+func (c *jobCache) upsert(r jobRef, t *vbs.Task, created time.Time) bool {
+	j := cachedJob{
+		created:  unixMilli(created),
+		finished: unixMilli(t.FinishedAt),
+		resource: c.resourceOf(t.ResourceID, t.ResourceType),
+		status:   c.statusCodeOf(t.Status),
+	}
+	if i, ok := c.lookup(r); ok {
+		old := c.jobs[i]
+		if old == j {
+			return false
+		}
+		if !old.status.terminal() {
+			c.inflight--
+		}
+		if !j.status.terminal() {
+			c.inflight++
+		}
+		c.jobs[i] = j
+		return true
+	}
+	i := uint32(len(c.jobs))
+	c.jobs = append(c.jobs, j)
+	if r.isUUID {
+		c.uuidIdx[r.uuid] = i
+	} else {
+		c.strIdx[r.str] = i
+	}
+	if !j.status.terminal() {
+		c.inflight++
+	}
+	return true
+}
+
+// nonTerminal returns the keys and creation times of the cached jobs whose
+// status may still change.
+func (c *jobCache) nonTerminal() map[jobRef]int64 {
+	out := make(map[jobRef]int64, c.inflight)
+	if c.inflight == 0 {
+		return out
+	}
+	for k, i := range c.uuidIdx {
+		if !c.jobs[i].status.terminal() {
+			out[jobRef{uuid: k, isUUID: true}] = c.jobs[i].created
+		}
+	}
+	for k, i := range c.strIdx {
+		if !c.jobs[i].status.terminal() {
+			out[jobRef{str: k}] = c.jobs[i].created
+		}
+	}
+	return out
+}
+
+// retain keeps the jobs for which keep returns true, compacting storage and
+// dropping resources and unknown statuses that no job uses any more. It
+// reports whether anything was removed.
+func (c *jobCache) retain(keep func(r jobRef, j cachedJob) bool) bool {
+	n := 0
+	for k, i := range c.uuidIdx {
+		if keep(jobRef{uuid: k, isUUID: true}, c.jobs[i]) {
+			n++
+		}
+	}
+	for k, i := range c.strIdx {
+		if keep(jobRef{str: k}, c.jobs[i]) {
+			n++
+		}
+	}
+	if n == len(c.jobs) {
+		return false
+	}
+	old := c
+	fresh := &jobCache{
+		jobs:    make([]cachedJob, 0, n),
+		uuidIdx: make(map[[16]byte]uint32, len(old.uuidIdx)),
+		strIdx:  make(map[string]uint32),
+		resIdx:  make(map[resourceKey]uint32),
+	}
+	add := func(r jobRef, j cachedJob) {
+		rk := old.res[j.resource]
+		j.resource = fresh.resourceOf(rk.ID, rk.Type)
+		if j.status >= firstUnknownCode {
+			j.status = fresh.statusCodeOf(old.unknown[j.status-firstUnknownCode])
+		}
+		i := uint32(len(fresh.jobs))
+		fresh.jobs = append(fresh.jobs, j)
+		if r.isUUID {
+			fresh.uuidIdx[r.uuid] = i
+		} else {
+			fresh.strIdx[r.str] = i
+		}
+		if !j.status.terminal() {
+			fresh.inflight++
+		}
+	}
+	for k, i := range old.uuidIdx {
+		if r := (jobRef{uuid: k, isUUID: true}); keep(r, old.jobs[i]) {
+			add(r, old.jobs[i])
+		}
+	}
+	for k, i := range old.strIdx {
+		if r := (jobRef{str: k}); keep(r, old.jobs[i]) {
+			add(r, old.jobs[i])
+		}
+	}
+	*c = *fresh
+	return true
+}
+
+// statusOf returns the status a code stands for.
+func (c *jobCache) statusOf(code statusCode) vbs.Status {
+	if code < firstUnknownCode {
+		return vbs.Statuses[code]
+	}
+	return c.unknown[code-firstUnknownCode]
+}
+
+func unixMilli(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMilli()
+}

@@ -1,0 +1,226 @@
+package collector
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/vbs-exporter/vbs_exporter/vbs/vbstest"
+)
+
+// TestCachedMatchesFullWalk proves that the incremental refresh exports
+// exactly what a full walk of the window exports, on randomized histories
+// where jobs arrive, finish, change from undocumented statuses, get stuck and
+// slide out of the window between scrapes.
+func TestCachedMatchesFullWalk(t *testing.T) {
+	for seed := uint64(1); seed <= 6; seed++ {
+		t.Run(fmt.Sprintf("seed=%d", seed), func(t *testing.T) {
+			sim, client := newSim(t, 1+int(seed)*3) // page sizes 4..19
+			sc := vbstest.Generate(vbstest.GenOptions{
+				Policies: 4, Disks: 3, Days: 12, Seed: int64(seed), Now: testNow,
+				FailRate: 0.15, TimeoutRate: 0.05, SkipRate: 0.05, RunningLast: true,
+			})
+			sim.Load(sc)
+			now := testNow
+			clock := func() time.Time { return now }
+			cached := NewTarget(TargetOptions{Name: "t", API: client, Now: clock, Concurrency: 2})
+			naive := NewTarget(TargetOptions{Name: "t", API: client, Now: clock, DisableCache: true})
+			rng := rand.New(rand.NewPCG(seed, 42))
+			next := 0
+			for step := 0; step < 15; step++ {
+				got := render(t, snapshotCollector{cached.Refresh(ctxTimeout(t, 30*time.Second))})
+				want := render(t, snapshotCollector{naive.Refresh(ctxTimeout(t, 30*time.Second))})
+				if got != want {
+					t.Fatalf("step %d: cached refresh differs from the full walk:\n--- cached\n%s\n--- full walk\n%s", step, got, want)
+				}
+				now = now.Add(time.Duration(1+rng.IntN(30)) * time.Hour)
+				mutate(t, sim, sc, rng, now, &next)
+			}
+		})
+	}
+}
+
+// mutate changes the simulated account the way time does: new runs (some
+// still in flight, some in an undocumented state), running jobs that finish,
+// and undocumented states that resolve.
+func mutate(t *testing.T, sim *vbstest.Server, sc vbstest.Scenario, rng *rand.Rand, now time.Time, next *int) {
+	t.Helper()
+	statuses := []string{"RUNNING", "WAITING", "EXECUTE_SUCCESS", "EXECUTE_FAIL", "EXECUTE_TIMEOUT", "SKIP", "FROZEN"}
+	for _, p := range sc.Policies {
+		for _, j := range sim.Jobs(p.ID) {
+			switch j.Status {
+			case "RUNNING", "WAITING":
+				if rng.IntN(3) > 0 {
+					st := statuses[2+rng.IntN(4)]
+					if err := sim.FinishJob(p.ID, j.JobID, st, now.Add(-time.Duration(rng.IntN(60))*time.Minute)); err != nil {
+						t.Fatal(err)
+					}
+				}
+			case "FROZEN":
+				if rng.IntN(2) == 0 {
+					if err := sim.UpdateJob(p.ID, j.JobID, func(j *vbstest.Job) { j.Status = "EXECUTE_SUCCESS"; j.FinishedAt = now }); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+		}
+		for d := 0; d < rng.IntN(4); d++ {
+			*next++
+			st := statuses[rng.IntN(len(statuses))]
+			j := vbstest.Job{
+				JobID:        fmt.Sprintf("bbbbbbbb-0000-4000-8000-%012d", *next),
+				Status:       st,
+				ResourceID:   fmt.Sprintf("vol-%s-%d", p.ID[:8], rng.IntN(4)),
+				ResourceType: "volume",
+				CreatedAt:    now.Add(-time.Duration(rng.IntN(50)) * time.Minute),
+			}
+			if st != "RUNNING" && st != "WAITING" && st != "FROZEN" {
+				j.FinishedAt = j.CreatedAt.Add(time.Duration(rng.IntN(7200)) * time.Second)
+			}
+			sim.AddJobs(p.ID, j)
+		}
+	}
+}
+
+// Two scrapes that arrive together share one refresh: one policy list call,
+// one walk per policy.
+func TestConcurrentScrapesShareOneRefresh(t *testing.T) {
+	sim, client := newSim(t, 100)
+	sim.Load(vbstest.Generate(vbstest.GenOptions{Policies: 3, Disks: 5, Days: 3, Seed: 7, Now: testNow}))
+	sim.SetLatency(100 * time.Millisecond)
+	target := NewTarget(TargetOptions{Name: "t", API: client, Now: func() time.Time { return testNow }})
+	sim.ResetCounters()
+	var wg sync.WaitGroup
+	snaps := make([]*Snapshot, 2)
+	for i := range snaps {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			snaps[i] = target.Refresh(ctxTimeout(t, 10*time.Second))
+		}()
+	}
+	wg.Wait()
+	if snaps[0] != snaps[1] {
+		t.Errorf("the two scrapes got different snapshots")
+	}
+	if n := target.Refreshes(); n != 1 {
+		t.Errorf("refreshes = %d, want 1", n)
+	}
+	if n := sim.Requests(vbstest.OpListPolicies); n != 1 {
+		t.Errorf("policy list requests = %d, want 1", n)
+	}
+	if n := sim.Requests(vbstest.OpListTasks); n != 3 {
+		t.Errorf("task requests = %d, want 3 (one page per policy)", n)
+	}
+}
+
+// Within min_refresh_interval the last result is served without an API call.
+func TestMinRefreshInterval(t *testing.T) {
+	sim, client := newSim(t, 100)
+	sim.Load(vbstest.Generate(vbstest.GenOptions{Policies: 2, Disks: 2, Days: 3, Seed: 3, Now: testNow}))
+	now := testNow
+	target := NewTarget(TargetOptions{Name: "t", API: client, Now: func() time.Time { return now }, MinRefreshInterval: time.Minute})
+	first := target.Refresh(ctxTimeout(t, 10*time.Second))
+	sim.ResetCounters()
+	now = now.Add(59 * time.Second)
+	if again := target.Refresh(ctxTimeout(t, 10*time.Second)); again != first {
+		t.Errorf("within the interval: got a new snapshot")
+	}
+	if n := sim.Requests(vbstest.OpListPolicies) + sim.Requests(vbstest.OpListTasks); n != 0 {
+		t.Errorf("within the interval: %d API requests, want 0", n)
+	}
+	now = now.Add(time.Second)
+	if again := target.Refresh(ctxTimeout(t, 10*time.Second)); again == first {
+		t.Errorf("after the interval: got the old snapshot")
+	}
+	if n := sim.Requests(vbstest.OpListPolicies); n != 1 {
+		t.Errorf("after the interval: %d policy list requests, want 1", n)
+	}
+}
+
+// Steady state: with nothing new, a refresh costs one policy list call and
+// one tasks page per policy, however long the history.
+func TestSteadyStateCost(t *testing.T) {
+	sim, client := newSim(t, 50)
+	sim.Load(vbstest.Generate(vbstest.GenOptions{Policies: 4, Disks: 20, Days: 30, Seed: 5, Now: testNow}))
+	target := NewTarget(TargetOptions{Name: "t", API: client, Now: func() time.Time { return testNow }})
+	target.Refresh(ctxTimeout(t, 30*time.Second))
+	sim.ResetCounters()
+	snap := target.Refresh(ctxTimeout(t, 30*time.Second))
+	if got := sim.Requests(vbstest.OpListPolicies); got != 1 {
+		t.Errorf("policy list requests = %d, want 1", got)
+	}
+	if got := sim.Requests(vbstest.OpListTasks); got != 4 {
+		t.Errorf("task requests = %d, want 4 (one per policy)", got)
+	}
+	for _, p := range snap.Policies {
+		if !p.RefreshSuccess || !p.BackfillComplete {
+			t.Errorf("policy %s: success=%v backfill=%v", p.Policy.Name, p.RefreshSuccess, p.BackfillComplete)
+		}
+	}
+	// One new page of jobs adds one request.
+	p := sim.Policies()[0]
+	for i := 0; i < 50; i++ {
+		sim.AddJobs(p.ID, vbstest.Job{JobID: fmt.Sprintf("cccccccc-0000-4000-8000-%012d", i), Status: "EXECUTE_SUCCESS",
+			ResourceID: "vol-new", ResourceType: "volume", CreatedAt: testNow.Add(time.Duration(i) * time.Second), FinishedAt: testNow.Add(time.Hour)})
+	}
+	sim.ResetCounters()
+	target.Refresh(ctxTimeout(t, 30*time.Second))
+	if got := sim.Requests(vbstest.OpListTasks); got != 5 {
+		t.Errorf("after 50 new jobs: task requests = %d, want 5", got)
+	}
+}
+
+// A first walk that does not fit in one scrape's deadline keeps what it read
+// and resumes from its marker: over several scrapes it completes without
+// reading any page twice (beyond the one newest page each scrape re-reads and
+// the page in flight when a deadline struck).
+func TestBackfillResumesAcrossDeadlines(t *testing.T) {
+	sim, client := newSim(t, 10)
+	sc := vbstest.Generate(vbstest.GenOptions{Policies: 1, Disks: 40, Days: 30, Seed: 11, Now: testNow,
+		Schedules: []vbstest.Policy{{Name: "daily", StartTime: "02:00", Frequency: 1, Enabled: true}}})
+	sim.Load(sc)
+	total := sc.JobCount() // 40 disks x 30 runs = 1200 jobs = 120 pages of 10
+	sim.SetLatency(5 * time.Millisecond)
+	target := NewTarget(TargetOptions{Name: "t", API: client, Now: func() time.Time { return testNow }, Lookback: 31 * 24 * time.Hour})
+	sim.ResetCounters()
+	scrapes := 0
+	var snap *Snapshot
+	for ; scrapes < 200; scrapes++ {
+		ctx, cancel := context.WithTimeout(context.Background(), 80*time.Millisecond)
+		target.Refresh(ctx)
+		cancel()
+		// Wait for the shared refresh to end at its deadline so that the
+		// next scrape starts a new one.
+		target.wait()
+		snap = target.Last()
+		if len(snap.Policies) == 1 && snap.Policies[0].BackfillComplete {
+			break
+		}
+		if len(snap.Policies) == 1 && (snap.Policies[0].RefreshSuccess || snap.Policies[0].BackfillComplete) {
+			t.Fatalf("scrape %d: interrupted walk reports success=%v backfill=%v", scrapes, snap.Policies[0].RefreshSuccess, snap.Policies[0].BackfillComplete)
+		}
+	}
+	scrapes++
+	if scrapes < 2 {
+		t.Fatalf("the walk finished in %d scrape; the test needs it interrupted", scrapes)
+	}
+	p := snap.Policies[0]
+	if !p.RefreshSuccess || p.CachedJobs != total {
+		t.Fatalf("after %d scrapes: success=%v cached=%d, want true and %d", scrapes, p.RefreshSuccess, p.CachedJobs, total)
+	}
+	pages := (total + 9) / 10
+	requests := sim.Requests(vbstest.OpListTasks)
+	if limit := pages + 1 + 2*scrapes; requests > limit {
+		t.Errorf("%d scrapes made %d task requests; a resumed walk allows at most %d (%d pages + 1 + 2 per scrape)", scrapes, requests, limit, pages)
+	}
+	naive := NewTarget(TargetOptions{Name: "t", API: client, Now: func() time.Time { return testNow }, Lookback: 31 * 24 * time.Hour, DisableCache: true})
+	want := render(t, snapshotCollector{naive.Refresh(ctxTimeout(t, 60*time.Second))})
+	if got := render(t, snapshotCollector{snap}); got != want {
+		t.Errorf("backfilled metrics differ from a full walk:\n%s\n---\n%s", got, want)
+	}
+	t.Logf("backfill of %d jobs (%d pages) took %d scrapes and %d task requests", total, pages, scrapes, requests)
+}

@@ -1,0 +1,170 @@
+package collector
+
+import (
+	"slices"
+
+	"github.com/vbs-exporter/vbs_exporter/vbs"
+)
+
+// durationBuckets are the upper bounds, in seconds, of the backup duration
+// histogram: one minute to one day.
+var durationBuckets = []float64{60, 300, 600, 1200, 1800, 3600, 7200, 14400, 28800, 86400}
+
+// jobStatusLabels are the values of the status label of vbs_policy_jobs, in
+// the order of the counts in policyStats.jobs.
+var jobStatusLabels = []string{
+	string(vbs.StatusRunning), string(vbs.StatusWaiting), string(vbs.StatusExecuteSuccess),
+	string(vbs.StatusExecuteFail), string(vbs.StatusExecuteTimeout), string(vbs.StatusSkip), "UNKNOWN",
+}
+
+// finishedStatusLabels are the states of vbs_resource_last_status.
+var finishedStatusLabels = []string{
+	string(vbs.StatusExecuteSuccess), string(vbs.StatusExecuteFail),
+	string(vbs.StatusExecuteTimeout), string(vbs.StatusSkip),
+}
+
+// policyStats is what the metrics of one policy are made of, derived from the
+// jobs in its lookback window.
+type policyStats struct {
+	jobs      [7]int // by jobStatusLabels
+	durations histogram
+	resources []resourceStats // sorted by resource ID, then type
+}
+
+// histogram is a cumulative histogram over durationBuckets.
+type histogram struct {
+	counts []uint64 // cumulative, one per bucket
+	count  uint64
+	sum    float64
+}
+
+// resourceStats describes one disk of a policy.
+type resourceStats struct {
+	id, typ string
+	// lastSuccess and lastSuccessDuration are in Unix milliseconds and
+	// milliseconds; hasSuccess is false when no job succeeded in the window.
+	hasSuccess          bool
+	lastSuccess         int64
+	lastSuccessDuration int64
+	// lastFinished is the index into finishedStatusLabels of the newest
+	// finished job's status, or -1 when no job finished in the window.
+	lastFinished        int
+	consecutiveFailures int
+	// runningSince is the creation time (Unix ms) of the oldest RUNNING or
+	// WAITING job, 0 when none.
+	runningSince int64
+}
+
+// derive computes the policy's statistics from the cached jobs. It does not
+// modify the cache.
+func derive(c *jobCache) policyStats {
+	st := policyStats{durations: histogram{counts: make([]uint64, len(durationBuckets))}}
+	order := make([]uint32, len(c.jobs))
+	for i := range order {
+		order[i] = uint32(i)
+	}
+	// Group by disk, newest first within a disk; ties are broken by the other
+	// fields so that the result does not depend on the order jobs were cached in.
+	slices.SortFunc(order, func(a, b uint32) int {
+		ja, jb := &c.jobs[a], &c.jobs[b]
+		ra, rb := c.res[ja.resource], c.res[jb.resource]
+		if ra != rb {
+			if ra.ID != rb.ID {
+				if ra.ID < rb.ID {
+					return -1
+				}
+				return 1
+			}
+			if ra.Type < rb.Type {
+				return -1
+			}
+			return 1
+		}
+		switch {
+		case ja.created != jb.created:
+			return cmpDesc(ja.created, jb.created)
+		case ja.finished != jb.finished:
+			return cmpDesc(ja.finished, jb.finished)
+		case c.statusOf(ja.status) != c.statusOf(jb.status):
+			if c.statusOf(ja.status) < c.statusOf(jb.status) {
+				return -1
+			}
+			return 1
+		}
+		return 0
+	})
+
+	var cur *resourceStats
+	var curRes uint32
+	streakOpen := false
+	for _, i := range order {
+		j := &c.jobs[i]
+		if cur == nil || c.res[j.resource] != c.res[curRes] {
+			rk := c.res[j.resource]
+			st.resources = append(st.resources, resourceStats{id: rk.ID, typ: rk.Type, lastFinished: -1})
+			cur = &st.resources[len(st.resources)-1]
+			curRes = j.resource
+			streakOpen = true
+		}
+		code := j.status
+		if code < firstUnknownCode {
+			st.jobs[code]++
+		} else {
+			st.jobs[6]++
+		}
+		if code.inFlight() {
+			cur.runningSince = j.created // jobs come newest first: the last one seen is the oldest
+		}
+		if !code.terminal() {
+			continue
+		}
+		var dur int64
+		if j.finished != 0 && j.created != 0 && j.finished > j.created {
+			dur = j.finished - j.created
+		}
+		if cur.lastFinished < 0 {
+			cur.lastFinished = int(code - codeSuccess)
+		}
+		if streakOpen {
+			if code == codeFail || code == codeTimeout {
+				cur.consecutiveFailures++
+			} else {
+				streakOpen = false
+			}
+		}
+		if code == codeSuccess {
+			if !cur.hasSuccess {
+				cur.hasSuccess = true
+				cur.lastSuccess = j.finished
+				if cur.lastSuccess == 0 {
+					cur.lastSuccess = j.created // no finished_at: the conservative choice
+				}
+				cur.lastSuccessDuration = dur
+			}
+			if j.finished != 0 && j.created != 0 && j.finished >= j.created {
+				st.durations.observe(float64(dur) / 1000)
+			}
+		}
+	}
+	return st
+}
+
+func cmpDesc(a, b int64) int {
+	if a > b {
+		return -1
+	}
+	if a < b {
+		return 1
+	}
+	return 0
+}
+
+func (h *histogram) observe(v float64) {
+	for i, ub := range durationBuckets {
+		if v <= ub {
+			h.counts[i]++
+		}
+	}
+	h.count++
+	h.sum += v
+}

@@ -1,0 +1,103 @@
+package collector
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/common/expfmt"
+
+	"github.com/vbs-exporter/vbs_exporter/vbs"
+	"github.com/vbs-exporter/vbs_exporter/vbs/vbstest"
+)
+
+// testNow is the fixed clock of the collector tests.
+var testNow = time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
+
+// newSim starts a simulator and a client for it.
+func newSim(t testing.TB, pageSize int) (*vbstest.Server, *vbs.Client) {
+	t.Helper()
+	sim := vbstest.NewServer(vbstest.Options{})
+	t.Cleanup(sim.Close)
+	o := sim.Options()
+	client, err := vbs.New(vbs.Options{
+		Region:      "cn-north-4",
+		Endpoint:    sim.URL(),
+		ProjectID:   o.ProjectID,
+		Auth:        vbs.NewAKSK(o.AccessKey, o.SecretKey, ""),
+		PageSize:    pageSize,
+		MaxAttempts: 1,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sim, client
+}
+
+// render gathers the collector and returns the text exposition.
+func render(t testing.TB, c prometheus.Collector) string {
+	t.Helper()
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(c)
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	enc := expfmt.NewEncoder(&buf, expfmt.NewFormat(expfmt.TypeTextPlain))
+	for _, mf := range mfs {
+		if err := enc.Encode(mf); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return buf.String()
+}
+
+// snapshotCollector exports fixed snapshots.
+type snapshotCollector []*Snapshot
+
+func (s snapshotCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range allDescs {
+		ch <- d
+	}
+}
+
+func (s snapshotCollector) Collect(ch chan<- prometheus.Metric) {
+	for _, snap := range s {
+		snap.Collect(ch)
+	}
+}
+
+// withoutLines drops the exposition lines that start with any prefix.
+func withoutLines(text string, prefixes ...string) string {
+	var out []string
+	for _, l := range strings.Split(text, "\n") {
+		drop := false
+		for _, p := range prefixes {
+			if strings.HasPrefix(l, p) {
+				drop = true
+			}
+		}
+		if !drop {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
+}
+
+func ctxTimeout(t testing.TB, d time.Duration) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+func at(s string) time.Time {
+	ts, err := time.Parse("2006-01-02T15:04:05", s)
+	if err != nil {
+		panic(err)
+	}
+	return ts
+}

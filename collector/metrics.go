@@ -1,0 +1,177 @@
+package collector
+
+import (
+	"context"
+	"sync"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+const namespace = "vbs"
+
+var (
+	targetLabels   = []string{"target"}
+	policyLabels   = []string{"target", "policy_id", "policy_name"}
+	resourceLabels = []string{"target", "policy_id", "policy_name", "resource_id", "resource_type"}
+
+	upDesc = prometheus.NewDesc("vbs_up",
+		"1 if the target's API was reachable and authenticated on this refresh (its policy list was read).", targetLabels, nil)
+	refreshDurationDesc = prometheus.NewDesc("vbs_refresh_duration_seconds",
+		"Time this scrape spent refreshing the target.", targetLabels, nil)
+	policyEnabledDesc = prometheus.NewDesc("vbs_policy_enabled",
+		"1 if the policy's schedule status is ON.", policyLabels, nil)
+	policyResourcesDesc = prometheus.NewDesc("vbs_policy_resources",
+		"Number of disks bound to the policy (policy_resource_count).", policyLabels, nil)
+	policyIntervalDesc = prometheus.NewDesc("vbs_policy_expected_interval_seconds",
+		"Longest gap between two consecutive scheduled runs of the policy.", policyLabels, nil)
+	policyRefreshDesc = prometheus.NewDesc("vbs_policy_refresh_success",
+		"1 if this policy's jobs were read completely on this refresh; 0 keeps the last known values of its other metrics.", policyLabels, nil)
+	policyBackfillDesc = prometheus.NewDesc("vbs_policy_backfill_complete",
+		"1 once the policy's whole lookback window has been read; 0 while the first walk of a long history is still being read over several scrapes.", policyLabels, nil)
+	policyJobsDesc = prometheus.NewDesc("vbs_policy_jobs",
+		"Jobs of the policy created within the lookback window, by status (UNKNOWN counts statuses the API did not document).",
+		append(policyLabels[:3:3], "status"), nil)
+	policyLastJobDesc = prometheus.NewDesc("vbs_policy_last_job_timestamp_seconds",
+		"Creation time of the policy's newest job (Unix seconds): when the scheduler last ran.", policyLabels, nil)
+	policyCachedJobsDesc = prometheus.NewDesc("vbs_policy_cached_jobs",
+		"Jobs of the policy held in the exporter's cache.", policyLabels, nil)
+	policyDurationDesc = prometheus.NewDesc("vbs_policy_backup_duration_seconds",
+		"Durations of the policy's successful jobs in the lookback window (finished_at - created_at). A gauge histogram: it describes the window, not a stream of events, so query it without rate(), e.g. histogram_quantile(0.9, vbs_policy_backup_duration_seconds_bucket).",
+		policyLabels, nil)
+	resourceLastSuccessDesc = prometheus.NewDesc("vbs_resource_last_success_timestamp_seconds",
+		"finished_at of the disk's newest successful backup job in the window (Unix seconds).", resourceLabels, nil)
+	resourceLastSuccessDurationDesc = prometheus.NewDesc("vbs_resource_last_success_duration_seconds",
+		"Duration of the disk's newest successful backup job.", resourceLabels, nil)
+	resourceLastStatusDesc = prometheus.NewDesc("vbs_resource_last_status",
+		"Status of the disk's newest finished job: 1 for its status, 0 for the others.",
+		append(resourceLabels[:5:5], "status"), nil)
+	resourceFailuresDesc = prometheus.NewDesc("vbs_resource_consecutive_failures",
+		"Newest finished jobs of the disk in a row that failed or timed out.", resourceLabels, nil)
+	resourceRunningDesc = prometheus.NewDesc("vbs_resource_running_since_timestamp_seconds",
+		"Creation time of the disk's oldest RUNNING or WAITING job (Unix seconds); absent when none.", resourceLabels, nil)
+
+	allDescs = []*prometheus.Desc{
+		upDesc, refreshDurationDesc, policyEnabledDesc, policyResourcesDesc, policyIntervalDesc,
+		policyRefreshDesc, policyBackfillDesc, policyJobsDesc, policyLastJobDesc, policyCachedJobsDesc,
+		policyDurationDesc, resourceLastSuccessDesc, resourceLastSuccessDurationDesc,
+		resourceLastStatusDesc, resourceFailuresDesc, resourceRunningDesc,
+	}
+)
+
+// ScrapeCollector refreshes a set of targets when collected and exports
+// their snapshots, plus the API request metrics of those targets.
+type ScrapeCollector struct {
+	ctx     context.Context
+	targets []*Target
+	api     *APIMetrics
+}
+
+// NewScrapeCollector returns a collector for one scrape: Collect refreshes
+// the targets in parallel within ctx's deadline. api may be nil.
+func NewScrapeCollector(ctx context.Context, api *APIMetrics, targets ...*Target) *ScrapeCollector {
+	return &ScrapeCollector{ctx: ctx, targets: targets, api: api}
+}
+
+// Describe sends the descriptors of every metric the collector may export.
+func (c *ScrapeCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range allDescs {
+		ch <- d
+	}
+	if c.api != nil {
+		c.api.Describe(ch)
+	}
+}
+
+// Collect refreshes every target and sends its metrics.
+func (c *ScrapeCollector) Collect(ch chan<- prometheus.Metric) {
+	snaps := make([]*Snapshot, len(c.targets))
+	var wg sync.WaitGroup
+	for i, t := range c.targets {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			snaps[i] = t.Refresh(c.ctx)
+		}()
+	}
+	wg.Wait()
+	for _, s := range snaps {
+		s.Collect(ch)
+	}
+	if c.api != nil {
+		names := make([]string, len(c.targets))
+		for i, t := range c.targets {
+			names[i] = t.Name()
+		}
+		c.api.collect(ch, names)
+	}
+}
+
+// Collect sends the snapshot's metrics. No sample carries a timestamp.
+func (s *Snapshot) Collect(ch chan<- prometheus.Metric) {
+	gauge := func(d *prometheus.Desc, v float64, lv ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, lv...)
+	}
+	gauge(upDesc, boolFloat(s.Up), s.Target)
+	gauge(refreshDurationDesc, s.Duration.Seconds(), s.Target)
+	for i := range s.Policies {
+		p := &s.Policies[i]
+		pl := []string{s.Target, p.Policy.ID, p.Policy.Name}
+		gauge(policyRefreshDesc, boolFloat(p.RefreshSuccess), pl...)
+		if !p.Known {
+			continue
+		}
+		gauge(policyEnabledDesc, boolFloat(p.Policy.Enabled), pl...)
+		gauge(policyResourcesDesc, float64(p.Policy.ResourceCount), pl...)
+		gauge(policyIntervalDesc, p.Policy.Schedule.ExpectedInterval().Seconds(), pl...)
+		gauge(policyBackfillDesc, boolFloat(p.BackfillComplete), pl...)
+		gauge(policyCachedJobsDesc, float64(p.CachedJobs), pl...)
+		if !p.HasData {
+			continue
+		}
+		for si, status := range jobStatusLabels {
+			gauge(policyJobsDesc, float64(p.stats.jobs[si]), s.Target, p.Policy.ID, p.Policy.Name, status)
+		}
+		if p.HasLastJob {
+			gauge(policyLastJobDesc, msToSeconds(p.LastJob), pl...)
+		}
+		h := &p.stats.durations
+		buckets := make(map[float64]uint64, len(durationBuckets))
+		for bi, ub := range durationBuckets {
+			buckets[ub] = h.counts[bi]
+		}
+		ch <- prometheus.MustNewConstHistogram(policyDurationDesc, h.count, h.sum, buckets, pl...)
+
+		for ri := range p.stats.resources {
+			r := &p.stats.resources[ri]
+			rl := []string{s.Target, p.Policy.ID, p.Policy.Name, r.id, r.typ}
+			if r.hasSuccess {
+				gauge(resourceLastSuccessDesc, msToSeconds(r.lastSuccess), rl...)
+				gauge(resourceLastSuccessDurationDesc, float64(r.lastSuccessDuration)/1000, rl...)
+			}
+			if r.lastFinished >= 0 {
+				for fi, status := range finishedStatusLabels {
+					v := 0.0
+					if fi == r.lastFinished {
+						v = 1
+					}
+					gauge(resourceLastStatusDesc, v, s.Target, p.Policy.ID, p.Policy.Name, r.id, r.typ, status)
+				}
+			}
+			gauge(resourceFailuresDesc, float64(r.consecutiveFailures), rl...)
+			if r.runningSince != 0 {
+				gauge(resourceRunningDesc, msToSeconds(r.runningSince), rl...)
+			}
+		}
+	}
+}
+
+func boolFloat(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// msToSeconds converts Unix milliseconds to Unix seconds with milliseconds.
+// Dividing the exact integer gives the float nearest to the decimal value.
+func msToSeconds(ms int64) float64 { return float64(ms) / 1000 }

@@ -1,0 +1,315 @@
+// Package collector turns the backup jobs of VBS policies into Prometheus
+// metrics. A Target caches each policy's jobs between scrapes so that a
+// refresh only reads what changed; concurrent scrapes share one refresh.
+package collector
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/go-kit/log"
+	"github.com/go-kit/log/level"
+
+	"github.com/vbs-exporter/vbs_exporter/vbs"
+)
+
+// DefaultRefreshTimeout bounds a refresh whose caller set no deadline.
+const DefaultRefreshTimeout = 2 * time.Minute
+
+// TargetOptions configures a Target.
+type TargetOptions struct {
+	// Name is the configured target name, the value of the target label.
+	Name string
+	// API reads the project's policies and jobs.
+	API API
+	// Policies restricts the target to these policy IDs; empty means every
+	// policy, discovered on each refresh.
+	Policies []string
+	// Lookback is the job window; 0 means max(7 days, 3 x the policy's
+	// expected interval).
+	Lookback time.Duration
+	// Concurrency bounds the policies refreshed in parallel (default 4).
+	Concurrency int
+	// MinRefreshInterval serves the last result without calling the API when
+	// the last refresh finished less than this long ago.
+	MinRefreshInterval time.Duration
+	// DisableCache walks every policy's whole window on every refresh: the
+	// naive baseline the benchmark compares against.
+	DisableCache bool
+	// Logger receives refresh errors; nil discards them.
+	Logger log.Logger
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// Target is one configured project: its policies' job caches and the result
+// of its last refresh. It is safe for concurrent use.
+type Target struct {
+	opts TargetOptions
+
+	mu       sync.Mutex // guards inflight, last
+	inflight *refreshCall
+	last     *Snapshot
+
+	// policies is only touched by the one refresh running at a time.
+	policies map[string]*policyState
+
+	refreshes atomic.Int64
+}
+
+type refreshCall struct {
+	done chan struct{}
+	snap *Snapshot
+}
+
+// Snapshot is the immutable result of one refresh of a target.
+type Snapshot struct {
+	Target string
+	// Up is true when the policy list was read (the API was reachable and
+	// accepted the credentials).
+	Up bool
+	// Duration is how long the refresh took; Time is when it finished.
+	Duration time.Duration
+	Time     time.Time
+	Policies []PolicySnapshot // sorted by policy ID
+}
+
+// PolicySnapshot is what a refresh knows about one policy.
+type PolicySnapshot struct {
+	Policy vbs.Policy
+	// Known is false for a configured policy that was never listed by the
+	// API: only its refresh success is exported.
+	Known            bool
+	RefreshSuccess   bool
+	BackfillComplete bool
+	// LastJob is the creation time of the newest job in Unix milliseconds;
+	// HasLastJob is false when the policy has no job.
+	HasLastJob bool
+	LastJob    int64
+	// CachedJobs is the number of jobs held for the policy.
+	CachedJobs int
+	// HasData is false until the policy's jobs have been read at least
+	// partly: until then job-derived metrics are not exported, so that an
+	// API that never answered does not look like a policy without backups.
+	HasData bool
+	stats   policyStats
+}
+
+// NewTarget returns a target that has not been refreshed yet.
+func NewTarget(o TargetOptions) *Target {
+	if o.Concurrency <= 0 {
+		o.Concurrency = 4
+	}
+	if o.Logger == nil {
+		o.Logger = log.NewNopLogger()
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return &Target{opts: o, policies: make(map[string]*policyState)}
+}
+
+// Name returns the target's configured name.
+func (t *Target) Name() string { return t.opts.Name }
+
+// Refreshes returns how many refreshes have run, for tests.
+func (t *Target) Refreshes() int64 { return t.refreshes.Load() }
+
+// wait blocks until no refresh is running.
+func (t *Target) wait() {
+	t.mu.Lock()
+	call := t.inflight
+	t.mu.Unlock()
+	if call != nil {
+		<-call.done
+	}
+}
+
+// Last returns the result of the last finished refresh, or nil.
+func (t *Target) Last() *Snapshot {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.last
+}
+
+// Refresh brings the target up to date and returns the result. Callers that
+// arrive while a refresh runs share it; within MinRefreshInterval of the last
+// refresh the last result is returned without calling the API. Refresh
+// returns by ctx's deadline: if the shared refresh is not done by then, the
+// previous result (or a snapshot with Up false) is returned while the
+// refresh goes on in the background, bounded by its first caller's deadline.
+func (t *Target) Refresh(ctx context.Context) *Snapshot {
+	t.mu.Lock()
+	if t.last != nil && t.opts.MinRefreshInterval > 0 && t.opts.Now().Sub(t.last.Time) < t.opts.MinRefreshInterval {
+		snap := t.last
+		t.mu.Unlock()
+		return snap
+	}
+	call := t.inflight
+	if call == nil {
+		call = &refreshCall{done: make(chan struct{})}
+		t.inflight = call
+		rctx, cancel := detach(ctx)
+		go func() {
+			defer cancel()
+			snap := t.refresh(rctx)
+			t.mu.Lock()
+			t.last = snap
+			t.inflight = nil
+			t.mu.Unlock()
+			call.snap = snap
+			close(call.done)
+		}()
+	}
+	t.mu.Unlock()
+	select {
+	case <-call.done:
+		return call.snap
+	case <-ctx.Done():
+		t.mu.Lock()
+		defer t.mu.Unlock()
+		if t.last != nil {
+			return t.last
+		}
+		return &Snapshot{Target: t.opts.Name, Time: t.opts.Now()}
+	}
+}
+
+// detach returns a context that keeps ctx's deadline (or DefaultRefreshTimeout)
+// but is not canceled when ctx is: a refresh shared by several scrapes must not
+// stop because the first scraper hung up.
+func detach(ctx context.Context) (context.Context, context.CancelFunc) {
+	base := context.WithoutCancel(ctx)
+	if dl, ok := ctx.Deadline(); ok {
+		return context.WithDeadline(base, dl)
+	}
+	return context.WithTimeout(base, DefaultRefreshTimeout)
+}
+
+func (t *Target) refresh(ctx context.Context) *Snapshot {
+	t.refreshes.Add(1)
+	start := t.opts.Now()
+	logger := log.With(t.opts.Logger, "target", t.opts.Name)
+	snap := &Snapshot{Target: t.opts.Name}
+
+	listed, err := t.opts.API.ListPolicies(ctx)
+	if err != nil {
+		logError(logger, "listing policies failed", vbs.OpListPolicies, err)
+		for _, s := range t.policies {
+			s.lastSuccess = false
+		}
+	} else {
+		snap.Up = true
+		t.refreshPolicies(ctx, logger, listed)
+	}
+
+	now := t.opts.Now()
+	snap.Duration = now.Sub(start)
+	snap.Time = now
+	for _, s := range t.policies {
+		ps := PolicySnapshot{
+			Policy:           s.policy,
+			Known:            s.listed,
+			RefreshSuccess:   s.lastSuccess,
+			BackfillComplete: s.backfillComplete(),
+			HasLastJob:       s.hasNewest,
+			LastJob:          s.newest,
+			CachedJobs:       s.cache.len(),
+			HasData:          s.headDone || s.cache.len() > 0,
+			stats:            s.derived(),
+		}
+		snap.Policies = append(snap.Policies, ps)
+	}
+	slices.SortFunc(snap.Policies, func(a, b PolicySnapshot) int { return cmp.Compare(a.Policy.ID, b.Policy.ID) })
+	return snap
+}
+
+// refreshPolicies reconciles the listed policies with the known ones and
+// refreshes each, at most Concurrency at a time.
+func (t *Target) refreshPolicies(ctx context.Context, logger log.Logger, listed []vbs.Policy) {
+	byID := make(map[string]vbs.Policy, len(listed))
+	for _, p := range listed {
+		byID[p.ID] = p
+	}
+	var work []*policyState
+	if len(t.opts.Policies) == 0 {
+		// Discovery: a policy no longer listed was deleted; forget it.
+		for id := range t.policies {
+			if _, ok := byID[id]; !ok {
+				delete(t.policies, id)
+			}
+		}
+		for _, p := range listed {
+			work = append(work, t.stateFor(p))
+		}
+	} else {
+		for _, id := range t.opts.Policies {
+			p, ok := byID[id]
+			if !ok {
+				s := t.policies[id]
+				if s == nil {
+					s = newPolicyState(vbs.Policy{ID: id})
+					s.listed = false
+					t.policies[id] = s
+				}
+				s.lastSuccess = false
+				level.Warn(logger).Log("msg", "configured policy is not in the project's policy list; keeping its last known values",
+					"policy_id", id, "policy_name", s.policy.Name, "operation", vbs.OpListPolicies)
+				continue
+			}
+			work = append(work, t.stateFor(p))
+		}
+	}
+
+	now := t.opts.Now()
+	sem := make(chan struct{}, t.opts.Concurrency)
+	var wg sync.WaitGroup
+	for _, s := range work {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			err := s.refresh(ctx, t.opts.API, now, lookbackFor(t.opts.Lookback, s.policy), !t.opts.DisableCache)
+			s.lastSuccess = err == nil
+			if err != nil {
+				logError(log.With(logger, "policy_id", s.policy.ID, "policy_name", s.policy.Name),
+					"reading the policy's jobs failed; keeping what was read", vbs.OpListTasks, err)
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// stateFor returns the state of a listed policy, creating it when new.
+func (t *Target) stateFor(p vbs.Policy) *policyState {
+	s := t.policies[p.ID]
+	if s == nil {
+		s = newPolicyState(p)
+		t.policies[p.ID] = s
+	}
+	if s.policy.Name != p.Name {
+		s.dirty = true
+	}
+	s.policy = p
+	s.listed = true
+	return s
+}
+
+// logError logs a refresh error with the operation and, for API errors, the
+// vendor's code and request ID.
+func logError(logger log.Logger, msg, op string, err error) {
+	kv := []any{"msg", msg}
+	var apiErr *vbs.APIError
+	if errors.As(err, &apiErr) {
+		kv = append(kv, "operation", apiErr.Operation, "status", apiErr.StatusCode, "code", apiErr.Code, "request_id", apiErr.RequestID)
+	} else {
+		kv = append(kv, "operation", op)
+	}
+	kv = append(kv, "err", err)
+	level.Warn(logger).Log(kv...)
+}
