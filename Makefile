@@ -1,0 +1,58 @@
+# vbs_exporter — build, test, benchmark.
+GO        ?= go
+PKG       := github.com/vbs-exporter/vbs_exporter
+VERSION   ?= $(shell cat VERSION 2>/dev/null || echo 0.0.0)
+REVISION  ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+BRANCH    ?= $(shell git rev-parse --abbrev-ref HEAD 2>/dev/null || echo unknown)
+BUILDDATE ?= $(shell date -u +%Y%m%d-%H:%M:%S)
+LDFLAGS   := -s -w \
+	-X github.com/prometheus/common/version.Version=$(VERSION) \
+	-X github.com/prometheus/common/version.Revision=$(REVISION) \
+	-X github.com/prometheus/common/version.Branch=$(BRANCH) \
+	-X github.com/prometheus/common/version.BuildUser=vbs_exporter \
+	-X github.com/prometheus/common/version.BuildDate=$(BUILDDATE)
+FUZZTIME  ?= 30s
+
+.PHONY: all build test vet unit check-metrics check-alerts check-deploy e2e bench fuzz prometheusrule clean
+
+all: build
+
+build:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o vbs_exporter .
+
+## test: everything CI runs — vet, unit and integration tests under -race
+## (fuzz seed corpora included), promtool on a real scrape, alert rules and
+## their unit tests, the PrometheusRule drift check.
+test: vet unit check-metrics check-alerts check-deploy
+
+vet:
+	$(GO) vet ./...
+
+unit:
+	$(GO) test -race -count=1 ./...
+
+check-metrics: build
+	./scripts/check-metrics.sh ./vbs_exporter
+
+check-alerts:
+	./alerts/check.sh
+
+check-deploy:
+	./deploy/check-prometheusrule.sh
+
+## bench: scrape cost, cached vs naive, on simulator histories (see README, Performance).
+bench:
+	$(GO) test -run '^$$' -bench 'BenchmarkScrape|BenchmarkCacheMemory|BenchmarkRender' -benchtime 1x -timeout 60m ./collector/
+
+## fuzz: each fuzz target for FUZZTIME.
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeTasksPage$$' -fuzztime $(FUZZTIME) ./vbs/
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodePolicies$$' -fuzztime $(FUZZTIME) ./vbs/
+	$(GO) test -run '^$$' -fuzz '^FuzzParseTime$$' -fuzztime $(FUZZTIME) ./vbs/
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./config/
+
+prometheusrule:
+	./deploy/gen-prometheusrule.sh > deploy/kubernetes/prometheusrule.yaml
+
+clean:
+	rm -f vbs_exporter

@@ -1,0 +1,147 @@
+package main
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"slices"
+	"sync"
+
+	"github.com/go-kit/log"
+	"github.com/go-kit/log/level"
+
+	"github.com/vbs-exporter/vbs_exporter/collector"
+	"github.com/vbs-exporter/vbs_exporter/config"
+	"github.com/vbs-exporter/vbs_exporter/vbs"
+)
+
+// exporter holds one collector.Target per configured target. A reload keeps
+// the Target (and so its job caches) of every target whose settings did not
+// change.
+type exporter struct {
+	api    *collector.APIMetrics
+	logger log.Logger
+
+	mu      sync.RWMutex
+	targets map[string]*builtTarget
+	order   []string
+}
+
+type builtTarget struct {
+	fingerprint string
+	target      *collector.Target
+}
+
+func newExporter(api *collector.APIMetrics, logger log.Logger) *exporter {
+	return &exporter{api: api, logger: logger, targets: make(map[string]*builtTarget)}
+}
+
+// apply switches to cfg. It is called after every successful (re)load.
+func (e *exporter) apply(cfg *config.Config) {
+	next := make(map[string]*builtTarget, len(cfg.Targets))
+	order := make([]string, 0, len(cfg.Targets))
+	e.mu.RLock()
+	prev := e.targets
+	e.mu.RUnlock()
+	for _, tc := range cfg.Targets {
+		fp := fingerprint(tc)
+		if old, ok := prev[tc.Name]; ok && old.fingerprint == fp {
+			next[tc.Name] = old
+		} else {
+			t, err := buildTarget(tc, e.api, e.logger)
+			if err != nil {
+				// Validation has already accepted the config, so this is a
+				// programming error; keep serving the other targets.
+				level.Error(e.logger).Log("msg", "building the target failed", "target", tc.Name, "err", err)
+				continue
+			}
+			next[tc.Name] = &builtTarget{fingerprint: fp, target: t}
+		}
+		order = append(order, tc.Name)
+	}
+	e.mu.Lock()
+	e.targets, e.order = next, order
+	e.mu.Unlock()
+}
+
+// all returns every target in configuration order.
+func (e *exporter) all() []*collector.Target {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	out := make([]*collector.Target, 0, len(e.order))
+	for _, n := range e.order {
+		out = append(out, e.targets[n].target)
+	}
+	return out
+}
+
+// get returns the named target.
+func (e *exporter) get(name string) (*collector.Target, bool) {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	bt, ok := e.targets[name]
+	if !ok {
+		return nil, false
+	}
+	return bt.target, true
+}
+
+// fingerprint identifies a target's settings, credentials included, without
+// holding them: a changed secret rebuilds the client, an unchanged target
+// keeps its caches.
+func fingerprint(tc config.Target) string {
+	h := sha256.New()
+	c := tc.Credentials
+	fmt.Fprintf(h, "%q|%q|%q|%q|%q|%d|%d|%d|%d|", tc.Name, tc.Region, tc.ProjectID, tc.Endpoint,
+		tc.Policies, tc.Lookback, tc.PageSize, tc.Concurrency, tc.MinRefreshInterval)
+	fmt.Fprintf(h, "%d|%q|%q|%q|%q|%q|%q|%q", c.Kind, c.AccessKey, string(c.SecretKey), string(c.SecurityToken),
+		c.IAMEndpoint, c.Domain, c.User, string(c.Password))
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// buildTarget makes the API client and the collector target for tc.
+func buildTarget(tc config.Target, api *collector.APIMetrics, logger log.Logger) (*collector.Target, error) {
+	observer := api.Observer(tc.Name)
+	var auth vbs.Authenticator
+	c := tc.Credentials
+	switch c.Kind {
+	case config.CredentialsAKSK:
+		auth = vbs.NewAKSK(c.AccessKey, string(c.SecretKey), string(c.SecurityToken))
+	case config.CredentialsPassword:
+		a, err := vbs.NewPasswordAuth(vbs.PasswordAuthOptions{
+			IAMEndpoint: c.IAMEndpoint,
+			Region:      tc.Region,
+			Domain:      c.Domain,
+			User:        c.User,
+			Password:    string(c.Password),
+			ProjectID:   tc.ProjectID,
+			Observer:    observer,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("target %q: %w", tc.Name, err)
+		}
+		auth = a
+	default:
+		return nil, fmt.Errorf("target %q: no credentials", tc.Name)
+	}
+	client, err := vbs.New(vbs.Options{
+		Region:    tc.Region,
+		Endpoint:  tc.Endpoint,
+		ProjectID: tc.ProjectID,
+		Auth:      auth,
+		PageSize:  tc.PageSize,
+		Observer:  observer,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("target %q: %w", tc.Name, err)
+	}
+	return collector.NewTarget(collector.TargetOptions{
+		Name:               tc.Name,
+		API:                client,
+		Policies:           slices.Clone(tc.Policies),
+		Lookback:           tc.Lookback,
+		Concurrency:        tc.Concurrency,
+		MinRefreshInterval: tc.MinRefreshInterval,
+		Logger:             log.With(logger, "component", "collector"),
+	}), nil
+}

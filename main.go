@@ -1,0 +1,247 @@
+// Command vbs_exporter exports the state of Huawei Cloud VBS disk backups —
+// jobs per status, last success per disk, jobs in flight, policy schedules —
+// as Prometheus metrics.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/alecthomas/kingpin/v2"
+	"github.com/go-kit/log"
+	"github.com/go-kit/log/level"
+	"github.com/prometheus/client_golang/prometheus"
+	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
+	"github.com/prometheus/common/version"
+	"github.com/prometheus/exporter-toolkit/web"
+	"github.com/prometheus/exporter-toolkit/web/kingpinflag"
+	slgokit "github.com/tjhop/slog-gokit"
+
+	"github.com/vbs-exporter/vbs_exporter/collector"
+	"github.com/vbs-exporter/vbs_exporter/config"
+)
+
+// defaultPort is outside 9100-9999, the range the Prometheus wiki hands out to
+// exporters, which is fully allocated; no well-known exporter uses it.
+const defaultPort = ":10097"
+
+// devVersion is reported when the binary was built without version ldflags
+// (go run, go build); `make build` and the Dockerfile set the real one.
+const devVersion = "0.1.0-dev"
+
+func main() {
+	if version.Version == "" {
+		version.Version = devVersion
+	}
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// options are the parsed command-line flags.
+type options struct {
+	configFile     string
+	configCheck    bool
+	telemetryPath  string
+	maxRequests    int
+	timeoutOffset  time.Duration
+	defaultTimeout time.Duration
+	demo           bool
+	logLevel       string
+	logFormat      string
+	webFlags       *web.FlagConfig
+}
+
+func parseFlags(args []string, stderr *os.File) (*options, error) {
+	app := kingpin.New("vbs_exporter", "Prometheus exporter for Huawei Cloud VBS (Volume Backup Service) backup jobs.")
+	app.UsageWriter(stderr)
+	app.ErrorWriter(stderr)
+	o := &options{}
+	app.Flag("config.file", "Path to the configuration file.").Default("vbs.yml").StringVar(&o.configFile)
+	app.Flag("config.check", "Validate the configuration file, print the result and exit 0 (valid) or 1 (invalid) without serving.").BoolVar(&o.configCheck)
+	app.Flag("web.telemetry-path", "Path under which to expose metrics.").Default("/metrics").StringVar(&o.telemetryPath)
+	app.Flag("web.max-requests", "Maximum number of concurrent scrape requests (/metrics and /probe); more get HTTP 503. 0 means no limit.").Default("40").IntVar(&o.maxRequests)
+	app.Flag("scrape.timeout-offset", "Offset subtracted from Prometheus's X-Prometheus-Scrape-Timeout-Seconds to leave time for rendering the metrics.").Default("500ms").DurationVar(&o.timeoutOffset)
+	app.Flag("scrape.default-timeout", "Refresh deadline when the scraper sends no X-Prometheus-Scrape-Timeout-Seconds header.").Default("10s").DurationVar(&o.defaultTimeout)
+	app.Flag("demo", "Serve a simulated VBS account on loopback instead of reading --config.file: no cloud account needed.").BoolVar(&o.demo)
+	app.Flag("log.level", "Only log messages with the given severity or above. One of: [debug, info, warn, error]").Default("info").EnumVar(&o.logLevel, "debug", "info", "warn", "error")
+	app.Flag("log.format", "Output format of log messages. One of: [logfmt, json]").Default("logfmt").EnumVar(&o.logFormat, "logfmt", "json")
+	o.webFlags = kingpinflag.AddFlags(app, defaultPort)
+	app.Version(version.Print("vbs_exporter"))
+	app.HelpFlag.Short('h')
+	if _, err := app.Parse(args); err != nil {
+		return nil, err
+	}
+	return o, nil
+}
+
+// newLogger returns the application's go-kit logger and a *slog.Logger that
+// writes into the same stream, for the exporter toolkit.
+func newLogger(w *os.File, lvl, format string) (log.Logger, *slog.Logger) {
+	var logger log.Logger
+	if format == "json" {
+		logger = log.NewJSONLogger(log.NewSyncWriter(w))
+	} else {
+		logger = log.NewLogfmtLogger(log.NewSyncWriter(w))
+	}
+	var filter level.Option
+	var sl slog.Level
+	switch lvl {
+	case "debug":
+		filter, sl = level.AllowDebug(), slog.LevelDebug
+	case "warn":
+		filter, sl = level.AllowWarn(), slog.LevelWarn
+	case "error":
+		filter, sl = level.AllowError(), slog.LevelError
+	default:
+		filter, sl = level.AllowInfo(), slog.LevelInfo
+	}
+	logger = level.NewFilter(logger, filter)
+	// The toolkit's slog records carry their own level, caller and time;
+	// renaming "time" to "ts" makes them read like the rest of the stream.
+	base := logger
+	bridged := log.LoggerFunc(func(kv ...any) error {
+		for i := 0; i+1 < len(kv); i += 2 {
+			if kv[i] == "time" {
+				kv[i] = "ts"
+			}
+		}
+		return base.Log(kv...)
+	})
+	logger = log.With(logger, "ts", log.DefaultTimestampUTC, "caller", log.DefaultCaller)
+	return logger, slog.New(slgokit.NewGoKitHandler(bridged, sl))
+}
+
+func run(args []string, stdout, stderr *os.File) int {
+	o, err := parseFlags(args, stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "vbs_exporter: %v\n", err)
+		return 2
+	}
+	logger, slogger := newLogger(stderr, o.logLevel, o.logFormat)
+
+	if o.configCheck {
+		if _, err := config.Load(o.configFile, os.LookupEnv); err != nil {
+			fmt.Fprintf(stderr, "%v\n", err)
+			return 1
+		}
+		fmt.Fprintf(stdout, "%s: configuration is valid\n", o.configFile)
+		return 0
+	}
+
+	level.Info(logger).Log("msg", "starting vbs_exporter", "version", version.Info(), "build_context", version.BuildContext())
+
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+
+	if o.demo {
+		demo, err := startDemo(o, logger)
+		if err != nil {
+			level.Error(logger).Log("msg", "starting the demo failed", "err", err)
+			return 1
+		}
+		defer demo.Close()
+		o.configFile = demo.configFile
+	}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(versioncollector.NewCollector("vbs_exporter"))
+	reg.MustRegister(prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+	api := collector.NewAPIMetrics()
+	reg.MustRegister(api)
+
+	safe := config.NewSafeConfig(reg)
+	ex := newExporter(api, logger)
+	safe.OnReload(ex.apply)
+	if err := safe.ReloadConfig(o.configFile, os.LookupEnv); err != nil {
+		level.Error(logger).Log("msg", "loading the configuration failed", "err", err)
+		return 1
+	}
+	level.Info(logger).Log("msg", "loaded the configuration", "file", o.configFile, "targets", len(safe.Get().Targets))
+
+	reloadCh := make(chan chan error)
+	go func() {
+		hup := make(chan os.Signal, 1)
+		signal.Notify(hup, syscall.SIGHUP)
+		for {
+			select {
+			case <-hup:
+				if err := safe.ReloadConfig(o.configFile, os.LookupEnv); err != nil {
+					level.Error(logger).Log("msg", "reloading the configuration failed; keeping the running one", "err", err)
+				} else {
+					level.Info(logger).Log("msg", "reloaded the configuration", "file", o.configFile)
+				}
+			case done := <-reloadCh:
+				err := safe.ReloadConfig(o.configFile, os.LookupEnv)
+				if err != nil {
+					level.Error(logger).Log("msg", "reloading the configuration failed; keeping the running one", "err", err)
+				} else {
+					level.Info(logger).Log("msg", "reloaded the configuration", "file", o.configFile)
+				}
+				done <- err
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+
+	h := &handlers{
+		ex:             ex,
+		safe:           safe,
+		gatherer:       reg,
+		logger:         logger,
+		reload:         func() error { done := make(chan error); reloadCh <- done; return <-done },
+		timeoutOffset:  o.timeoutOffset,
+		defaultTimeout: o.defaultTimeout,
+		maxRequests:    o.maxRequests,
+	}
+	mux, err := h.routes(o.telemetryPath)
+	if err != nil {
+		level.Error(logger).Log("msg", "building the HTTP routes failed", "err", err)
+		return 1
+	}
+
+	srv := &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      3 * time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+	}
+	term := make(chan os.Signal, 1)
+	signal.Notify(term, os.Interrupt, syscall.SIGTERM)
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- web.ListenAndServe(srv, o.webFlags, slogger) }()
+	if o.demo {
+		addrs := *o.webFlags.WebListenAddresses
+		fmt.Fprintf(stdout, "vbs_exporter demo: open http://%s/ (metrics at http://%s%s)\n", demoHost(addrs[0]), demoHost(addrs[0]), o.telemetryPath)
+	}
+	select {
+	case err := <-serveErr:
+		if err != nil && !errors.Is(err, http.ErrServerClosed) {
+			level.Error(logger).Log("msg", "HTTP server failed", "err", err)
+			return 1
+		}
+	case sig := <-term:
+		level.Info(logger).Log("msg", "shutting down", "signal", sig)
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(sctx)
+	}
+	return 0
+}
+
+// demoHost turns a listen address such as ":10097" into one a browser opens.
+func demoHost(addr string) string {
+	if strings.HasPrefix(addr, ":") {
+		return "localhost" + addr
+	}
+	return addr
+}
