@@ -224,3 +224,61 @@ func TestBackfillResumesAcrossDeadlines(t *testing.T) {
 	}
 	t.Logf("backfill of %d jobs (%d pages) took %d scrapes and %d task requests", total, pages, scrapes, requests)
 }
+
+// When a policy's schedule changes so that its automatic window grows, the
+// older jobs the cache never held are read: the result equals a full walk.
+func TestWindowGrowsRereads(t *testing.T) {
+	sim, client := newSim(t, 10)
+	sc := vbstest.Generate(vbstest.GenOptions{Policies: 1, Disks: 3, Days: 20, Seed: 2, Now: testNow, Schedules: dailyOnly})
+	sim.Load(sc)
+	clock := func() time.Time { return testNow }
+	cached := NewTarget(TargetOptions{Name: "t", API: client, Now: clock})
+	if got := cached.Refresh(ctxTimeout(t, 10*time.Second)).Policies[0].CachedJobs; got != 3*7 {
+		t.Fatalf("daily policy: %d cached jobs, want 21 (7-day window)", got)
+	}
+	p := sc.Policies[0]
+	p.Frequency = 5 // every 5 days: expected interval 120h, window 15 days
+	sim.AddPolicy(p)
+	got := render(t, snapshotCollector{cached.Refresh(ctxTimeout(t, 10*time.Second))})
+	naive := NewTarget(TargetOptions{Name: "t", API: client, Now: clock, DisableCache: true})
+	if want := render(t, snapshotCollector{naive.Refresh(ctxTimeout(t, 10*time.Second))}); got != want {
+		t.Fatalf("after the window grew:\n%s\n--- full walk\n%s", got, want)
+	}
+	if n := cached.Last().Policies[0].CachedJobs; n != 3*15 {
+		t.Errorf("cached jobs = %d, want 45 (15-day window)", n)
+	}
+}
+
+// When the API refuses a resume marker (HTTP 400: the job is gone), the
+// policy is read again from the top instead of failing forever.
+func TestRefusedMarkerRestartsWalk(t *testing.T) {
+	sim, client := newSim(t, 10)
+	sc := vbstest.Generate(vbstest.GenOptions{Policies: 1, Disks: 10, Days: 10, Seed: 4, Now: testNow, Schedules: dailyOnly})
+	sim.Load(sc)
+	id := sc.Policies[0].ID
+	target := NewTarget(TargetOptions{Name: "t", API: client, Now: func() time.Time { return testNow }, Lookback: 11 * 24 * time.Hour})
+	// The third page fails: the walk keeps 20 jobs and resumes after the 20th.
+	sim.AddFault(vbstest.Fault{Kind: vbstest.FaultLatency, Operation: vbstest.OpListTasks, Latency: 0, Times: 2})
+	sim.AddFault(vbstest.Fault{Kind: vbstest.FaultStatus, Operation: vbstest.OpListTasks, Status: 500, Times: 1})
+	snap := target.Refresh(ctxTimeout(t, 10*time.Second))
+	if p := snap.Policies[0]; p.RefreshSuccess || p.CachedJobs != 20 || len(target.policies[id].pending) != 1 {
+		t.Fatalf("first refresh: success=%v cached=%d pending=%v, want false, 20, one marker", p.RefreshSuccess, p.CachedJobs, target.policies[id].pending)
+	}
+	// The job the walk would resume after disappears from the API.
+	marker := target.policies[id].pending[0]
+	pruned := vbstest.Scenario{Policies: sc.Policies, Jobs: map[string][]vbstest.Job{}}
+	for _, j := range sc.Jobs[id] {
+		if j.JobID != marker {
+			pruned.Jobs[id] = append(pruned.Jobs[id], j)
+		}
+	}
+	sim.Load(pruned)
+	snap = target.Refresh(ctxTimeout(t, 10*time.Second))
+	if p := snap.Policies[0]; p.RefreshSuccess || p.CachedJobs != 0 {
+		t.Fatalf("refused marker: success=%v cached=%d, want false and 0 (the cache is dropped)", p.RefreshSuccess, p.CachedJobs)
+	}
+	snap = target.Refresh(ctxTimeout(t, 10*time.Second))
+	if p := snap.Policies[0]; !p.RefreshSuccess || !p.BackfillComplete || p.CachedJobs != 99 {
+		t.Fatalf("next refresh: success=%v backfill=%v cached=%d, want true, true, 99", p.RefreshSuccess, p.BackfillComplete, p.CachedJobs)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"net/http"
 	"time"
 
 	"github.com/vbs-exporter/vbs_exporter/vbs"
@@ -54,6 +55,8 @@ type policyState struct {
 	lastSuccess bool
 	// listed is true once the API listed the policy.
 	listed bool
+	// lookback is the window of the last refresh.
+	lookback time.Duration
 }
 
 func newPolicyState(p vbs.Policy) *policyState {
@@ -82,11 +85,12 @@ func (e *walkError) Unwrap() error { return e.err }
 // forgets everything first and walks the whole window (the naive baseline).
 // Whatever it fetched is kept, even when it fails part way.
 func (s *policyState) refresh(ctx context.Context, api API, now time.Time, lookback time.Duration, cache bool) error {
-	if !cache {
-		s.cache = newJobCache()
-		s.headDone, s.pending, s.hasNewest, s.newest = false, nil, false, 0
-		s.dirty = true
+	if !cache || lookback > s.lookback {
+		// The naive walk, or a window that grew (the schedule changed): the
+		// cache does not reach back far enough, so read the window again.
+		s.reset()
 	}
+	s.lookback = lookback
 	cutoff := now.Add(-lookback).UnixMilli()
 	unseen := s.cache.nonTerminal()
 	segments := append([]string{""}, s.pending...)
@@ -107,6 +111,13 @@ func (s *policyState) refresh(ctx context.Context, api API, now time.Time, lookb
 		}
 		complete = false
 		firstErr = &walkError{segment: marker, err: err}
+		var apiErr *vbs.APIError
+		if marker != "" && errors.As(err, &apiErr) && apiErr.StatusCode == http.StatusBadRequest {
+			// The API refuses the resume marker (the job is gone): the gap
+			// cannot be filled from there, so read the window again.
+			s.reset()
+			return firstErr
+		}
 		switch {
 		case last != "":
 			next = append(next, last)
@@ -125,6 +136,13 @@ func (s *policyState) refresh(ctx context.Context, api API, now time.Time, lookb
 	}
 	s.prune(cutoff)
 	return firstErr
+}
+
+// reset forgets the cached jobs and walks; the policy's newest job is kept.
+func (s *policyState) reset() {
+	s.cache = newJobCache()
+	s.headDone, s.pending = false, nil
+	s.dirty = true
 }
 
 // prune drops jobs created before cutoff.
