@@ -200,6 +200,22 @@ func (c *jobCache) upsert(r jobRef, t *vbs.Task, created time.Time) bool {
 		c.jobs[i] = j
 		return true
 	}
+	c.insert(r, j)
+	return true
+}
+
+// forEach calls fn for every cached job with its key.
+func (c *jobCache) forEach(fn func(r jobRef, j cachedJob)) {
+	for k, i := range c.uuidIdx {
+		fn(jobRef{uuid: k, isUUID: true}, c.jobs[i])
+	}
+	for k, i := range c.strIdx {
+		fn(jobRef{str: k}, c.jobs[i])
+	}
+}
+
+// insert appends a job that is not cached yet.
+func (c *jobCache) insert(r jobRef, j cachedJob) {
 	i := uint32(len(c.jobs))
 	c.jobs = append(c.jobs, j)
 	if r.isUUID {
@@ -210,7 +226,6 @@ func (c *jobCache) upsert(r jobRef, t *vbs.Task, created time.Time) bool {
 	if !j.status.terminal() {
 		c.inflight++
 	}
-	return true
 }
 
 // nonTerminal returns the keys and creation times of the cached jobs whose
@@ -220,16 +235,11 @@ func (c *jobCache) nonTerminal() map[jobRef]int64 {
 	if c.inflight == 0 {
 		return out
 	}
-	for k, i := range c.uuidIdx {
-		if !c.jobs[i].status.terminal() {
-			out[jobRef{uuid: k, isUUID: true}] = c.jobs[i].created
+	c.forEach(func(r jobRef, j cachedJob) {
+		if !j.status.terminal() {
+			out[r] = j.created
 		}
-	}
-	for k, i := range c.strIdx {
-		if !c.jobs[i].status.terminal() {
-			out[jobRef{str: k}] = c.jobs[i].created
-		}
-	}
+	})
 	return out
 }
 
@@ -238,53 +248,32 @@ func (c *jobCache) nonTerminal() map[jobRef]int64 {
 // reports whether anything was removed.
 func (c *jobCache) retain(keep func(r jobRef, j cachedJob) bool) bool {
 	n := 0
-	for k, i := range c.uuidIdx {
-		if keep(jobRef{uuid: k, isUUID: true}, c.jobs[i]) {
+	c.forEach(func(r jobRef, j cachedJob) {
+		if keep(r, j) {
 			n++
 		}
-	}
-	for k, i := range c.strIdx {
-		if keep(jobRef{str: k}, c.jobs[i]) {
-			n++
-		}
-	}
+	})
 	if n == len(c.jobs) {
 		return false
 	}
 	old := c
 	fresh := &jobCache{
 		jobs:    make([]cachedJob, 0, n),
-		uuidIdx: make(map[[16]byte]uint32, len(old.uuidIdx)),
+		uuidIdx: make(map[[16]byte]uint32, n),
 		strIdx:  make(map[string]uint32),
 		resIdx:  make(map[resourceKey]uint32),
 	}
-	add := func(r jobRef, j cachedJob) {
+	old.forEach(func(r jobRef, j cachedJob) {
+		if !keep(r, j) {
+			return
+		}
 		rk := old.res[j.resource]
 		j.resource = fresh.resourceOf(rk.ID, rk.Type)
 		if j.status >= firstUnknownCode {
 			j.status = fresh.statusCodeOf(old.unknown[j.status-firstUnknownCode])
 		}
-		i := uint32(len(fresh.jobs))
-		fresh.jobs = append(fresh.jobs, j)
-		if r.isUUID {
-			fresh.uuidIdx[r.uuid] = i
-		} else {
-			fresh.strIdx[r.str] = i
-		}
-		if !j.status.terminal() {
-			fresh.inflight++
-		}
-	}
-	for k, i := range old.uuidIdx {
-		if r := (jobRef{uuid: k, isUUID: true}); keep(r, old.jobs[i]) {
-			add(r, old.jobs[i])
-		}
-	}
-	for k, i := range old.strIdx {
-		if r := (jobRef{str: k}); keep(r, old.jobs[i]) {
-			add(r, old.jobs[i])
-		}
-	}
+		fresh.insert(r, j)
+	})
 	*c = *fresh
 	return true
 }
