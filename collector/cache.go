@@ -1,7 +1,6 @@
 package collector
 
 import (
-	"encoding/hex"
 	"time"
 
 	"github.com/vbs-exporter/vbs_exporter/vbs"
@@ -100,8 +99,8 @@ func refOf(t *vbs.Task) jobRef {
 	return jobRef{str: t.JobID}
 }
 
-// parseUUID parses the canonical lowercase 8-4-4-4-12 form only, so that the
-// ID it came from can be given back byte for byte.
+// parseUUID parses the canonical lowercase 8-4-4-4-12 form only, so that two
+// different ID strings never share a key.
 func parseUUID(s string) ([16]byte, bool) {
 	var u [16]byte
 	if len(s) != 36 || s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-' {
@@ -132,14 +131,6 @@ func unhexLower(c byte) int {
 		return int(c-'a') + 10
 	}
 	return -1
-}
-
-func (r jobRef) String() string {
-	if !r.isUUID {
-		return r.str
-	}
-	b := hex.EncodeToString(r.uuid[:])
-	return b[0:8] + "-" + b[8:12] + "-" + b[12:16] + "-" + b[16:20] + "-" + b[20:]
 }
 
 func (c *jobCache) lookup(r jobRef) (uint32, bool) {
