@@ -282,3 +282,22 @@ func TestRefusedMarkerRestartsWalk(t *testing.T) {
 		t.Fatalf("next refresh: success=%v backfill=%v cached=%d, want true, true, 99", p.RefreshSuccess, p.BackfillComplete, p.CachedJobs)
 	}
 }
+
+// A first scrape whose deadline interrupts the walk still gets what the walk
+// read: the refresh ends a little before the scrape's deadline.
+func TestInterruptedFirstScrapeServesPartialData(t *testing.T) {
+	sim, client := newSim(t, 10)
+	sim.Load(vbstest.Generate(vbstest.GenOptions{Policies: 1, Disks: 40, Days: 30, Seed: 11, Now: testNow, Schedules: dailyOnly}))
+	sim.SetLatency(20 * time.Millisecond)
+	target := NewTarget(TargetOptions{Name: "t", API: client, Now: func() time.Time { return testNow }, Lookback: 31 * 24 * time.Hour})
+	ctx, cancel := context.WithTimeout(context.Background(), 400*time.Millisecond)
+	defer cancel()
+	snap := target.Refresh(ctx)
+	if !snap.Up || len(snap.Policies) != 1 {
+		t.Fatalf("up=%v policies=%d, want the interrupted refresh's snapshot", snap.Up, len(snap.Policies))
+	}
+	p := snap.Policies[0]
+	if p.RefreshSuccess || p.BackfillComplete || p.CachedJobs == 0 || p.CachedJobs >= 1200 {
+		t.Errorf("success=%v backfill=%v cached=%d, want false, false, and some of the 1200 jobs", p.RefreshSuccess, p.BackfillComplete, p.CachedJobs)
+	}
+}

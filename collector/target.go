@@ -180,16 +180,23 @@ func (t *Target) Refresh(ctx context.Context) *Snapshot {
 	}
 }
 
-// detach returns a context that keeps ctx's deadline (or DefaultRefreshTimeout)
-// but is not canceled when ctx is: a refresh shared by several scrapes must not
-// stop because the first scraper hung up.
+// detach returns a context that ends a little before ctx's deadline (or after
+// DefaultRefreshTimeout) but is not canceled when ctx is: a refresh shared by
+// several scrapes must not stop because the first scraper hung up. The margin
+// (a tenth of the time left, at most refreshMargin) lets an interrupted walk
+// publish what it read before its caller gives up.
 func detach(ctx context.Context) (context.Context, context.CancelFunc) {
 	base := context.WithoutCancel(ctx)
-	if dl, ok := ctx.Deadline(); ok {
-		return context.WithDeadline(base, dl)
+	dl, ok := ctx.Deadline()
+	if !ok {
+		return context.WithTimeout(base, DefaultRefreshTimeout)
 	}
-	return context.WithTimeout(base, DefaultRefreshTimeout)
+	margin := min(time.Until(dl)/10, refreshMargin)
+	return context.WithDeadline(base, dl.Add(-max(margin, 0)))
 }
+
+// refreshMargin is the most a refresh ends before its first caller's deadline.
+const refreshMargin = 100 * time.Millisecond
 
 func (t *Target) refresh(ctx context.Context) *Snapshot {
 	t.refreshes.Add(1)
