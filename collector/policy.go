@@ -172,6 +172,15 @@ func (s *policyState) walk(ctx context.Context, api API, marker string, cutoff i
 	first := marker == ""
 	seen := false
 	minUnseen := minValue(unseen)
+	// A resumed walk must only get jobs older than its marker job. Stopping
+	// at a cached job that is not (an API that ignores the marker serves the
+	// first page again) would take the unread gap below the marker for read.
+	markerMs, hasMarkerMs := int64(0), false
+	if marker != "" {
+		if i, ok := s.cache.lookup(refOf(&vbs.Task{JobID: marker})); ok {
+			markerMs, hasMarkerMs = s.cache.jobs[i].created, true
+		}
+	}
 	for t, terr := range api.Tasks(ctx, s.policy.ID, vbs.TaskQuery{Marker: marker}) {
 		if terr != nil {
 			return last, terr
@@ -179,6 +188,9 @@ func (s *policyState) walk(ctx context.Context, api API, marker string, cutoff i
 		seen = true
 		if err := ctx.Err(); err != nil {
 			return last, err
+		}
+		if marker != "" && t.JobID == marker {
+			continue // an API that repeats the marker job at the top of the next page
 		}
 		created := t.CreatedAt
 		if created.IsZero() {
@@ -199,6 +211,9 @@ func (s *policyState) walk(ctx context.Context, api API, marker string, cutoff i
 				s.newest, s.hasNewest = ms, true
 				s.dirty = true
 			}
+		}
+		if hasMarkerMs && ms > markerMs {
+			return last, fmt.Errorf("%s: job %q, listed after the marker job, is newer than it: the API ignored the marker", vbs.OpListTasks, t.JobID)
 		}
 		if ms < cutoff {
 			return last, nil
