@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/go-kit/log"
@@ -35,8 +36,22 @@ type handlers struct {
 	inflight       chan struct{}
 }
 
-// routes returns the exporter's HTTP routes.
-func (h *handlers) routes(telemetryPath string) (*http.ServeMux, error) {
+// routes returns the exporter's HTTP routes. A telemetry path the mux cannot
+// serve beside the other routes (no leading "/", taken by another endpoint,
+// not a valid pattern) is an error rather than a panic.
+func (h *handlers) routes(telemetryPath string) (_ *http.ServeMux, err error) {
+	if !strings.HasPrefix(telemetryPath, "/") {
+		return nil, fmt.Errorf("--web.telemetry-path %q: must start with /", telemetryPath)
+	}
+	switch telemetryPath {
+	case "/probe", "/-/healthy", "/-/reload", "/config":
+		return nil, fmt.Errorf("--web.telemetry-path %q: taken by another endpoint", telemetryPath)
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("--web.telemetry-path %q: %v", telemetryPath, r)
+		}
+	}()
 	if h.maxRequests > 0 {
 		h.inflight = make(chan struct{}, h.maxRequests)
 	}
@@ -54,6 +69,9 @@ func (h *handlers) routes(telemetryPath string) (*http.ServeMux, error) {
 			Name:        "VBS Exporter",
 			Description: "Prometheus exporter for Huawei Cloud VBS disk backup jobs",
 			Version:     version.Info(),
+			// The toolkit links /debug/pprof/* unless told not to; this
+			// exporter does not serve them, so the links would be 404s.
+			Profiling: "false",
 			Links: []web.LandingLinks{
 				{Address: telemetryPath, Text: "Metrics", Description: "Every target plus the exporter's own metrics"},
 				{Address: "/probe?target=", Text: "Probe", Description: "One configured target: /probe?target=NAME"},

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"os"
@@ -83,7 +84,7 @@ func parseFlags(args []string, stderr *os.File) (*options, error) {
 
 // newLogger returns the application's go-kit logger and a *slog.Logger that
 // writes into the same stream, for the exporter toolkit.
-func newLogger(w *os.File, lvl, format string) (log.Logger, *slog.Logger) {
+func newLogger(w io.Writer, lvl, format string) (log.Logger, *slog.Logger) {
 	var logger log.Logger
 	if format == "json" {
 		logger = log.NewJSONLogger(log.NewSyncWriter(w))
@@ -166,9 +167,11 @@ func run(args []string, stdout, stderr *os.File) int {
 	level.Info(logger).Log("msg", "loaded the configuration", "file", o.configFile, "targets", len(safe.Get().Targets))
 
 	reloadCh := make(chan chan error)
+	// Subscribe before serving: a SIGHUP that arrived before the reload
+	// goroutine ran would otherwise kill the process (the default action).
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
 	go func() {
-		hup := make(chan os.Signal, 1)
-		signal.Notify(hup, syscall.SIGHUP)
 		for {
 			select {
 			case <-hup:
@@ -207,14 +210,7 @@ func run(args []string, stdout, stderr *os.File) int {
 		return 1
 	}
 
-	srv := &http.Server{
-		Handler:           mux,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      3 * time.Minute,
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    64 << 10,
-	}
+	srv := newServer(mux)
 	term := make(chan os.Signal, 1)
 	signal.Notify(term, os.Interrupt, syscall.SIGTERM)
 	serveErr := make(chan error, 1)
@@ -236,6 +232,21 @@ func run(args []string, stdout, stderr *os.File) int {
 		_ = srv.Shutdown(sctx)
 	}
 	return 0
+}
+
+// newServer returns the exporter's HTTP server for handler, with timeouts
+// that keep slow or stuck clients from holding connections forever. The write
+// timeout leaves room for a long scrape; it also caps one: a scrape whose
+// X-Prometheus-Scrape-Timeout-Seconds exceeds it ends with a closed connection.
+func newServer(handler http.Handler) *http.Server {
+	return &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      3 * time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+	}
 }
 
 // demoHost turns a listen address such as ":10097" into one a browser opens.
