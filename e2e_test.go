@@ -428,9 +428,11 @@ func e2eConfigCheck(t *testing.T, bin string) {
 	e2eWrite(t, noSecret, text)
 	code, _, stderr = e2eRun(t, bin, "--config.check", "--config.file="+noSecret)
 	line := slices.Index(strings.Split(text, "\n"), "      secret_key_file: secrets/missing") + 1
-	prefix := fmt.Sprintf("%s:%d: target \"e2e\": field auth.secret_key_file: ", noSecret, line)
-	if code != 1 || !strings.HasPrefix(stderr, prefix) || !strings.Contains(stderr, filepath.Join(dir, "secrets", "missing")) {
-		t.Errorf("--config.check with a missing secret file: exit %d, stderr %q; want 1 and %q...", code, stderr, prefix)
+	// The path is not quoted (a secret pasted into the field would leak); the
+	// line names the value.
+	want = fmt.Sprintf("%s:%d: target \"e2e\": field auth.secret_key_file: cannot read secret file: no such file or directory\n", noSecret, line)
+	if code != 1 || stderr != want {
+		t.Errorf("--config.check with a missing secret file: exit %d, stderr %q; want 1 and %q", code, stderr, want)
 	}
 
 	missing := filepath.Join(dir, "missing.yml")

@@ -117,8 +117,12 @@ func (h *handlers) scrapeContext(r *http.Request) (context.Context, context.Canc
 	} else {
 		timeout /= 2
 	}
-	return context.WithTimeout(r.Context(), timeout)
+	// Past the server's write timeout the answer could not be sent anyway.
+	return context.WithTimeout(r.Context(), min(timeout, maxScrapeTimeout))
 }
+
+// maxScrapeTimeout bounds a scrape's refresh below the server's WriteTimeout.
+const maxScrapeTimeout = serverWriteTimeout - 30*time.Second
 
 func (h *handlers) serve(w http.ResponseWriter, r *http.Request, g prometheus.Gatherer) {
 	promhttp.HandlerFor(g, promhttp.HandlerOpts{

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"os/signal"
@@ -25,6 +26,7 @@ import (
 	"github.com/prometheus/exporter-toolkit/web"
 	"github.com/prometheus/exporter-toolkit/web/kingpinflag"
 	slgokit "github.com/tjhop/slog-gokit"
+	"gopkg.in/yaml.v3"
 
 	"github.com/vbs-exporter/vbs_exporter/collector"
 	"github.com/vbs-exporter/vbs_exporter/config"
@@ -33,6 +35,9 @@ import (
 // defaultPort is outside 9100-9999, the range the Prometheus wiki hands out to
 // exporters, which is fully allocated; no well-known exporter uses it.
 const defaultPort = ":10097"
+
+// serverWriteTimeout bounds writing a response, scrapes included.
+const serverWriteTimeout = 3 * time.Minute
 
 // devVersion is reported when the binary was built without version ldflags
 // (go run, go build); `make build` and the Dockerfile set the real one.
@@ -216,8 +221,17 @@ func run(args []string, stdout, stderr *os.File) int {
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- web.ListenAndServe(srv, o.webFlags, slogger) }()
 	if o.demo {
-		addrs := *o.webFlags.WebListenAddresses
-		fmt.Fprintf(stdout, "vbs_exporter demo: open http://%s/ (metrics at http://%s%s)\n", demoHost(addrs[0]), demoHost(addrs[0]), o.telemetryPath)
+		// Say where to go only once the exporter answers there.
+		host := demoHost((*o.webFlags.WebListenAddresses)[0])
+		go func() {
+			if waitListening(ctx, host, 10*time.Second) {
+				scheme := "http"
+				if webConfigHasTLS(*o.webFlags.WebConfigFile) {
+					scheme = "https"
+				}
+				fmt.Fprintf(stdout, "vbs_exporter demo: open %s://%s/ (metrics at %s://%s%s)\n", scheme, host, scheme, host, o.telemetryPath)
+			}
+		}()
 	}
 	select {
 	case err := <-serveErr:
@@ -243,10 +257,43 @@ func newServer(handler http.Handler) *http.Server {
 		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      3 * time.Minute,
+		WriteTimeout:      serverWriteTimeout,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
 	}
+}
+
+// webConfigHasTLS reports whether the exporter-toolkit web config file sets
+// up TLS (a tls_server_config with a certificate).
+func webConfigHasTLS(path string) bool {
+	if path == "" {
+		return false
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return false
+	}
+	var wc struct {
+		TLS map[string]any `yaml:"tls_server_config"`
+	}
+	if yaml.Unmarshal(data, &wc) != nil {
+		return false
+	}
+	return wc.TLS["cert_file"] != nil || wc.TLS["cert"] != nil
+}
+
+// waitListening reports whether a TCP connection to addr succeeds within timeout.
+func waitListening(ctx context.Context, addr string, timeout time.Duration) bool {
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) && ctx.Err() == nil {
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err == nil {
+			c.Close()
+			return true
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return false
 }
 
 // demoHost turns a listen address such as ":10097" into one a browser opens.

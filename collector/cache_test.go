@@ -190,7 +190,7 @@ func TestBackfillResumesAcrossDeadlines(t *testing.T) {
 	scrapes := 0
 	var snap *Snapshot
 	for ; scrapes < 200; scrapes++ {
-		ctx, cancel := context.WithTimeout(context.Background(), 80*time.Millisecond)
+		ctx, cancel := context.WithTimeout(context.Background(), 150*time.Millisecond)
 		target.Refresh(ctx)
 		cancel()
 		// Wait for the shared refresh to end at its deadline so that the
@@ -299,5 +299,24 @@ func TestInterruptedFirstScrapeServesPartialData(t *testing.T) {
 	p := snap.Policies[0]
 	if p.RefreshSuccess || p.BackfillComplete || p.CachedJobs == 0 || p.CachedJobs >= 1200 {
 		t.Errorf("success=%v backfill=%v cached=%d, want false, false, and some of the 1200 jobs", p.RefreshSuccess, p.BackfillComplete, p.CachedJobs)
+	}
+}
+
+// A scrape with (almost) no time left starts no refresh: a refresh that can
+// only fail must not make the API look down to the next scrapers.
+func TestNoRefreshWithoutTime(t *testing.T) {
+	sim, client := newSim(t, 100)
+	sim.Load(vbstest.Generate(vbstest.GenOptions{Policies: 1, Disks: 2, Days: 2, Seed: 1, Now: testNow}))
+	target := NewTarget(TargetOptions{Name: "t", API: client, Now: func() time.Time { return testNow }, MinRefreshInterval: time.Hour})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Millisecond)
+	defer cancel()
+	if snap := target.Refresh(ctx); snap.Up || len(snap.Policies) != 0 {
+		t.Fatalf("tiny deadline: up=%v policies=%d, want an empty snapshot", snap.Up, len(snap.Policies))
+	}
+	if n := target.Refreshes(); n != 0 || sim.Requests("") != 0 {
+		t.Fatalf("tiny deadline: %d refreshes and %d API requests, want 0", n, sim.Requests(""))
+	}
+	if snap := target.Refresh(ctxTimeout(t, 10*time.Second)); !snap.Up {
+		t.Fatal("the next scrape with time: vbs_up 0, want 1")
 	}
 }

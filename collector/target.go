@@ -152,6 +152,13 @@ func (t *Target) Refresh(ctx context.Context) *Snapshot {
 	}
 	call := t.inflight
 	if call == nil {
+		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < minRefreshBudget {
+			// Too little time to read anything: a refresh would only fail
+			// and, shared or kept for MinRefreshInterval, make the API look
+			// down to other scrapers. Serve what is known instead.
+			t.mu.Unlock()
+			return t.lastOrEmpty()
+		}
 		call = &refreshCall{done: make(chan struct{})}
 		t.inflight = call
 		rctx, cancel := detach(ctx)
@@ -171,13 +178,23 @@ func (t *Target) Refresh(ctx context.Context) *Snapshot {
 	case <-call.done:
 		return call.snap
 	case <-ctx.Done():
-		t.mu.Lock()
-		defer t.mu.Unlock()
-		if t.last != nil {
-			return t.last
-		}
-		return &Snapshot{Target: t.opts.Name, Time: t.opts.Now()}
+		return t.lastOrEmpty()
 	}
+}
+
+// minRefreshBudget is the least time left before a caller's deadline for
+// which a new refresh is started.
+const minRefreshBudget = 100 * time.Millisecond
+
+// lastOrEmpty returns the last snapshot, or one that only says the target
+// is not known to be up.
+func (t *Target) lastOrEmpty() *Snapshot {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.last != nil {
+		return t.last
+	}
+	return &Snapshot{Target: t.opts.Name, Time: t.opts.Now()}
 }
 
 // detach returns a context that ends a little before ctx's deadline (or after

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -634,28 +635,41 @@ func (p *parser) readSecret(e entry, w *where, field, path string) string {
 // Special files are refused: opening a FIFO or reading a device could block
 // or never end.
 func readSecretFile(path string) (string, error) {
+	// Errors never quote the path: a secret pasted by mistake into a *_file
+	// field would otherwise come back in the error, the log and the reload
+	// answer. The line number says which value is meant.
 	fi, err := os.Stat(path)
 	if err != nil {
-		return "", fmt.Errorf("cannot read secret file: %w", err)
+		return "", fmt.Errorf("cannot read secret file: %w", pathless(err))
 	}
 	if !fi.Mode().IsRegular() {
-		return "", fmt.Errorf("cannot read secret file %s: not a regular file", strconv.Quote(path))
+		return "", errors.New("cannot read secret file: not a regular file")
 	}
 	f, err := os.Open(path)
 	if err != nil {
-		return "", fmt.Errorf("cannot read secret file: %w", err)
+		return "", fmt.Errorf("cannot read secret file: %w", pathless(err))
 	}
 	defer f.Close()
 	data, err := io.ReadAll(io.LimitReader(f, MaxSecretFileSize+1))
 	if err != nil {
-		return "", fmt.Errorf("cannot read secret file: %w", err)
+		return "", fmt.Errorf("cannot read secret file: %w", pathless(err))
 	}
 	if len(data) > MaxSecretFileSize {
-		return "", fmt.Errorf("cannot read secret file %s: larger than %d bytes", strconv.Quote(path), MaxSecretFileSize)
+		return "", fmt.Errorf("cannot read secret file: larger than %d bytes", MaxSecretFileSize)
 	}
 	s := strings.TrimRight(string(data), " \t\r\n")
 	if s == "" {
-		return "", fmt.Errorf("secret file %s is empty", strconv.Quote(path))
+		return "", errors.New("secret file is empty")
 	}
 	return s, nil
+}
+
+// pathless strips the path from a *fs.PathError, keeping the OS error (which
+// errors.Is still sees, e.g. fs.ErrNotExist).
+func pathless(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
 }

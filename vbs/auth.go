@@ -219,7 +219,20 @@ type passwordAuth struct {
 	fetchedAt time.Time // local clock
 	refreshAt time.Time // local clock: fetch a new token from this time on
 	flight    *tokenFlight
+	// refused is IAM's last refusal of the credentials (HTTP 400/401/403);
+	// no new fetch is tried before retryAt, so that a wrong or expired
+	// password costs one login attempt per back-off period, not one per
+	// scrape (IAM locks users after repeated failed logins).
+	refused  error
+	retryAt  time.Time
+	refusals int
 }
+
+// Back-off after IAM refused the credentials: 30 s, doubling up to 15 min.
+const (
+	refusalBackoffBase = 30 * time.Second
+	refusalBackoffMax  = 15 * time.Minute
+)
 
 // tokenFlight is one token fetch shared by every caller that needs it.
 type tokenFlight struct {
@@ -339,6 +352,12 @@ func (p *passwordAuth) get(ctx context.Context) (string, error) {
 		p.mu.Unlock()
 		return tok, nil
 	}
+	if p.refused != nil && p.now().Before(p.retryAt) {
+		err := fmt.Errorf("%s: credentials refused, next login attempt after %s: %w",
+			OpIAMToken, p.retryAt.UTC().Format(time.RFC3339), p.refused)
+		p.mu.Unlock()
+		return "", err
+	}
 	f := p.flight
 	if f == nil {
 		f = &tokenFlight{done: make(chan struct{})}
@@ -364,10 +383,21 @@ func (p *passwordAuth) runFlight(ctx context.Context, f *tokenFlight) {
 	tok, lifetime, err := p.fetch(ctx, start)
 	p.mu.Lock()
 	p.flight = nil
-	if err == nil {
+	var apiErr *APIError
+	switch {
+	case err == nil:
 		p.token = tok
 		p.fetchedAt = start
 		p.refreshAt = start.Add(lifetime - min(lifetime/10, 5*time.Minute))
+		p.refused, p.refusals = nil, 0
+	case errors.As(err, &apiErr) && (apiErr.StatusCode == http.StatusBadRequest ||
+		apiErr.StatusCode == http.StatusUnauthorized || apiErr.StatusCode == http.StatusForbidden):
+		p.refusals++
+		backoff := refusalBackoffMax
+		if p.refusals <= 5 {
+			backoff = min(refusalBackoffBase<<(p.refusals-1), refusalBackoffMax)
+		}
+		p.refused, p.retryAt = err, p.now().Add(backoff)
 	}
 	p.mu.Unlock()
 	f.token, f.err = tok, err

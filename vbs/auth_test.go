@@ -325,7 +325,7 @@ func TestPasswordAuthIAMErrors(t *testing.T) {
 				w.Write([]byte(`{"error":{"code":401,"message":"The username or password is wrong.","title":"Unauthorized"}}`))
 				return true
 			},
-			want:    "iam_token: HTTP 401 401: The username or password is wrong. (request_id iam-req)",
+			want:    "iam_token: HTTP 401: The username or password is wrong. (request_id iam-req)",
 			wantN:   1,
 			wantAPI: &APIError{Operation: OpIAMToken, StatusCode: 401, Code: "401", Message: "The username or password is wrong.", RequestID: "iam-req"},
 		},
@@ -404,11 +404,19 @@ func TestPasswordAuthIAMErrors(t *testing.T) {
 			if iam.count() != tt.wantN {
 				t.Errorf("%d IAM requests, want %d", iam.count(), tt.wantN)
 			}
-			// Failures are not cached: the next call asks again.
+			// IAM refusing the credentials (400/401/403) is remembered for a
+			// back-off (TestPasswordAuthRefusalBackoff); any other failure
+			// is not: the next call asks again.
 			if err != nil {
+				var ae *APIError
+				refused := errors.As(err, &ae) && (ae.StatusCode == 400 || ae.StatusCode == 401 || ae.StatusCode == 403)
+				want := tt.wantN + 1
+				if refused {
+					want = tt.wantN
+				}
 				p.Authorize(context.Background(), req, nil)
-				if iam.count() != tt.wantN+1 {
-					t.Errorf("failure cached: %d IAM requests", iam.count())
+				if iam.count() != want {
+					t.Errorf("after a second call: %d IAM requests, want %d", iam.count(), want)
 				}
 			}
 		})
@@ -513,4 +521,55 @@ func TestNoSecretsInOutput(t *testing.T) {
 		t.Fatal("no error")
 	}
 	check("IAM echo error", err.Error())
+}
+
+// TestPasswordAuthRefusalBackoff: after IAM refuses the password, no new
+// login is attempted before the back-off (30 s, doubling) ends, so a wrong
+// password cannot lock the IAM user; a success resets it.
+func TestPasswordAuthRefusalBackoff(t *testing.T) {
+	clock := &fakeClock{t: time.Date(2024, 3, 1, 12, 0, 0, 0, time.UTC)}
+	refuse := true
+	iam := &iamServer{t: t, clock: clock, lifetime: 24 * time.Hour, fail: func(w http.ResponseWriter, _ int) bool {
+		if !refuse {
+			return false
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(401)
+		io.WriteString(w, `{"error":{"code":401,"message":"The username or password is wrong.","title":"Unauthorized"}}`)
+		return true
+	}}
+	srv := httptest.NewServer(iam)
+	defer srv.Close()
+	p := newPasswordAuth(t, srv, clock, nil)
+	get := func() error { _, err := p.get(context.Background()); return err }
+	for range 3 {
+		if err := get(); err == nil {
+			t.Fatal("no error for a refused password")
+		}
+	}
+	if n := iam.count(); n != 1 {
+		t.Fatalf("%d logins within the back-off, want 1", n)
+	}
+	err := get()
+	if want := "iam_token: credentials refused, next login attempt after 2024-03-01T12:00:30Z: "; !strings.HasPrefix(err.Error(), want) {
+		t.Errorf("error %q, want prefix %q", err, want)
+	}
+	clock.Add(30 * time.Second)
+	_ = get()
+	if n := iam.count(); n != 2 {
+		t.Fatalf("%d logins after 30 s, want 2", n)
+	}
+	clock.Add(59 * time.Second) // the second back-off is 60 s
+	_ = get()
+	if n := iam.count(); n != 2 {
+		t.Fatalf("%d logins 59 s into the second back-off, want 2", n)
+	}
+	refuse = false
+	clock.Add(time.Second)
+	if err := get(); err != nil {
+		t.Fatalf("after the back-off with a good password: %v", err)
+	}
+	if n := iam.count(); n != 3 || p.refusals != 0 {
+		t.Errorf("%d logins, %d refusals after success, want 3 and 0", n, p.refusals)
+	}
 }

@@ -214,7 +214,7 @@ func TestAPIErrors(t *testing.T) {
 			name: "numeric code", status: 400,
 			body:    `{"error": {"code": 400, "message": "bad\nrequest", "title": "Bad Request"}}`,
 			want:    APIError{Operation: OpListPolicies, StatusCode: 400, Code: "400", Message: "bad request"},
-			wantMsg: "list_policies: HTTP 400 400: bad request",
+			wantMsg: "list_policies: HTTP 400: bad request",
 		},
 		{
 			name: "html", status: 502, body: html,
@@ -512,14 +512,19 @@ func TestCancelDuringBackoff(t *testing.T) {
 
 func TestCancelDuringRequest(t *testing.T) {
 	var n atomic.Int32
+	arrived := make(chan struct{}, 1)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		n.Add(1)
+		select {
+		case arrived <- struct{}{}:
+		default:
+		}
 		<-r.Context().Done()
 	}))
 	defer srv.Close()
 	c := newTestClient(t, srv, nil)
 	ctx, cancel := context.WithCancel(context.Background())
-	time.AfterFunc(50*time.Millisecond, cancel)
+	go func() { <-arrived; cancel() }() // cancel while the request is in the server
 	start := time.Now()
 	_, err := c.ListPolicies(ctx)
 	if el := time.Since(start); el > 2*time.Second {
@@ -604,7 +609,7 @@ func TestBodyTooLarge(t *testing.T) {
 		c := newTestClient(t, srv, func(o *Options) { o.Observer = log.observe })
 		_, err := c.ListPolicies(context.Background())
 		srv.Close()
-		if err == nil || err.Error() != "list_policies: response body exceeds 16777216 bytes" || !errors.Is(err, ErrBodyTooLarge) {
+		if err == nil || err.Error() != "list_policies: response body exceeds 16777216 bytes (HTTP 200)" || !errors.Is(err, ErrBodyTooLarge) {
 			t.Errorf("chunked=%v: error %v", chunked, err)
 		}
 		if n.Load() != 1 {
@@ -622,7 +627,7 @@ func TestBodyTooLarge(t *testing.T) {
 	defer srv.Close()
 	c := newTestClient(t, srv, func(o *Options) { o.MaxBodyBytes = 1024 })
 	_, _, err := c.TasksPage(context.Background(), "pol", TaskQuery{})
-	if err == nil || err.Error() != "list_tasks: response body exceeds 1024 bytes" {
+	if err == nil || err.Error() != "list_tasks: response body exceeds 1024 bytes (HTTP 200)" {
 		t.Errorf("error %v", err)
 	}
 }

@@ -129,8 +129,8 @@ func (e *engine) do(ctx context.Context, r *request) error {
 			ev.RequestID = resp.Header.Get("X-Request-Id")
 			data, err = e.readBody(resp, r.op)
 			resp.Body.Close()
-			if err != nil && !errors.Is(err, ErrBodyTooLarge) {
-				err = fmt.Errorf("%s: read response body: %w", r.op, err)
+			if err != nil {
+				err = bodyError(r.op, resp, err)
 			}
 		} else {
 			err = netError(r.op, r.method, r.url, err)
@@ -279,6 +279,20 @@ func decodeError(op string, resp *http.Response, err error) error {
 		return fmt.Errorf("%s: decode response (HTTP %d, request_id %s): %w", op, resp.StatusCode, sanitize(id, 200), err)
 	}
 	return fmt.Errorf("%s: decode response (HTTP %d): %w", op, resp.StatusCode, err)
+}
+
+// bodyError adds the response's status and request ID to an error from
+// reading its body (cut short, or over the size cap), so that the log line
+// names the request like every other answered one.
+func bodyError(op string, resp *http.Response, err error) error {
+	where := fmt.Sprintf("HTTP %d", resp.StatusCode)
+	if id := resp.Header.Get("X-Request-Id"); id != "" {
+		where += ", request_id " + sanitize(id, 200)
+	}
+	if errors.Is(err, ErrBodyTooLarge) {
+		return fmt.Errorf("%w (%s)", err, where)
+	}
+	return fmt.Errorf("%s: read response body (%s): %w", op, where, err)
 }
 
 // truncatedJSON reports whether a decode error says the JSON ended early.

@@ -52,15 +52,20 @@ func (e *APIError) Error() string {
 	b.WriteString(e.Operation)
 	b.WriteString(": HTTP ")
 	b.WriteString(strconv.Itoa(e.StatusCode))
-	if e.Code != "" {
+	// IAM's own error body repeats the status as its code ("401"): say it once.
+	code := e.Code
+	if code == strconv.Itoa(e.StatusCode) {
+		code = ""
+	}
+	if code != "" {
 		b.WriteByte(' ')
-		b.WriteString(e.Code)
+		b.WriteString(code)
 	}
 	switch {
 	case e.Message != "":
 		b.WriteString(": ")
 		b.WriteString(e.Message)
-	case e.Code == "":
+	case code == "":
 		if t := http.StatusText(e.StatusCode); t != "" {
 			b.WriteByte(' ')
 			b.WriteString(t)
