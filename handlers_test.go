@@ -16,13 +16,10 @@ import (
 	"time"
 
 	"github.com/go-kit/log"
-	"github.com/prometheus/client_golang/prometheus"
-	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
-	"github.com/vbs-exporter/vbs_exporter/collector"
 	"github.com/vbs-exporter/vbs_exporter/config"
 	"github.com/vbs-exporter/vbs_exporter/vbs/vbstest"
 )
@@ -54,7 +51,6 @@ type htEnv struct {
 	dir        string
 	cfgPath    string
 	base       time.Time // the planted jobs are relative to it
-	reg        *prometheus.Registry
 	safe       *config.SafeConfig
 	ex         *exporter
 	h          *handlers
@@ -88,32 +84,20 @@ func newHTEnv(t *testing.T, o htOptions) *htEnv {
 	e.cfgPath = filepath.Join(e.dir, "vbs.yml")
 	e.writeConfig(e.config("", ""))
 
-	e.reg = prometheus.NewRegistry()
-	e.reg.MustRegister(versioncollector.NewCollector("vbs_exporter"))
-	e.reg.MustRegister(prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
-	api := collector.NewAPIMetrics()
-	e.reg.MustRegister(api)
-	e.safe = config.NewSafeConfig(e.reg)
-	e.ex = newExporter(api, log.NewNopLogger())
-	e.safe.OnReload(e.ex.apply)
-	if err := e.safe.ReloadConfig(e.cfgPath, htNoEnv); err != nil {
-		t.Fatalf("loading the config: %v", err)
-	}
-	e.h = &handlers{
-		ex:             e.ex,
-		safe:           e.safe,
-		gatherer:       e.reg,
+	app, err := newApp(appOptions{
+		configFile:     e.cfgPath,
+		lookupEnv:      htNoEnv,
 		logger:         log.NewNopLogger(),
-		reload:         func() error { return e.safe.ReloadConfig(e.cfgPath, htNoEnv) },
+		telemetryPath:  "/metrics",
 		timeoutOffset:  o.timeoutOffset,
 		defaultTimeout: o.defaultTimeout,
 		maxRequests:    o.maxRequests,
-	}
-	mux, err := e.h.routes("/metrics")
+		runtimeMetrics: true,
+	})
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("loading the config: %v", err)
 	}
-	e.mux = mux
+	e.safe, e.ex, e.h, e.mux = app.safe, app.ex, app.handlers, app.mux
 	return e
 }
 

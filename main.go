@@ -20,15 +20,12 @@ import (
 	"github.com/alecthomas/kingpin/v2"
 	"github.com/go-kit/log"
 	"github.com/go-kit/log/level"
-	"github.com/prometheus/client_golang/prometheus"
-	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
 	"github.com/prometheus/common/version"
 	"github.com/prometheus/exporter-toolkit/web"
 	"github.com/prometheus/exporter-toolkit/web/kingpinflag"
 	slgokit "github.com/tjhop/slog-gokit"
 	"gopkg.in/yaml.v3"
 
-	"github.com/vbs-exporter/vbs_exporter/collector"
 	"github.com/vbs-exporter/vbs_exporter/config"
 )
 
@@ -156,22 +153,22 @@ func run(args []string, stdout, stderr *os.File) int {
 		o.configFile = demo.configFile
 	}
 
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(versioncollector.NewCollector("vbs_exporter"))
-	reg.MustRegister(prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
-	api := collector.NewAPIMetrics()
-	reg.MustRegister(api)
-
-	safe := config.NewSafeConfig(reg)
-	ex := newExporter(api, logger)
-	safe.OnReload(ex.apply)
-	if err := safe.ReloadConfig(o.configFile, os.LookupEnv); err != nil {
+	a, err := newApp(appOptions{
+		configFile:     o.configFile,
+		lookupEnv:      os.LookupEnv,
+		logger:         logger,
+		telemetryPath:  o.telemetryPath,
+		timeoutOffset:  o.timeoutOffset,
+		defaultTimeout: o.defaultTimeout,
+		maxRequests:    o.maxRequests,
+		runtimeMetrics: true,
+	})
+	if err != nil {
 		level.Error(logger).Log("msg", "loading the configuration failed", "err", err)
 		return 1
 	}
-	level.Info(logger).Log("msg", "loaded the configuration", "file", o.configFile, "targets", len(safe.Get().Targets))
+	level.Info(logger).Log("msg", "loaded the configuration", "file", o.configFile, "targets", len(a.safe.Get().Targets))
 
-	reloadCh := make(chan chan error)
 	// Subscribe before serving: a SIGHUP that arrived before the reload
 	// goroutine ran would otherwise kill the process (the default action).
 	hup := make(chan os.Signal, 1)
@@ -180,42 +177,14 @@ func run(args []string, stdout, stderr *os.File) int {
 		for {
 			select {
 			case <-hup:
-				if err := safe.ReloadConfig(o.configFile, os.LookupEnv); err != nil {
-					level.Error(logger).Log("msg", "reloading the configuration failed; keeping the running one", "err", err)
-				} else {
-					level.Info(logger).Log("msg", "reloaded the configuration", "file", o.configFile)
-				}
-			case done := <-reloadCh:
-				err := safe.ReloadConfig(o.configFile, os.LookupEnv)
-				if err != nil {
-					level.Error(logger).Log("msg", "reloading the configuration failed; keeping the running one", "err", err)
-				} else {
-					level.Info(logger).Log("msg", "reloaded the configuration", "file", o.configFile)
-				}
-				done <- err
+				_ = a.reload()
 			case <-ctx.Done():
 				return
 			}
 		}
 	}()
 
-	h := &handlers{
-		ex:             ex,
-		safe:           safe,
-		gatherer:       reg,
-		logger:         logger,
-		reload:         func() error { done := make(chan error); reloadCh <- done; return <-done },
-		timeoutOffset:  o.timeoutOffset,
-		defaultTimeout: o.defaultTimeout,
-		maxRequests:    o.maxRequests,
-	}
-	mux, err := h.routes(o.telemetryPath)
-	if err != nil {
-		level.Error(logger).Log("msg", "building the HTTP routes failed", "err", err)
-		return 1
-	}
-
-	srv := newServer(mux)
+	srv := newServer(a.mux)
 	term := make(chan os.Signal, 1)
 	signal.Notify(term, os.Interrupt, syscall.SIGTERM)
 	serveErr := make(chan error, 1)

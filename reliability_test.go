@@ -21,14 +21,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 	"go.uber.org/goleak"
 
-	"github.com/vbs-exporter/vbs_exporter/collector"
 	"github.com/vbs-exporter/vbs_exporter/config"
 	"github.com/vbs-exporter/vbs_exporter/vbs/vbstest"
 )
@@ -203,31 +200,19 @@ func newRelEnv(t testing.TB, sink *relSink, o relEnvOptions) *relEnv {
 	relWrite(t, e.cfgPath, e.config(true))
 
 	logger, _ := newLogger(e.logs, "debug", "logfmt")
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(versioncollector.NewCollector("vbs_exporter"))
-	api := collector.NewAPIMetrics()
-	reg.MustRegister(api)
-	safe := config.NewSafeConfig(reg)
-	e.ex = newExporter(api, logger)
-	safe.OnReload(e.ex.apply)
-	if err := safe.ReloadConfig(e.cfgPath, relNoEnv); err != nil {
-		t.Fatalf("loading the config: %v", err)
-	}
-	e.h = &handlers{
-		ex:             e.ex,
-		safe:           safe,
-		gatherer:       reg,
+	app, err := newApp(appOptions{
+		configFile:     e.cfgPath,
+		lookupEnv:      relNoEnv,
 		logger:         logger,
-		reload:         func() error { return safe.ReloadConfig(e.cfgPath, relNoEnv) },
+		telemetryPath:  "/metrics",
 		timeoutOffset:  500 * time.Millisecond,
 		defaultTimeout: 10 * time.Second,
 		maxRequests:    o.maxRequests,
-	}
-	mux, err := e.h.routes("/metrics")
+	})
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("loading the config: %v", err)
 	}
-	e.mux = mux
+	e.ex, e.h, e.mux = app.ex, app.handlers, app.mux
 	return e
 }
 

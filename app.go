@@ -1,0 +1,85 @@
+package main
+
+import (
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/go-kit/log"
+	"github.com/go-kit/log/level"
+	"github.com/prometheus/client_golang/prometheus"
+	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
+
+	"github.com/vbs-exporter/vbs_exporter/collector"
+	"github.com/vbs-exporter/vbs_exporter/config"
+)
+
+// appOptions are what the exporter's state and routes are built from.
+type appOptions struct {
+	configFile     string
+	lookupEnv      func(string) (string, bool)
+	logger         log.Logger
+	telemetryPath  string
+	timeoutOffset  time.Duration
+	defaultTimeout time.Duration
+	maxRequests    int
+	// runtimeMetrics adds the Go and process collectors to /metrics.
+	runtimeMetrics bool
+}
+
+// app is the running exporter: its own registry, the live configuration,
+// the targets built from it and the HTTP routes. The binary and the tests
+// build it the same way, through newApp.
+type app struct {
+	opts     appOptions
+	registry *prometheus.Registry
+	safe     *config.SafeConfig
+	ex       *exporter
+	handlers *handlers
+	mux      *http.ServeMux
+}
+
+// newApp loads the configuration and builds the routes; a configuration that
+// does not load is an error.
+func newApp(o appOptions) (*app, error) {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(versioncollector.NewCollector("vbs_exporter"))
+	if o.runtimeMetrics {
+		reg.MustRegister(prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+	}
+	api := collector.NewAPIMetrics()
+	reg.MustRegister(api)
+
+	a := &app{opts: o, registry: reg, safe: config.NewSafeConfig(reg), ex: newExporter(api, o.logger)}
+	a.safe.OnReload(a.ex.apply)
+	if err := a.safe.ReloadConfig(o.configFile, o.lookupEnv); err != nil {
+		return nil, err
+	}
+	a.handlers = &handlers{
+		ex:             a.ex,
+		safe:           a.safe,
+		gatherer:       reg,
+		logger:         o.logger,
+		reload:         a.reload,
+		timeoutOffset:  o.timeoutOffset,
+		defaultTimeout: o.defaultTimeout,
+		maxRequests:    o.maxRequests,
+	}
+	mux, err := a.handlers.routes(o.telemetryPath)
+	if err != nil {
+		return nil, fmt.Errorf("building the HTTP routes: %w", err)
+	}
+	a.mux = mux
+	return a, nil
+}
+
+// reload re-reads the configuration file (SIGHUP, POST /-/reload). A bad
+// file keeps the running configuration; SafeConfig runs one reload at a time.
+func (a *app) reload() error {
+	if err := a.safe.ReloadConfig(a.opts.configFile, a.opts.lookupEnv); err != nil {
+		level.Error(a.opts.logger).Log("msg", "reloading the configuration failed; keeping the running one", "err", err)
+		return err
+	}
+	level.Info(a.opts.logger).Log("msg", "reloaded the configuration", "file", a.opts.configFile)
+	return nil
+}
