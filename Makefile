@@ -50,6 +50,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodePolicies$$' -fuzztime $(FUZZTIME) ./vbs/
 	$(GO) test -run '^$$' -fuzz '^FuzzParseTime$$' -fuzztime $(FUZZTIME) ./vbs/
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./config/
+	$(GO) test -run '^$$' -fuzz '^FuzzHostileProbeQuery$$' -fuzztime $(FUZZTIME) .
 
 prometheusrule:
 	./deploy/gen-prometheusrule.sh > deploy/kubernetes/prometheusrule.yaml

@@ -246,8 +246,13 @@ func (c *Client) TasksPage(ctx context.Context, policyID string, q TaskQuery) ([
 // job_id cannot be deduplicated and is always yielded; if it is the last job
 // of a full page the walk cannot go on and ends with a *PagingError.
 //
-// A page shorter than PageSize, or an empty page, ends the walk (the former
-// without another request). A non-empty page whose every job was already
+// An empty page ends the walk, and so does a page shorter than PageSize
+// (without another request) unless the response's count says more jobs match
+// than the walk has yielded: a server that caps limit below PageSize (the
+// maximum is undocumented) serves short pages that are not the last, and
+// stopping there would lose jobs silently. A walk resumed from a marker
+// cannot tell how many jobs lie before it, so it may make one extra request
+// that comes back empty. A non-empty page whose every job was already
 // seen, a next marker equal to the previous one, or a walk that would need
 // more than MaxPages page requests ends it with a *PagingError. Any error is
 // yielded once as (Task{}, err) and ends the walk. The caller may stop early
@@ -256,13 +261,14 @@ func (c *Client) Tasks(ctx context.Context, policyID string, q TaskQuery) iter.S
 	return func(yield func(Task, error) bool) {
 		seen := make(map[string]struct{})
 		marker := q.Marker
+		yielded := 0
 		for page := 1; ; page++ {
 			if page > c.maxPages {
 				yield(Task{}, &PagingError{PolicyID: policyID, Page: page, Marker: marker,
 					Reason: fmt.Sprintf("more than %d pages (Options.MaxPages)", c.maxPages)})
 				return
 			}
-			tasks, _, err := c.TasksPage(ctx, policyID, TaskQuery{Status: q.Status, Marker: marker})
+			tasks, count, err := c.TasksPage(ctx, policyID, TaskQuery{Status: q.Status, Marker: marker})
 			if err != nil {
 				yield(Task{}, err)
 				return
@@ -279,6 +285,7 @@ func (c *Client) Tasks(ctx context.Context, policyID string, q TaskQuery) iter.S
 					seen[t.JobID] = struct{}{}
 				}
 				fresh++
+				yielded++
 				if !yield(t, nil) {
 					return
 				}
@@ -289,8 +296,8 @@ func (c *Client) Tasks(ctx context.Context, policyID string, q TaskQuery) iter.S
 				yield(Task{}, perr)
 				return
 			}
-			if len(tasks) < c.pageSize {
-				return
+			if len(tasks) < c.pageSize && count <= yielded {
+				return // count is -1 when the response has none
 			}
 			next := tasks[len(tasks)-1].JobID
 			switch {

@@ -21,6 +21,10 @@ type jobServer struct {
 	t    *testing.T
 	jobs []map[string]any
 	page func(marker string, limit int) []map[string]any
+	// maxLimit, when set, caps the page size like a server whose maximum
+	// limit is below the client's; noCount leaves count out.
+	maxLimit int
+	noCount  bool
 
 	mu      sync.Mutex
 	queries []string // RawQuery of every request
@@ -39,6 +43,9 @@ func (s *jobServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	limit, err := strconv.Atoi(q.Get("limit"))
 	if err != nil {
 		limit = 20
+	}
+	if s.maxLimit > 0 {
+		limit = min(limit, s.maxLimit)
 	}
 	marker := q.Get("marker")
 	var page []map[string]any
@@ -64,7 +71,11 @@ func (s *jobServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if page == nil {
 		page = []map[string]any{}
 	}
-	json.NewEncoder(w).Encode(map[string]any{"tasks": page, "count": len(s.jobs)})
+	body := map[string]any{"tasks": page, "count": len(s.jobs)}
+	if s.noCount {
+		delete(body, "count")
+	}
+	json.NewEncoder(w).Encode(body)
 }
 
 func (s *jobServer) requests() []string {
@@ -162,6 +173,32 @@ func TestWalkShortPageEnds(t *testing.T) {
 		ids, err := collect(t, c.Tasks(context.Background(), "pol-1", TaskQuery{}))
 		srv.Close()
 		if err != nil || len(ids) != tt.jobs {
+			t.Errorf("%+v: %d jobs, error %v", tt, len(ids), err)
+		}
+		if n := len(s.requests()); n != tt.wantReqs {
+			t.Errorf("%+v: %d requests, want %d", tt, n, tt.wantReqs)
+		}
+	}
+}
+
+// TestWalkServerCapsLimit: a server that serves at most 40 jobs a page while
+// the client asks for 100. The short pages are not the last: count (the
+// total) says more jobs match, so the walk goes on and reads every job. A
+// response without count falls back to "a short page is the last".
+func TestWalkServerCapsLimit(t *testing.T) {
+	for _, tt := range []struct {
+		noCount            bool
+		wantJobs, wantReqs int
+	}{
+		{false, 250, 7}, // 6 pages of at most 40, then an empty one
+		{true, 40, 1},
+	} {
+		s := &jobServer{t: t, jobs: makeJobs(250), maxLimit: 40, noCount: tt.noCount}
+		srv := httptest.NewServer(s)
+		c := newTestClient(t, srv, nil)
+		ids, err := collect(t, c.Tasks(context.Background(), "pol-1", TaskQuery{}))
+		srv.Close()
+		if err != nil || len(ids) != tt.wantJobs {
 			t.Errorf("%+v: %d jobs, error %v", tt, len(ids), err)
 		}
 		if n := len(s.requests()); n != tt.wantReqs {
