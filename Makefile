@@ -40,6 +40,10 @@ check-alerts:
 check-deploy:
 	./deploy/check-prometheusrule.sh
 
+## e2e: only the end-to-end test with real Prometheus and Alertmanager (also part of unit).
+e2e:
+	$(GO) test -race -count=1 -v ./e2e/
+
 ## bench: scrape cost, cached vs naive, on simulator histories (see README, Performance).
 bench:
 	$(GO) test -run '^$$' -bench 'BenchmarkScrape|BenchmarkCacheMemory|BenchmarkRender' -benchtime 1x -timeout 60m ./collector/

@@ -320,3 +320,17 @@ func TestNoRefreshWithoutTime(t *testing.T) {
 		t.Fatal("the next scrape with time: vbs_up 0, want 1")
 	}
 }
+
+// A listed policy without an ID is skipped (its jobs cannot be asked for),
+// and a policy listed twice is exported once.
+func TestPolicyListOddities(t *testing.T) {
+	sim, client := newSim(t, 100)
+	sc := vbstest.Generate(vbstest.GenOptions{Policies: 1, Disks: 2, Days: 2, Seed: 1, Now: testNow})
+	sim.Load(sc)
+	sim.AddPolicy(vbstest.Policy{Name: "no-id", StartTime: "02:00", Frequency: 1, Enabled: true, Omit: []string{"backup_policy_id"}})
+	target := NewTarget(TargetOptions{Name: "t", API: client, Now: func() time.Time { return testNow }})
+	snap := target.Refresh(ctxTimeout(t, 10*time.Second))
+	if len(snap.Policies) != 1 || snap.Policies[0].Policy.ID != sc.Policies[0].ID || !snap.Policies[0].RefreshSuccess {
+		t.Fatalf("policies %+v, want only %s, refreshed", snap.Policies, sc.Policies[0].ID)
+	}
+}

@@ -161,9 +161,6 @@ func (s *policyState) prune(cutoff int64) {
 	}
 }
 
-// errStopWalk ends a walk early without error.
-var errStopWalk = errors.New("stop")
-
 // walk reads jobs newest first, starting after marker ("" = from the newest),
 // until it reaches the end of the window or a job that is cached in a final
 // state and older than every job that was in flight (so that nothing below it

@@ -257,9 +257,21 @@ func (t *Target) refresh(ctx context.Context) *Snapshot {
 // refreshes each, at most Concurrency at a time.
 func (t *Target) refreshPolicies(ctx context.Context, logger log.Logger, listed []vbs.Policy) {
 	byID := make(map[string]vbs.Policy, len(listed))
+	kept := listed[:0:0]
 	for _, p := range listed {
+		if p.ID == "" {
+			// Without an ID the policy's jobs cannot be asked for.
+			level.Warn(logger).Log("msg", "the policy list holds a policy without backup_policy_id; skipping it",
+				"policy_name", p.Name, "operation", vbs.OpListPolicies)
+			continue
+		}
+		if _, dup := byID[p.ID]; dup {
+			continue
+		}
 		byID[p.ID] = p
+		kept = append(kept, p)
 	}
+	listed = kept
 	var work []*policyState
 	if len(t.opts.Policies) == 0 {
 		// Discovery: a policy no longer listed was deleted; forget it.
