@@ -248,8 +248,12 @@ func (t *Target) refresh(ctx context.Context) *Snapshot {
 			stats:            s.derived(),
 		}
 		snap.Policies = append(snap.Policies, ps)
+		level.Debug(logger).Log("msg", "policy refreshed", "policy_id", s.policy.ID, "policy_name", s.policy.Name,
+			"success", s.lastSuccess, "cached_jobs", ps.CachedJobs, "backfill_complete", ps.BackfillComplete,
+			"resume_points", len(s.pending))
 	}
 	slices.SortFunc(snap.Policies, func(a, b PolicySnapshot) int { return cmp.Compare(a.Policy.ID, b.Policy.ID) })
+	level.Debug(logger).Log("msg", "target refreshed", "up", snap.Up, "policies", len(snap.Policies), "duration", snap.Duration)
 	return snap
 }
 
