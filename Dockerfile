@@ -5,9 +5,11 @@ WORKDIR /src
 COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
-ARG VERSION=0.1.0
+# VERSION defaults to the VERSION file; REVISION is passed by the builder
+# (docker build --build-arg REVISION=$(git rev-parse --short HEAD) .).
+ARG VERSION=
 ARG REVISION=unknown
-RUN CGO_ENABLED=0 go build -trimpath \
+RUN VERSION="${VERSION:-$(cat VERSION)}" && CGO_ENABLED=0 go build -trimpath \
       -ldflags "-s -w \
         -X github.com/prometheus/common/version.Version=${VERSION} \
         -X github.com/prometheus/common/version.Revision=${REVISION} \

@@ -62,6 +62,7 @@ func (e *exporter) apply(cfg *config.Config) {
 	e.mu.Lock()
 	e.targets, e.order = next, order
 	e.mu.Unlock()
+	e.api.Retain(order)
 }
 
 // all returns every target in configuration order.
@@ -115,7 +116,8 @@ func buildTarget(tc config.Target, api *collector.APIMetrics, logger log.Logger)
 			User:        c.User,
 			Password:    string(c.Password),
 			ProjectID:   tc.ProjectID,
-			Observer:    observer,
+			// No Observer: the client reports the token requests it
+			// triggers itself; a second observer would count them twice.
 		})
 		if err != nil {
 			return nil, fmt.Errorf("target %q: %w", tc.Name, err)

@@ -69,6 +69,13 @@ func (h *handlers) routes(telemetryPath string) (_ *http.ServeMux, err error) {
 			Name:        "VBS Exporter",
 			Description: "Prometheus exporter for Huawei Cloud VBS disk backup jobs",
 			Version:     version.Info(),
+			// Probe one target by name, like blackbox_exporter's form.
+			Form: web.LandingForm{Action: "/probe", Inputs: []web.LandingFormInput{
+				{Label: "Target", Type: "text", Name: "target", Placeholder: "a configured target name"},
+			}},
+			// /-/reload takes a POST (as does SIGHUP's equivalent, curl -X POST).
+			ExtraHTML: `<div><form action="/-/reload" method="post">Reload the configuration file: ` +
+				`<input type="submit" value="Reload"></form></div>`,
 			// The toolkit links /debug/pprof/* unless told not to; this
 			// exporter does not serve them, so the links would be 404s.
 			Profiling: "false",

@@ -5,11 +5,11 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"os/signal"
@@ -193,11 +193,11 @@ func run(args []string, stdout, stderr *os.File) int {
 		// Say where to go only once the exporter answers there.
 		host := demoHost((*o.webFlags.WebListenAddresses)[0])
 		go func() {
-			if waitListening(ctx, host, 10*time.Second) {
-				scheme := "http"
-				if webConfigHasTLS(*o.webFlags.WebConfigFile) {
-					scheme = "https"
-				}
+			scheme := "http"
+			if webConfigHasTLS(*o.webFlags.WebConfigFile) {
+				scheme = "https"
+			}
+			if waitServing(ctx, scheme+"://"+host, 10*time.Second) {
 				fmt.Fprintf(stdout, "vbs_exporter demo: open %s://%s/ (metrics at %s://%s%s)\n", scheme, host, scheme, host, o.telemetryPath)
 			}
 		}()
@@ -251,13 +251,21 @@ func webConfigHasTLS(path string) bool {
 	return wc.TLS["cert_file"] != nil || wc.TLS["cert"] != nil
 }
 
-// waitListening reports whether a TCP connection to addr succeeds within timeout.
-func waitListening(ctx context.Context, addr string, timeout time.Duration) bool {
+// waitServing reports whether an HTTP request to baseURL gets any answer
+// (even 401 behind basic auth) within timeout: then the exporter serves.
+func waitServing(ctx context.Context, baseURL string, timeout time.Duration) bool {
+	client := &http.Client{
+		Timeout: time.Second,
+		// The exporter's own certificate, on its own address: the check is
+		// that it answers, not who it is.
+		Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}, //nolint:gosec
+	}
+	defer client.CloseIdleConnections()
 	deadline := time.Now().Add(timeout)
 	for time.Now().Before(deadline) && ctx.Err() == nil {
-		c, err := net.DialTimeout("tcp", addr, time.Second)
+		resp, err := client.Get(baseURL + "/-/healthy")
 		if err == nil {
-			c.Close()
+			resp.Body.Close()
 			return true
 		}
 		time.Sleep(50 * time.Millisecond)

@@ -77,6 +77,23 @@ func (m *APIMetrics) observe(target string, e vbs.RequestEvent) {
 	h.sum += v
 }
 
+// Retain drops the metrics of every target not named: a target removed from
+// the configuration stops being exported.
+func (m *APIMetrics) Retain(targets []string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for k := range m.requests {
+		if !slices.Contains(targets, k.target) {
+			delete(m.requests, k)
+		}
+	}
+	for k := range m.durations {
+		if !slices.Contains(targets, k.target) {
+			delete(m.durations, k)
+		}
+	}
+}
+
 // Describe sends the API metrics' descriptors.
 func (m *APIMetrics) Describe(ch chan<- *prometheus.Desc) {
 	ch <- apiRequestsDesc

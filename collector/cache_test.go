@@ -334,3 +334,32 @@ func TestPolicyListOddities(t *testing.T) {
 		t.Fatalf("policies %+v, want only %s, refreshed", snap.Policies, sc.Policies[0].ID)
 	}
 }
+
+// A scrape whose deadline passes while the (shared) refresh still runs gets
+// the last values, but marked as not refreshed on this scrape.
+func TestDeadlineDuringRefreshServesStaleMarked(t *testing.T) {
+	sim, client := newSim(t, 100)
+	sim.Load(vbstest.Generate(vbstest.GenOptions{Policies: 2, Disks: 2, Days: 2, Seed: 1, Now: testNow}))
+	target := NewTarget(TargetOptions{Name: "t", API: client, Now: func() time.Time { return testNow }})
+	first := target.Refresh(ctxTimeout(t, 10*time.Second))
+	// A refresh with a long deadline hangs on the policy list ...
+	sim.AddFault(vbstest.Fault{Kind: vbstest.FaultLatency, Operation: vbstest.OpListPolicies, Latency: 2 * time.Second, Times: 1})
+	go target.Refresh(ctxTimeout(t, 10*time.Second))
+	time.Sleep(100 * time.Millisecond)
+	// ... and a scrape with a short one joins it and gives up first.
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	snap := target.Refresh(ctx)
+	if !snap.Up || len(snap.Policies) != 2 {
+		t.Fatalf("up=%v policies=%d, want the last values", snap.Up, len(snap.Policies))
+	}
+	for i, p := range snap.Policies {
+		if p.RefreshSuccess || p.CachedJobs != first.Policies[i].CachedJobs {
+			t.Errorf("policy %s: success=%v cached=%d, want false and %d", p.Policy.Name, p.RefreshSuccess, p.CachedJobs, first.Policies[i].CachedJobs)
+		}
+	}
+	if !first.Policies[0].RefreshSuccess {
+		t.Error("the stale copy changed the stored snapshot")
+	}
+	target.wait()
+}

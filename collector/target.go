@@ -141,8 +141,9 @@ func (t *Target) Last() *Snapshot {
 // arrive while a refresh runs share it; within MinRefreshInterval of the last
 // refresh the last result is returned without calling the API. Refresh
 // returns by ctx's deadline: if the shared refresh is not done by then, the
-// previous result (or a snapshot with Up false) is returned while the
-// refresh goes on in the background, bounded by its first caller's deadline.
+// previous result with every policy's refresh success false (or a snapshot
+// with Up false) is returned while the refresh goes on in the background,
+// bounded by its first caller's deadline.
 func (t *Target) Refresh(ctx context.Context) *Snapshot {
 	t.mu.Lock()
 	if t.last != nil && t.opts.MinRefreshInterval > 0 && t.opts.Now().Sub(t.last.Time) < t.opts.MinRefreshInterval {
@@ -178,8 +179,22 @@ func (t *Target) Refresh(ctx context.Context) *Snapshot {
 	case <-call.done:
 		return call.snap
 	case <-ctx.Done():
-		return t.lastOrEmpty()
+		return t.lastStale()
 	}
+}
+
+// lastStale returns the last snapshot for a caller whose deadline passed
+// while a refresh was still running: its values are the last known ones,
+// but no policy was read on this scrape, so every policy's refresh success
+// is false.
+func (t *Target) lastStale() *Snapshot {
+	last := t.lastOrEmpty()
+	stale := *last
+	stale.Policies = slices.Clone(last.Policies)
+	for i := range stale.Policies {
+		stale.Policies[i].RefreshSuccess = false
+	}
+	return &stale
 }
 
 // minRefreshBudget is the least time left before a caller's deadline for
@@ -200,7 +215,7 @@ func (t *Target) lastOrEmpty() *Snapshot {
 // detach returns a context that ends a little before ctx's deadline (or after
 // DefaultRefreshTimeout) but is not canceled when ctx is: a refresh shared by
 // several scrapes must not stop because the first scraper hung up. The margin
-// (a tenth of the time left, at most refreshMargin) lets an interrupted walk
+// (a fifth of the time left, at most refreshMargin) lets an interrupted walk
 // publish what it read before its caller gives up.
 func detach(ctx context.Context) (context.Context, context.CancelFunc) {
 	base := context.WithoutCancel(ctx)
@@ -208,12 +223,12 @@ func detach(ctx context.Context) (context.Context, context.CancelFunc) {
 	if !ok {
 		return context.WithTimeout(base, DefaultRefreshTimeout)
 	}
-	margin := min(time.Until(dl)/10, refreshMargin)
+	margin := min(time.Until(dl)/5, refreshMargin)
 	return context.WithDeadline(base, dl.Add(-max(margin, 0)))
 }
 
 // refreshMargin is the most a refresh ends before its first caller's deadline.
-const refreshMargin = 100 * time.Millisecond
+const refreshMargin = 250 * time.Millisecond
 
 func (t *Target) refresh(ctx context.Context) *Snapshot {
 	t.refreshes.Add(1)

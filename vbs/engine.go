@@ -219,7 +219,10 @@ func (e *engine) emit(r *request, ev RequestEvent) {
 // capped by backoffMax.
 func (e *engine) backoff(attempt int, retryAfter time.Duration) time.Duration {
 	if retryAfter >= 0 {
-		return min(retryAfter, e.backoffMax)
+		// The server's word, not our back-off cap: retrying earlier feeds a
+		// throttling storm. The caller's deadline check still applies, and
+		// maxRetryAfter bounds a caller without a deadline.
+		return min(retryAfter, maxRetryAfter)
 	}
 	d := e.backoffBase
 	for i := 1; i < attempt && d < e.backoffMax; i++ {
@@ -228,6 +231,9 @@ func (e *engine) backoff(attempt int, retryAfter time.Duration) time.Duration {
 	d = min(d, e.backoffMax)
 	return min(max(e.jitter(d), 0), d)
 }
+
+// maxRetryAfter is the longest Retry-After honoured.
+const maxRetryAfter = 5 * time.Minute
 
 // parseRetryAfter parses a Retry-After value, seconds or an HTTP date; -1
 // when absent or unparseable.
