@@ -53,6 +53,8 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeTasksPage$$' -fuzztime $(FUZZTIME) ./vbs/
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodePolicies$$' -fuzztime $(FUZZTIME) ./vbs/
 	$(GO) test -run '^$$' -fuzz '^FuzzParseTime$$' -fuzztime $(FUZZTIME) ./vbs/
+	$(GO) test -run '^$$' -fuzz '^FuzzParseErrorBody$$' -fuzztime $(FUZZTIME) ./vbs/
+	$(GO) test -run '^$$' -fuzz '^FuzzIAMTokenResponse$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./vbs/
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./config/
 	$(GO) test -run '^$$' -fuzz '^FuzzHostileProbeQuery$$' -fuzztime $(FUZZTIME) .
 

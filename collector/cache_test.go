@@ -363,3 +363,24 @@ func TestDeadlineDuringRefreshServesStaleMarked(t *testing.T) {
 	}
 	target.wait()
 }
+
+// A policy with an undecodable schedule is exported with expected interval 0
+// next to healthy ones; the target stays up.
+func TestPolicyWithBadScheduleKept(t *testing.T) {
+	sim, client := newSim(t, 100)
+	sc := vbstest.Generate(vbstest.GenOptions{Policies: 1, Disks: 2, Days: 2, Seed: 1, Now: testNow})
+	sim.Load(sc)
+	sim.AddPolicy(vbstest.Policy{ID: "bad-schedule", Name: "odd", StartTime: "noon", Frequency: 1, Enabled: true, ResourceCount: 3})
+	target := NewTarget(TargetOptions{Name: "t", API: client, Now: func() time.Time { return testNow }})
+	snap := target.Refresh(ctxTimeout(t, 10*time.Second))
+	if !snap.Up || len(snap.Policies) != 2 {
+		t.Fatalf("up=%v policies=%d, want up with both policies", snap.Up, len(snap.Policies))
+	}
+	for _, p := range snap.Policies {
+		if p.Policy.ID == "bad-schedule" {
+			if p.Policy.Schedule.ExpectedInterval() != 0 || p.Policy.ResourceCount != 3 || !p.RefreshSuccess || len(p.Policy.Problems) != 1 {
+				t.Errorf("odd policy: interval=%v resources=%d success=%v problems=%q", p.Policy.Schedule.ExpectedInterval(), p.Policy.ResourceCount, p.RefreshSuccess, p.Policy.Problems)
+			}
+		}
+	}
+}

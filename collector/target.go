@@ -289,6 +289,10 @@ func (t *Target) refreshPolicies(ctx context.Context, logger log.Logger, listed 
 		}
 		byID[p.ID] = p
 		kept = append(kept, p)
+		for _, problem := range p.Problems {
+			level.Warn(logger).Log("msg", "a field of the policy could not be decoded; it is left empty",
+				"policy_id", p.ID, "policy_name", p.Name, "operation", vbs.OpListPolicies, "problem", problem)
+		}
 	}
 	listed = kept
 	var work []*policyState

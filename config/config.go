@@ -7,8 +7,12 @@
 // loaded: secret files are read then (so a reload picks up rotated secrets),
 // and a target without an auth block takes AK/SK from the environment
 // variables HUAWEICLOUD_SDK_AK, HUAWEICLOUD_SDK_SK and
-// HUAWEICLOUD_SDK_SECURITY_TOKEN. Secret values are held in the Secret type,
-// which never prints, logs or marshals its value.
+// HUAWEICLOUD_SDK_SECURITY_TOKEN. Such a target may also leave out
+// project_id and take it from HUAWEICLOUD_SDK_PROJECT_ID (project_id in the
+// file wins); a target with an auth block must set project_id in the file,
+// as the environment's project need not belong to the account of its
+// credentials. Secret values are held in the Secret type, which never
+// prints, logs or marshals its value.
 package config
 
 import (
@@ -36,12 +40,14 @@ const (
 	MaxSecretFileSize = 64 << 10
 )
 
-// Names of the environment variables that supply AK/SK credentials to a
-// target without an auth block; the vendor's SDKs use the same names.
+// Names of the environment variables that supply AK/SK credentials, and the
+// project ID when project_id is not set, to a target without an auth block;
+// the vendor's SDKs use the same names.
 const (
 	EnvAccessKey     = "HUAWEICLOUD_SDK_AK"
 	EnvSecretKey     = "HUAWEICLOUD_SDK_SK"
 	EnvSecurityToken = "HUAWEICLOUD_SDK_SECURITY_TOKEN"
+	EnvProjectID     = "HUAWEICLOUD_SDK_PROJECT_ID"
 )
 
 // Credential sources, the values of Credentials.Source.
@@ -72,7 +78,9 @@ type Target struct {
 	Name string `yaml:"name"`
 	// Region is the Huawei Cloud region, e.g. cn-north-4.
 	Region string `yaml:"region"`
-	// ProjectID is the project the VBS calls are made in.
+	// ProjectID is the project the VBS calls are made in: project_id, or
+	// for a target without an auth block that leaves it out,
+	// HUAWEICLOUD_SDK_PROJECT_ID.
 	ProjectID string `yaml:"project_id"`
 	// Endpoint is the VBS service URL without a trailing slash; by default
 	// https://vbs.{region}.myhuaweicloud.com.
@@ -191,7 +199,8 @@ func Load(path string, lookupEnv func(string) (string, bool)) (*Config, error) {
 // every target's credentials: secret files are read (relative paths are
 // relative to baseDir) and targets without an auth block read
 // HUAWEICLOUD_SDK_AK, HUAWEICLOUD_SDK_SK and HUAWEICLOUD_SDK_SECURITY_TOKEN
-// through lookupEnv (nil means os.LookupEnv). filename is only used in error
+// (and HUAWEICLOUD_SDK_PROJECT_ID when project_id is not set) through
+// lookupEnv (nil means os.LookupEnv). filename is only used in error
 // messages. On failure it returns every problem found, each an *Error,
 // joined with errors.Join.
 func Parse(data []byte, filename, baseDir string, lookupEnv func(string) (string, bool)) (*Config, error) {
@@ -238,7 +247,8 @@ type redactedTarget struct {
 }
 
 // Redacted returns the effective configuration as YAML, for the /config page:
-// defaults are filled in, every secret value (secret_key, security_token,
+// defaults are filled in (project_id too, when it came from
+// HUAWEICLOUD_SDK_PROJECT_ID), every secret value (secret_key, security_token,
 // password) is replaced by SecretPlaceholder, access keys and *_file paths are
 // shown as written. Comments say where each target's credentials come from
 // and mark an automatic lookback. The output parses back to an equivalent

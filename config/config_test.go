@@ -282,7 +282,24 @@ func TestParseErrors(t *testing.T) {
 		{name: "bad region", yml: "targets:\n  - name: prod\n    region: CN_North\n    project_id: p1\n",
 			want: `config.yml:3: target "prod": field region: invalid region "CN_North": use lowercase letters, digits and '-'`},
 		{name: "missing project_id", yml: "targets:\n  - name: prod\n    region: cn-north-4\n",
+			want: `config.yml:2: target "prod": field project_id: required (or HUAWEICLOUD_SDK_PROJECT_ID in the environment, for a target without auth)`},
+		{name: "missing project_id, empty in environment", yml: "targets:\n  - name: prod\n    region: cn-north-4\n    project_id: \"\"\n",
+			env:  env{EnvAccessKey: "AK", EnvSecretKey: "SK", EnvProjectID: ""},
+			want: `config.yml:4: target "prod": field project_id: required (or HUAWEICLOUD_SDK_PROJECT_ID in the environment, for a target without auth)`},
+		{name: "bad project_id from environment", yml: "targets:\n  - name: prod\n    region: cn-north-4\n",
+			env:  env{EnvAccessKey: "AK", EnvSecretKey: "SK", EnvProjectID: "../p1"},
+			want: `config.yml:2: target "prod": field project_id: invalid project ID "../p1" from HUAWEICLOUD_SDK_PROJECT_ID: use only letters, digits, '_' and '-'`},
+		// With an auth block the environment's project is not used: it need
+		// not belong to the account of those credentials.
+		{name: "missing project_id with auth", yml: "targets:\n  - name: prod\n    region: cn-north-4\n    auth: {access_key: AK, secret_key: SK}\n",
+			env:  env{EnvProjectID: "envproject"},
 			want: `config.yml:2: target "prod": field project_id: required`},
+		{name: "null project_id with password auth", yml: "targets:\n  - name: prod\n    region: cn-north-4\n    project_id:\n    auth: {domain: d, user: u, password: pw}\n",
+			env:  env{EnvProjectID: "envproject"},
+			want: `config.yml:4: target "prod": field project_id: required`},
+		{name: "missing project_id, no credentials in environment", yml: "targets:\n  - name: prod\n    region: cn-north-4\n", env: env{},
+			want: "config.yml:2: target \"prod\": field project_id: required (or HUAWEICLOUD_SDK_PROJECT_ID in the environment, for a target without auth)\n" +
+				"config.yml:2: target \"prod\": field auth: not set, and the environment lacks HUAWEICLOUD_SDK_AK and HUAWEICLOUD_SDK_SK"},
 		{name: "bad project_id", yml: "targets:\n  - name: prod\n    region: cn-north-4\n    project_id: ../p1\n",
 			want: `config.yml:4: target "prod": field project_id: invalid project ID "../p1": use only letters, digits, '_' and '-'`},
 		{name: "binary tag", yml: "targets:\n  - name: prod\n    region: cn-north-4\n    project_id: !!binary cDE=\n",
@@ -290,7 +307,7 @@ func TestParseErrors(t *testing.T) {
 		{name: "all required missing", yml: "targets:\n  - {}\n",
 			want: "config.yml:2: target #1: field name: required\n" +
 				"config.yml:2: target #1: field region: required\n" +
-				"config.yml:2: target #1: field project_id: required"},
+				"config.yml:2: target #1: field project_id: required (or HUAWEICLOUD_SDK_PROJECT_ID in the environment, for a target without auth)"},
 		{name: "duplicate target names", yml: prod("  - name: other\n    region: eu-de\n    project_id: p2\n  - name: prod\n    region: eu-de\n    project_id: p3\n"),
 			want: `config.yml:8: target "prod": field name: duplicate target name (first defined at line 2)`},
 
@@ -630,8 +647,10 @@ func TestRedacted(t *testing.T) {
   - name: env-token
     region: cn-north-4
     project_id: p5
+  - name: env-project
+    region: cn-north-4
 `
-	envs := env{EnvAccessKey: "ENVAK", EnvSecretKey: "env-sk-SECRET", EnvSecurityToken: "env-token-SECRET"}
+	envs := env{EnvAccessKey: "ENVAK", EnvSecretKey: "env-sk-SECRET", EnvSecurityToken: "env-token-SECRET", EnvProjectID: "envproject"}
 	c, err := Parse([]byte(yml), "config.yml", dir, envs.lookup)
 	if err != nil {
 		t.Fatal(err)
@@ -711,6 +730,14 @@ func TestRedacted(t *testing.T) {
     page_size: 100
     concurrency: 4
     min_refresh_interval: 0s
+  - name: env-project # credentials: AK/SK with security token from the environment (HUAWEICLOUD_SDK_AK, HUAWEICLOUD_SDK_SK, HUAWEICLOUD_SDK_SECURITY_TOKEN)
+    region: cn-north-4
+    project_id: envproject
+    endpoint: https://vbs.cn-north-4.myhuaweicloud.com
+    lookback: 0s # auto: max(7d, 3 x the policy's expected interval)
+    page_size: 100
+    concurrency: 4
+    min_refresh_interval: 0s
 `
 	if string(out) != want {
 		t.Errorf("Redacted:\n%s\nwant:\n%s", out, want)
@@ -735,6 +762,48 @@ func TestRedacted(t *testing.T) {
 	// The parsed-back inline secrets are the placeholder, not the originals.
 	if got := c2.Targets[0].Credentials.SecretKey; string(got) != SecretPlaceholder {
 		t.Errorf("round-tripped secret = %q", string(got))
+	}
+}
+
+// A target without an auth block may take project_id from
+// HUAWEICLOUD_SDK_PROJECT_ID; project_id in the file wins.
+func TestProjectIDFromEnvironment(t *testing.T) {
+	yml := `targets:
+  - name: from-env
+    region: cn-north-4
+  - name: empty-in-file
+    region: cn-north-4
+    project_id: ""
+  - name: null-in-file
+    region: cn-north-4
+    project_id: ~
+    auth: ~
+  - name: in-file
+    region: cn-north-4
+    project_id: fileproject
+  - name: with-auth
+    region: cn-north-4
+    project_id: authproject
+    auth: {access_key: AK, secret_key: SK}
+`
+	e := env{EnvAccessKey: "ENV-AK", EnvSecretKey: "ENV-SK", EnvProjectID: "0605767f2f00d5d22f16c00e4e8f1d4a"}
+	c, err := Parse([]byte(yml), "config.yml", t.TempDir(), e.lookup)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, tg := range c.Targets {
+		got = append(got, tg.Name+"="+tg.ProjectID+"/"+tg.Credentials.Source)
+	}
+	want := []string{
+		"from-env=0605767f2f00d5d22f16c00e4e8f1d4a/env",
+		"empty-in-file=0605767f2f00d5d22f16c00e4e8f1d4a/env",
+		"null-in-file=0605767f2f00d5d22f16c00e4e8f1d4a/env",
+		"in-file=fileproject/env",
+		"with-auth=authproject/config",
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("project IDs\n got %q\nwant %q", got, want)
 	}
 }
 

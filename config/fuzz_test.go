@@ -43,6 +43,8 @@ func FuzzParse(f *testing.F) {
 		"targets: !!binary aGk=\n",
 		"---\n---\ntargets: []\n",
 		prod("---\n"),
+		"targets:\n  - name: env-project\n    region: cn-north-4\n",
+		"targets:\n  - {name: a, region: b, project_id: \"\", auth: {access_key: A, secret_key: S}}\n",
 	}
 	for _, s := range seeds {
 		f.Add([]byte(s))
@@ -54,7 +56,7 @@ func FuzzParse(f *testing.F) {
 	if err := os.Mkdir(filepath.Join(dir, "dir"), 0o755); err != nil {
 		f.Fatal(err)
 	}
-	e := env{EnvAccessKey: "FUZZ-ENV-AK", EnvSecretKey: fuzzEnvSK, EnvSecurityToken: fuzzEnvToken}
+	e := env{EnvAccessKey: "FUZZ-ENV-AK", EnvSecretKey: fuzzEnvSK, EnvSecurityToken: fuzzEnvToken, EnvProjectID: "fuzz-env-project"}
 	secrets := []string{fuzzFileSecret, fuzzEnvSK, fuzzEnvToken}
 
 	f.Fuzz(func(t *testing.T, data []byte) {

@@ -434,10 +434,7 @@ func (p *parser) target(n *yaml.Node, line, index int) (t Target, nameLine int, 
 	if t.Region != "" && !regionOK {
 		p.fail(f["region"].key.Line, w, "region", fmt.Errorf("invalid region %s: use lowercase letters, digits and '-'", quote(t.Region)))
 	}
-	t.ProjectID = required("project_id")
-	if t.ProjectID != "" && !idRE.MatchString(t.ProjectID) {
-		p.fail(f["project_id"].key.Line, w, "project_id", fmt.Errorf("invalid project ID %s: use only letters, digits, '_' and '-'", quote(t.ProjectID)))
-	}
+	t.ProjectID = p.projectID(f, w, line)
 
 	t.Endpoint, _ = p.endpoint(f["endpoint"], w, "endpoint")
 	if t.Endpoint == "" && regionOK {
@@ -452,6 +449,40 @@ func (p *parser) target(n *yaml.Node, line, index int) (t Target, nameLine int, 
 
 	t.Auth, t.Credentials = p.auth(f["auth"], w, line, t.Region)
 	return t, nameLine, p.errCount() == errsBefore
+}
+
+// projectID returns the target's project_id. A target without an auth block
+// (environment credentials) that does not set project_id takes it from
+// HUAWEICLOUD_SDK_PROJECT_ID, as the vendor's SDKs do; with an auth block
+// project_id is required in the file. line is the target's line.
+func (p *parser) projectID(f map[string]entry, w *where, line int) string {
+	e := f["project_id"]
+	id, ok := p.str(e, w, "project_id")
+	if !ok {
+		return ""
+	}
+	if id != "" {
+		if !idRE.MatchString(id) {
+			p.fail(e.key.Line, w, "project_id", fmt.Errorf("invalid project ID %s: use only letters, digits, '_' and '-'", quote(id)))
+		}
+		return id
+	}
+	l := line
+	if e.present() {
+		l = e.key.Line
+	}
+	if !f["auth"].isNull() {
+		p.fail(l, w, "project_id", errors.New("required"))
+		return ""
+	}
+	id, _ = p.lookupEnv(EnvProjectID)
+	switch {
+	case id == "":
+		p.fail(l, w, "project_id", fmt.Errorf("required (or %s in the environment, for a target without auth)", EnvProjectID))
+	case !idRE.MatchString(id):
+		p.fail(l, w, "project_id", fmt.Errorf("invalid project ID %s from %s: use only letters, digits, '_' and '-'", quote(id), EnvProjectID))
+	}
+	return id
 }
 
 // policies parses the optional list of policy IDs.

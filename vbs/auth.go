@@ -40,14 +40,34 @@ const redactedMark = "[REDACTED]"
 // strings would mangle messages without protecting much.
 const minSecretLen = 4
 
-// redactAll replaces every secret in s.
+// redactAll replaces every secret in s, also in the forms it takes inside a
+// JSON string (with and without HTML escaping): a server that echoes a JSON
+// request (the IAM login body holds the password) echoes those forms.
 func redactAll(s string, secrets ...string) string {
 	for _, sec := range secrets {
-		if len(sec) >= minSecretLen {
-			s = strings.ReplaceAll(s, sec, redactedMark)
+		if len(sec) < minSecretLen {
+			continue
+		}
+		s = strings.ReplaceAll(s, sec, redactedMark)
+		for _, html := range []bool{false, true} {
+			if esc := jsonEscape(sec, html); esc != sec {
+				s = strings.ReplaceAll(s, esc, redactedMark)
+			}
 		}
 	}
 	return s
+}
+
+// jsonEscape is s as it appears between the quotes of a JSON string.
+func jsonEscape(s string, html bool) string {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(html)
+	if enc.Encode(s) != nil {
+		return s
+	}
+	b := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
+	return string(b[1 : len(b)-1])
 }
 
 // maskID shows the first four bytes of an identifier such as an access key.

@@ -182,8 +182,21 @@ type rawSchedule struct {
 // Unknown keys are ignored. A policy without backup_policy_id is kept with an
 // empty ID.
 //
-// A bad field is an error naming the policy and the field, such as
-// `policy "af8a20b0": field scheduled_policy.start_time: cannot parse "25:00" as a start time (want HH:MM)`.
+// One bad field does not cost the other policies, nor the policy's other
+// fields: the policy is kept with that field at its zero value, and the
+// problem is recorded in Policy.Problems, such as
+// `field scheduled_policy.start_time: cannot parse "25:00" as a start time (want HH:MM)`.
+// start_time, frequency and week_frequency make one schedule: when any of
+// them is bad, StartTimes, FrequencyDays and Weekdays are all left zero, so
+// that ExpectedInterval is 0 (unknown) rather than a guess from the rest. A
+// scheduled_policy that is not an object leaves the whole Schedule and
+// Enabled zero.
+//
+// The decode fails as a whole only for a broken response: a body that is not
+// a JSON object, a missing "backup_policies" key, a "backup_policies" that is
+// not an array, or an element that is not an object, such as
+// `policy #2: is a string, want an object`. "backup_policies": null is an
+// empty list.
 func DecodePolicies(data []byte) ([]Policy, error) {
 	var body struct {
 		Policies json.RawMessage `json:"backup_policies"`
@@ -215,61 +228,78 @@ func DecodePolicies(data []byte) ([]Policy, error) {
 	return policies, nil
 }
 
-// decodePolicy decodes the i-th (0-based) element of "backup_policies".
+// decodePolicy decodes the i-th (0-based) element of "backup_policies". Only
+// an element that is not a JSON object is an error; a bad field is recorded
+// in Policy.Problems and left zero.
 func decodePolicy(elem json.RawMessage, i int) (Policy, error) {
-	label := fmt.Sprintf("policy #%d", i+1)
 	if jsonKind(elem) != "an object" {
-		return Policy{}, fmt.Errorf("%s: is %s, want an object", label, jsonKind(elem))
+		return Policy{}, fmt.Errorf("policy #%d: is %s, want an object", i+1, jsonKind(elem))
 	}
 	var rp rawPolicy
 	if err := json.Unmarshal(elem, &rp); err != nil {
-		return Policy{}, fmt.Errorf("%s: %w", label, err)
+		return Policy{}, fmt.Errorf("policy #%d: %w", i+1, err)
 	}
 	var p Policy
+	problem := func(field string, err error) {
+		p.Problems = append(p.Problems, fmt.Sprintf("field %s: %v", field, err))
+	}
 	var err error
 	if p.ID, err = decodeString(rp.ID); err != nil {
-		return Policy{}, fmt.Errorf("%s: field backup_policy_id: %w", label, err)
-	}
-	if p.ID != "" {
-		label = fmt.Sprintf("policy %q", truncate(p.ID, 100))
-	}
-	fieldErr := func(field string, err error) error {
-		return fmt.Errorf("%s: field %s: %w", label, field, err)
+		problem("backup_policy_id", err)
 	}
 	if p.Name, err = decodeString(rp.Name); err != nil {
-		return Policy{}, fieldErr("backup_policy_name", err)
+		problem("backup_policy_name", err)
 	}
 	if p.ResourceCount, err = decodeInt(rp.Count); err != nil {
-		return Policy{}, fieldErr("policy_resource_count", err)
+		problem("policy_resource_count", err)
 	}
 	if len(rp.Schedule) == 0 || isNull(rp.Schedule) {
 		return p, nil
 	}
 	if jsonKind(rp.Schedule) != "an object" {
-		return Policy{}, fieldErr("scheduled_policy", fmt.Errorf("is %s, want an object", jsonKind(rp.Schedule)))
+		problem("scheduled_policy", fmt.Errorf("is %s, want an object", jsonKind(rp.Schedule)))
+		return p, nil
 	}
 	var rs rawSchedule
-	if err := json.Unmarshal(rp.Schedule, &rs); err != nil {
-		return Policy{}, fieldErr("scheduled_policy", err)
+	if err := json.Unmarshal(rp.Schedule, &rs); err != nil { // not expected: elem is valid JSON
+		problem("scheduled_policy", err)
+		return p, nil
 	}
-	sfieldErr := func(field string, err error) error { return fieldErr("scheduled_policy."+field, err) }
+	sproblem := func(field string, err error) { problem("scheduled_policy."+field, err) }
 
-	start, err := decodeString(rs.StartTime)
-	if err != nil {
-		return Policy{}, sfieldErr("start_time", err)
+	// The run times: each of the three fields is checked on its own so that
+	// every bad one is reported; any bad one leaves all three zero.
+	var sched Schedule
+	runOK := true
+	if start, err := decodeString(rs.StartTime); err != nil {
+		sproblem("start_time", err)
+		runOK = false
+	} else if sched.StartTimes, err = ParseStartTimes(start); err != nil {
+		sproblem("start_time", err)
+		runOK = false
 	}
-	freq, err := decodeInt(rs.Frequency)
-	if err != nil {
-		return Policy{}, sfieldErr("frequency", err)
+	if freq, err := decodeInt(rs.Frequency); err != nil {
+		sproblem("frequency", err)
+		runOK = false
+	} else if err := checkFrequency(freq); err != nil {
+		sproblem("frequency", err)
+		runOK = false
+	} else {
+		sched.FrequencyDays = freq
 	}
-	week, err := decodeStringList(rs.WeekFrequency)
-	if err != nil {
-		return Policy{}, sfieldErr("week_frequency", err)
+	if week, err := decodeStringList(rs.WeekFrequency); err != nil {
+		sproblem("week_frequency", err)
+		runOK = false
+	} else if sched.Weekdays, err = ParseWeekdays(week); err != nil {
+		sproblem("week_frequency", err)
+		runOK = false
 	}
-	sched, field, err := buildSchedule(start, freq, week)
-	if err != nil {
-		return Policy{}, sfieldErr(field, err)
+	if !runOK {
+		sched = Schedule{}
+	} else if len(sched.Weekdays) > 0 {
+		sched.FrequencyDays = 0 // the weekdays win
 	}
+
 	ints := []struct {
 		name     string
 		raw, alt json.RawMessage
@@ -284,14 +314,14 @@ func decodePolicy(elem json.RawMessage, i int) (Policy, error) {
 			raw = f.alt
 		}
 		if *f.dst, err = decodeInt(raw); err != nil {
-			return Policy{}, sfieldErr(f.name, err)
+			sproblem(f.name, err)
 		}
 	}
 	if sched.KeepFirstBackupOfMonth, err = decodeFlag(rs.RemainFirst, "Y"); err != nil {
-		return Policy{}, sfieldErr("remain_first_backup_of_curMonth", err)
+		sproblem("remain_first_backup_of_curMonth", err)
 	}
 	if p.Enabled, err = decodeFlag(rs.Status, "ON"); err != nil {
-		return Policy{}, sfieldErr("status", err)
+		sproblem("status", err)
 	}
 	p.Schedule = sched
 	return p, nil

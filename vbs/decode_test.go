@@ -146,33 +146,108 @@ func TestDecodePolicies(t *testing.T) {
 	}
 }
 
-func TestDecodePoliciesErrors(t *testing.T) {
+// A bad field costs only that field: the policy is kept with the rest, the
+// bad field zero and the problem recorded in Problems; the other policies
+// are untouched.
+func TestDecodePoliciesProblems(t *testing.T) {
 	pol := func(sched string) string {
-		return `{"backup_policies": [{"backup_policy_id": "p1", "scheduled_policy": {` + sched + `}}]}`
+		return `{"backup_policy_id": "p1", "backup_policy_name": "plan01", "policy_resource_count": 2,
+		  "scheduled_policy": {"rentention_num": 10, "rentention_day": 30, "remain_first_backup_of_curMonth": "Y",
+		  "status": "ON", ` + sched + `}}`
 	}
-	for body, want := range map[string]string{
-		pol(`"start_time": "25:00"`):                      `policy "p1": field scheduled_policy.start_time: cannot parse "25:00" as a start time (want HH:MM)`,
-		pol(`"start_time": "02:00,noon"`):                 `policy "p1": field scheduled_policy.start_time: cannot parse "noon" as a start time (want HH:MM)`,
-		pol(`"start_time": 2`):                            `policy "p1": field scheduled_policy.start_time: is a number, want a string`,
-		pol(`"week_frequency": ["MON","FUNDAY"]`):         `policy "p1": field scheduled_policy.week_frequency: unknown weekday "FUNDAY" (want SUN, MON, TUE, WED, THU, FRI or SAT)`,
-		pol(`"week_frequency": [1]`):                      `policy "p1": field scheduled_policy.week_frequency: want an array of strings`,
-		pol(`"frequency": -1`):                            `policy "p1": field scheduled_policy.frequency: -1 is out of range 0..3650`,
-		pol(`"frequency": 1.5`):                           `policy "p1": field scheduled_policy.frequency: cannot use "1.5" as an integer`,
-		pol(`"frequency": "daily"`):                       `policy "p1": field scheduled_policy.frequency: cannot use "daily" as an integer`,
-		pol(`"rentention_num": [1]`):                      `policy "p1": field scheduled_policy.rentention_num: is an array, want an integer`,
-		pol(`"status": 1`):                                `policy "p1": field scheduled_policy.status: is a number, want a string`,
-		`{"backup_policies": [{"scheduled_policy": []}]}`: `policy #1: field scheduled_policy: is an array, want an object`,
-		`{"backup_policies": [{"backup_policy_id": 1}]}`:  `policy #1: field backup_policy_id: is a number, want a string`,
-		`{"backup_policies": [{"backup_policy_id": "p", "policy_resource_count": 1e99}]}`: `policy "p": field policy_resource_count: cannot use "1e99" as an integer`,
-		`{"backup_policies": ["p"]}`: `policy #1: is a string, want an object`,
-		`{"backup_policies": {}}`:    `policies: "backup_policies" is an object, want an array`,
-		`{"policies": []}`:           `policies: no "backup_policies" key`,
-		`<html>`:                     `policies: invalid character '<' looking for beginning of value`,
-		`"x"`:                        `policies: body is a string, want an object`,
+	// kept is p1 with everything but the run times (which a bad run time
+	// field zeroes as a whole) and the given problems.
+	kept := func(problems ...string) Policy {
+		return Policy{ID: "p1", Name: "plan01", Enabled: true, ResourceCount: 2, Problems: problems,
+			Schedule: Schedule{RetentionNum: 10, RetentionDays: 30, KeepFirstBackupOfMonth: true}}
+	}
+	const badStart = `field scheduled_policy.start_time: cannot parse "noon" as a start time (want HH:MM)`
+	for _, tt := range []struct {
+		policy string
+		want   Policy
+	}{
+		{pol(`"start_time": "noon", "frequency": 1`), kept(badStart)},
+		{pol(`"start_time": "02:00,noon", "frequency": 1`), kept(badStart)},
+		{pol(`"start_time": "25:00", "week_frequency": ["MON"]`),
+			kept(`field scheduled_policy.start_time: cannot parse "25:00" as a start time (want HH:MM)`)},
+		{pol(`"start_time": 2, "frequency": 1`), kept(`field scheduled_policy.start_time: is a number, want a string`)},
+		{pol(`"start_time": "12:00", "week_frequency": ["XYZ"]`),
+			kept(`field scheduled_policy.week_frequency: unknown weekday "XYZ" (want SUN, MON, TUE, WED, THU, FRI or SAT)`)},
+		// A bad week_frequency also discards a good frequency: which of the
+		// two the policy meant is unknown.
+		{pol(`"start_time": "12:00", "frequency": 1, "week_frequency": ["MON","FUNDAY"]`),
+			kept(`field scheduled_policy.week_frequency: unknown weekday "FUNDAY" (want SUN, MON, TUE, WED, THU, FRI or SAT)`)},
+		{pol(`"week_frequency": [1]`), kept(`field scheduled_policy.week_frequency: want an array of strings`)},
+		{pol(`"week_frequency": {}`), kept(`field scheduled_policy.week_frequency: is an object, want an array of strings`)},
+		{pol(`"start_time": "12:00", "frequency": -1`), kept(`field scheduled_policy.frequency: -1 is out of range 0..3650`)},
+		{pol(`"start_time": "12:00", "frequency": 3651`), kept(`field scheduled_policy.frequency: 3651 is out of range 0..3650`)},
+		{pol(`"frequency": 1.5`), kept(`field scheduled_policy.frequency: cannot use "1.5" as an integer`)},
+		{pol(`"frequency": "daily"`), kept(`field scheduled_policy.frequency: cannot use "daily" as an integer`)},
+		{pol(`"frequency": 1e99`), kept(`field scheduled_policy.frequency: cannot use "1e99" as an integer`)},
+		// Every bad field is reported, in a fixed order.
+		{pol(`"start_time": "noon", "frequency": "x", "week_frequency": "MON,XYZ"`), kept(
+			badStart,
+			`field scheduled_policy.frequency: cannot use "x" as an integer`,
+			`field scheduled_policy.week_frequency: unknown weekday "XYZ" (want SUN, MON, TUE, WED, THU, FRI or SAT)`)},
+		// Bad fields outside the run times leave the schedule intact.
+		{`{"backup_policy_id": "p1", "scheduled_policy": {"start_time": "12:00", "frequency": 1, "rentention_num": [1],
+		   "rentention_day": "a week", "remain_first_backup_of_curMonth": 1, "status": 1}}`,
+			Policy{ID: "p1", Schedule: Schedule{StartTimes: []time.Duration{12 * time.Hour}, FrequencyDays: 1}, Problems: []string{
+				`field scheduled_policy.rentention_num: is an array, want an integer`,
+				`field scheduled_policy.rentention_day: cannot use "a week" as an integer`,
+				`field scheduled_policy.remain_first_backup_of_curMonth: is a number, want a string`,
+				`field scheduled_policy.status: is a number, want a string`}}},
+		{`{"backup_policy_id": "p1", "policy_resource_count": "many", "scheduled_policy": {"start_time": "12:00", "frequency": 2}}`,
+			Policy{ID: "p1", Schedule: Schedule{StartTimes: []time.Duration{12 * time.Hour}, FrequencyDays: 2},
+				Problems: []string{`field policy_resource_count: cannot use "many" as an integer`}}},
+		{`{"backup_policy_id": "p", "policy_resource_count": 1e99}`,
+			Policy{ID: "p", Problems: []string{`field policy_resource_count: cannot use "1e99" as an integer`}}},
+		{`{"backup_policy_id": "p1", "backup_policy_name": "plan01", "policy_resource_count": 2, "scheduled_policy": []}`,
+			Policy{ID: "p1", Name: "plan01", ResourceCount: 2, Problems: []string{`field scheduled_policy: is an array, want an object`}}},
+		{`{"backup_policy_id": "p1", "backup_policy_name": "plan01", "scheduled_policy": "daily"}`,
+			Policy{ID: "p1", Name: "plan01", Problems: []string{`field scheduled_policy: is a string, want an object`}}},
+		// An undecodable ID or name is left empty; the rest is kept.
+		{`{"backup_policy_id": 1, "backup_policy_name": "plan01", "scheduled_policy": {"frequency": 1, "status": "ON"}}`,
+			Policy{Name: "plan01", Enabled: true, Schedule: Schedule{FrequencyDays: 1},
+				Problems: []string{`field backup_policy_id: is a number, want a string`}}},
+		{`{"backup_policy_id": "p1", "backup_policy_name": {"en": "plan01"}}`,
+			Policy{ID: "p1", Problems: []string{`field backup_policy_name: is an object, want a string`}}},
 	} {
-		_, err := DecodePolicies([]byte(body))
-		if err == nil || err.Error() != want {
-			t.Errorf("%s:\n got %v\nwant %s", body, err, want)
+		body := `{"backup_policies": [` + tt.policy + `, {"backup_policy_id": "good", "scheduled_policy": {"start_time": "02:00", "frequency": 1}}]}`
+		got, err := DecodePolicies([]byte(body))
+		if err != nil {
+			t.Errorf("%s: %v", tt.policy, err)
+			continue
+		}
+		want := []Policy{tt.want, {ID: "good", Schedule: Schedule{StartTimes: []time.Duration{2 * time.Hour}, FrequencyDays: 1}}}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("%s:\n got %+v\nwant %+v", tt.policy, got, want)
+		}
+		if iv := got[0].Schedule.ExpectedInterval(); len(tt.want.Schedule.StartTimes) == 0 && tt.want.Schedule.FrequencyDays == 0 && iv != 0 {
+			t.Errorf("%s: ExpectedInterval %v, want 0 (unknown)", tt.policy, iv)
+		}
+	}
+}
+
+// Only a broken response fails the whole decode.
+func TestDecodePoliciesErrors(t *testing.T) {
+	for body, want := range map[string]string{
+		`{"backup_policies": ["p"]}`:                           `policy #1: is a string, want an object`,
+		`{"backup_policies": [{"backup_policy_id": "a"}, 1]}`:  `policy #2: is a number, want an object`,
+		`{"backup_policies": [{"backup_policy_id": "a"}, []]}`: `policy #2: is an array, want an object`,
+		`{"backup_policies": [null]}`:                          `policy #1: is null, want an object`,
+		`{"backup_policies": {}}`:                              `policies: "backup_policies" is an object, want an array`,
+		`{"backup_policies": "p1,p2"}`:                         `policies: "backup_policies" is a string, want an array`,
+		`{"policies": []}`:                                     `policies: no "backup_policies" key`,
+		`null`:                                                 `policies: no "backup_policies" key`,
+		`<html>`:                                               `policies: invalid character '<' looking for beginning of value`,
+		`{"backup_policies": [{"backup_policy_id": "a"}`:       `policies: unexpected end of JSON input`,
+		`"x"`: `policies: body is a string, want an object`,
+		`[]`:  `policies: body is an array, want an object`,
+	} {
+		got, err := DecodePolicies([]byte(body))
+		if err == nil || err.Error() != want || got != nil {
+			t.Errorf("%s:\n got %v, %v\nwant %s", body, got, err, want)
 		}
 	}
 }

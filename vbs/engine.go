@@ -126,14 +126,14 @@ func (e *engine) do(ctx context.Context, r *request) error {
 		var data []byte
 		if err == nil {
 			ev.StatusCode = resp.StatusCode
-			ev.RequestID = resp.Header.Get("X-Request-Id")
+			ev.RequestID = sanitize(redactWith(r.redact, resp.Header.Get("X-Request-Id")), 200)
 			data, err = e.readBody(resp, r.op)
 			resp.Body.Close()
 			if err != nil {
-				err = bodyError(r.op, resp, err)
+				err = bodyError(r.op, resp, err, r.redact)
 			}
 		} else {
-			err = netError(r.op, r.method, r.url, err)
+			err = netError(r.op, r.method, r.url, err, r.redact)
 		}
 		ev.Duration = time.Since(start)
 
@@ -158,7 +158,7 @@ func (e *engine) do(ctx context.Context, r *request) error {
 				e.emit(r, ev)
 				return nil
 			}
-			attemptErr = decodeError(r.op, resp, derr)
+			attemptErr = decodeError(r.op, resp, derr, r.redact)
 			ev.Err = attemptErr
 			// JSON that ends early looks like a response cut short on the
 			// way (a proxy, a dropped chunked stream): worth another
@@ -278,11 +278,15 @@ func (e *engine) readBody(resp *http.Response, op string) ([]byte, error) {
 	return data, nil
 }
 
-// decodeError wraps an error decoding a 2xx body.
-func decodeError(op string, resp *http.Response, err error) error {
-	id := resp.Header.Get("X-Request-Id")
+// decodeError wraps an error decoding a 2xx body. The decode error can
+// quote the body (a timestamp it could not parse, say) and the request ID is
+// the server's text: both are redacted. An error that redaction changed
+// loses its chain (its cause still holds the secret).
+func decodeError(op string, resp *http.Response, err error, redact func(string) string) error {
+	err = redactError(redact, err)
+	id := sanitize(redactWith(redact, resp.Header.Get("X-Request-Id")), 200)
 	if id != "" {
-		return fmt.Errorf("%s: decode response (HTTP %d, request_id %s): %w", op, resp.StatusCode, sanitize(id, 200), err)
+		return fmt.Errorf("%s: decode response (HTTP %d, request_id %s): %w", op, resp.StatusCode, id, err)
 	}
 	return fmt.Errorf("%s: decode response (HTTP %d): %w", op, resp.StatusCode, err)
 }
@@ -290,15 +294,32 @@ func decodeError(op string, resp *http.Response, err error) error {
 // bodyError adds the response's status and request ID to an error from
 // reading its body (cut short, or over the size cap), so that the log line
 // names the request like every other answered one.
-func bodyError(op string, resp *http.Response, err error) error {
+func bodyError(op string, resp *http.Response, err error, redact func(string) string) error {
 	where := fmt.Sprintf("HTTP %d", resp.StatusCode)
-	if id := resp.Header.Get("X-Request-Id"); id != "" {
-		where += ", request_id " + sanitize(id, 200)
+	if id := sanitize(redactWith(redact, resp.Header.Get("X-Request-Id")), 200); id != "" {
+		where += ", request_id " + id
 	}
 	if errors.Is(err, ErrBodyTooLarge) {
 		return fmt.Errorf("%w (%s)", err, where)
 	}
 	return fmt.Errorf("%s: read response body (%s): %w", op, where, err)
+}
+
+// redactError returns err, or when redact changes its text, a new error with
+// the redacted text (without the chain: the causes still hold the secret).
+func redactError(redact func(string) string, err error) error {
+	if msg := err.Error(); redactWith(redact, msg) != msg {
+		return errors.New(redactWith(redact, msg))
+	}
+	return err
+}
+
+// redactWith applies redact (nil: none) to s.
+func redactWith(redact func(string) string, s string) string {
+	if redact == nil {
+		return s
+	}
+	return redact(s)
 }
 
 // truncatedJSON reports whether a decode error says the JSON ended early.
@@ -308,12 +329,14 @@ func truncatedJSON(err error) bool {
 }
 
 // netError rewrites a transport error without the *url.Error wrapper and
-// with the URL's user info removed.
-func netError(op, method string, u *url.URL, err error) error {
+// with the URL's user info removed. The transport can quote what the server
+// sent (a malformed header line, say): that is redacted.
+func netError(op, method string, u *url.URL, err error, redact func(string) string) error {
 	var ue *url.Error
 	if errors.As(err, &ue) {
 		err = ue.Err
 	}
+	err = redactError(redact, err)
 	clean := *u
 	clean.User = nil
 	return fmt.Errorf("%s: %s %s: %w", op, method, clean.String(), err)

@@ -137,7 +137,8 @@ const maxMessageBytes = 1000
 const snippetBytes = 200
 
 // newAPIError builds an APIError from a non-2xx response and its (possibly
-// truncated) body. redact, when non-nil, removes secrets from the message.
+// truncated) body. redact, when non-nil, removes secrets from the code, the
+// message and the request ID.
 func newAPIError(op string, status int, header http.Header, body []byte, redact func(string) string) *APIError {
 	if redact == nil {
 		redact = func(s string) string { return s }
@@ -151,9 +152,11 @@ func newAPIError(op string, status int, header http.Header, body []byte, redact 
 	} else {
 		e.Message = sanitize(redact(string(body)), snippetBytes)
 	}
-	e.RequestID = sanitize(header.Get("X-Request-Id"), 200)
+	// The request ID is the server's text too: a server (or proxy) that
+	// echoes the request can put a secret there as well.
+	e.RequestID = sanitize(redact(header.Get("X-Request-Id")), 200)
 	if e.RequestID == "" {
-		e.RequestID = sanitize(reqID, 200)
+		e.RequestID = sanitize(redact(reqID), 200)
 	}
 	return e
 }

@@ -1,7 +1,9 @@
 package vbs
 
 import (
+	"encoding/json"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -29,6 +31,9 @@ func FuzzParseTime(f *testing.F) {
 		}
 		if got.Location() != time.UTC {
 			t.Errorf("ParseTime(%q) in %v", s, got.Location())
+		}
+		if y := got.Year(); y < 1 || y > 9999 {
+			t.Errorf("ParseTime(%q) = %v, outside years 1..9999", s, got)
 		}
 		// The RFC 3339 form of the result parses back to the same instant.
 		again, err := ParseTime(got.Format(time.RFC3339Nano))
@@ -83,20 +88,54 @@ func FuzzDecodePolicies(f *testing.F) {
 		`{"backup_policies":[{"scheduled_policy":{"frequency":1e99}}]}`,
 		`{"backup_policies":[{"scheduled_policy":{"frequency":-1}}]}`,
 		`{"backup_policies":[{"policy_resource_count":"x"}]}`,
+		`{"backup_policies":[{"backup_policy_id":"p1","scheduled_policy":{"start_time":"noon","frequency":1,"status":"ON"}},{"backup_policy_id":"p2","scheduled_policy":{"week_frequency":["XYZ"]}}]}`,
+		`{"backup_policies":[{"backup_policy_id":7,"backup_policy_name":[],"scheduled_policy":"daily"},{"scheduled_policy":{"rentention_num":"x","status":1}}]}`,
+		`{"backup_policies":[{},null]}`, `{"backup_policies":["p"]}`,
 		`{"backup_policies":[]}`, `{"backup_policies":null}`, `{"backup_policies":{}}`, `{}`, `[]`, `<html>`, ``,
 	} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		policies, err := DecodePolicies(data)
+		// Only a broken response fails the decode: one whose backup_policies
+		// is not a list of objects. A bad field is a problem of its policy.
+		var body struct {
+			Policies *[]json.RawMessage `json:"backup_policies"`
+		}
+		wellFormed := json.Unmarshal(data, &body) == nil && body.Policies != nil
+		if wellFormed {
+			for _, elem := range *body.Policies {
+				wellFormed = wellFormed && jsonKind(elem) == "an object"
+			}
+		}
 		if err != nil {
 			if policies != nil {
 				t.Errorf("error %v with results", err)
 			}
+			if wellFormed {
+				t.Errorf("error %v for a list of objects", err)
+			}
 			return
+		}
+		if wellFormed && len(policies) != len(*body.Policies) {
+			t.Errorf("%d policies from a list of %d", len(policies), len(*body.Policies))
 		}
 		for _, p := range policies {
 			s := p.Schedule
+			if p.Problems != nil && len(p.Problems) == 0 {
+				t.Errorf("empty, non-nil Problems")
+			}
+			for _, pr := range p.Problems {
+				if !strings.HasPrefix(pr, "field ") {
+					t.Errorf("problem %q does not name a field", pr)
+				}
+				for _, f := range []string{"start_time", "frequency", "week_frequency"} {
+					if strings.HasPrefix(pr, "field scheduled_policy."+f+":") &&
+						(s.StartTimes != nil || s.FrequencyDays != 0 || s.Weekdays != nil) {
+						t.Errorf("problem %q with run times %+v", pr, s)
+					}
+				}
+			}
 			if !slices.IsSorted(s.StartTimes) || len(slices.Compact(slices.Clone(s.StartTimes))) != len(s.StartTimes) {
 				t.Errorf("start times %v not sorted and unique", s.StartTimes)
 			}

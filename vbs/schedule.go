@@ -119,13 +119,21 @@ func buildSchedule(startTime string, frequency int, weekFrequency []string) (Sch
 	if s.Weekdays, err = ParseWeekdays(weekFrequency); err != nil {
 		return Schedule{}, "week_frequency", err
 	}
-	if frequency < 0 || frequency > MaxFrequencyDays {
-		return Schedule{}, "frequency", fmt.Errorf("%d is out of range 0..%d", frequency, MaxFrequencyDays)
+	if err := checkFrequency(frequency); err != nil {
+		return Schedule{}, "frequency", err
 	}
 	if len(s.Weekdays) == 0 {
 		s.FrequencyDays = frequency
 	}
 	return s, "", nil
+}
+
+// checkFrequency checks scheduled_policy.frequency against 0..MaxFrequencyDays.
+func checkFrequency(frequency int) error {
+	if frequency < 0 || frequency > MaxFrequencyDays {
+		return fmt.Errorf("%d is out of range 0..%d", frequency, MaxFrequencyDays)
+	}
+	return nil
 }
 
 // ExpectedInterval is the longest gap between two consecutive scheduled runs:

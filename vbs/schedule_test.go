@@ -113,6 +113,10 @@ func TestParseTime(t *testing.T) {
 		{" 2016-12-02T09:06:46 ", utc(2016, 12, 2, 9, 6, 46, 0)},
 		{"2016-01-01T00:30:00+01:00", utc(2015, 12, 31, 23, 30, 0, 0)},
 		{"2024-02-29T00:00:00", utc(2024, 2, 29, 0, 0, 0, 0)},
+		// The edges of years 1..9999, after the offset is applied.
+		{"0001-01-01T01:30:00+01:00", utc(1, 1, 1, 0, 30, 0, 0)},
+		{"9999-12-31T22:59:59.999999999-01:00", time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.UTC)},
+		{"9999-12-31 00:59:59-23", utc(9999, 12, 31, 23, 59, 59, 0)},
 	}
 	for _, tt := range tests {
 		got, err := ParseTime(tt.in)
@@ -133,5 +137,23 @@ func TestParseTime(t *testing.T) {
 	}
 	if _, err := ParseTime("yesterday"); err == nil || err.Error() != `cannot parse "yesterday" as a timestamp` {
 		t.Errorf("error %v", err)
+	}
+	// Instants outside the years 1..9999 once the offset is applied: RFC 3339
+	// cannot write them, so they are garbage like any other (found by
+	// FuzzParseTime, see testdata/fuzz/FuzzParseTime).
+	for _, in := range []string{
+		"9999-12-31 01:00:00-23",
+		"9999-12-31T23:00:00-01:00",
+		"9999-12-31T23:59:59.999999999-00:01",
+		"0001-01-01T00:59:59+01:00",
+		"0001-01-01T00:00:00+00:01",
+		"0000-01-01T00:00:00Z",
+		"0000-06-15T12:00:00",
+		"0000-01-01T00:00:00-23:59",
+	} {
+		got, err := ParseTime(in)
+		if want := `cannot parse "` + in + `" as a timestamp`; err == nil || err.Error() != want || !got.IsZero() {
+			t.Errorf("ParseTime(%q) = %v, %v; want the zero time and %s", in, got, err, want)
+		}
 	}
 }

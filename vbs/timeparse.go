@@ -17,8 +17,11 @@ import (
 // "2023-06-10T07:14:52.176000Z", "2016-12-02 17:06:46+08:00".
 //
 // The empty string gives the zero time and no error. Anything else, including
-// out-of-range fields such as month 13 or February 30, is an error of the form
-// `cannot parse "…" as a timestamp`.
+// out-of-range fields such as month 13 or February 30 and an instant outside
+// the years 1 to 9999 once the offset is applied (e.g.
+// "9999-12-31 01:00:00-23", which is in year 10000 in UTC), is an error of
+// the form `cannot parse "…" as a timestamp`. Every time returned can thus be
+// written in RFC 3339 and parsed back.
 func ParseTime(s string) (time.Time, error) {
 	trimmed := strings.TrimSpace(s)
 	if trimmed == "" {
@@ -109,7 +112,11 @@ func parseTime(s string) (time.Time, bool) {
 	if t.Day() != day { // e.g. February 30 normalised to March 2
 		return time.Time{}, false
 	}
-	return t.Add(-time.Duration(offset) * time.Second), true
+	t = t.Add(-time.Duration(offset) * time.Second)
+	if y := t.Year(); y < 1 || y > 9999 { // RFC 3339 has four-digit years only
+		return time.Time{}, false
+	}
+	return t, true
 }
 
 // timeScanner is a cursor over a timestamp string.

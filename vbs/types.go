@@ -81,6 +81,10 @@ type Policy struct {
 	Enabled       bool // scheduled_policy.status == "ON"
 	ResourceCount int  // policy_resource_count
 	Schedule      Schedule
+	// Problems lists fields of the policy that could not be decoded, each as
+	// `field X: reason`; those fields keep their zero values. It is nil when
+	// every field decoded.
+	Problems []string
 }
 
 // Schedule is a policy's parsed scheduled_policy.
