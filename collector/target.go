@@ -179,7 +179,12 @@ func (t *Target) Refresh(ctx context.Context) *Snapshot {
 	case <-call.done:
 		return call.snap
 	case <-ctx.Done():
-		return t.lastStale()
+		select {
+		case <-call.done: // finished in the same instant: serve it
+			return call.snap
+		default:
+			return t.lastStale()
+		}
 	}
 }
 
