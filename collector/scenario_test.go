@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
-	"github.com/prometheus/client_golang/prometheus/testutil/promlint"
 
 	"github.com/vbs-exporter/vbs_exporter/vbs/vbstest"
 )
@@ -77,10 +76,6 @@ func loadScenario(sim *vbstest.Server) {
 	}
 	sim.AddFault(vbstest.Fault{Kind: vbstest.FaultStatus, Operation: vbstest.OpListTasks, PolicyID: brokenID, Status: 500})
 }
-
-const policyHeader = `# HELP vbs_policy_backfill_complete 1 once the policy's whole lookback window has been read; 0 while the first walk of a long history is still being read over several scrapes.
-# TYPE vbs_policy_backfill_complete gauge
-`
 
 // expectedScenario is the exposition of loadScenario's account after one
 // refresh. Values worked out by hand:
@@ -232,6 +227,13 @@ vbs_resource_running_since_timestamp_seconds{policy_id="11111111-1111-4111-8111-
 vbs_up{target="prod"} 1
 `
 
+// runningSinceBlock is vbs_resource_running_since_timestamp_seconds in
+// expectedScenario: vol-a2's job in flight.
+const runningSinceBlock = `# HELP vbs_resource_running_since_timestamp_seconds Creation time of the disk's oldest RUNNING or WAITING job (Unix seconds); absent when none.
+# TYPE vbs_resource_running_since_timestamp_seconds gauge
+vbs_resource_running_since_timestamp_seconds{policy_id="11111111-1111-4111-8111-111111111111",policy_name="daily-db",resource_id="vol-a2",resource_type="volume",target="prod"} 1.7957448e+09
+`
+
 func newScenarioTarget(t *testing.T) (*vbstest.Server, *Target) {
 	sim, client := newSim(t, 3) // a small page size: every policy takes several pages
 	loadScenario(sim)
@@ -251,7 +253,6 @@ func TestScenarioExactMetrics(t *testing.T) {
 	for _, p := range problems {
 		t.Errorf("promlint: %s: %s", p.Metric, p.Text)
 	}
-	var _ promlint.Problem
 }
 
 // A policy that fails after a good refresh keeps every value it had, with
@@ -298,29 +299,17 @@ func TestScenarioRunningJobFinishes(t *testing.T) {
 		t.Fatal(err)
 	}
 	snap := target.Refresh(ctxTimeout(t, 10*time.Second))
-	want := `# HELP vbs_resource_last_success_timestamp_seconds finished_at of the disk's newest successful backup job in the window (Unix seconds).
-# TYPE vbs_resource_last_success_timestamp_seconds gauge
-vbs_resource_last_success_timestamp_seconds{policy_id="11111111-1111-4111-8111-111111111111",policy_name="daily-db",resource_id="vol-a1",resource_type="volume",target="prod"} 1.7955732e+09
-vbs_resource_last_success_timestamp_seconds{policy_id="11111111-1111-4111-8111-111111111111",policy_name="daily-db",resource_id="vol-a2",resource_type="volume",target="prod"} 1.7957472e+09
-vbs_resource_last_success_timestamp_seconds{policy_id="11111111-1111-4111-8111-111111111111",policy_name="daily-db",resource_id="vol-a5",resource_type="volume",target="prod"} 1.795572e+09
-vbs_resource_last_success_timestamp_seconds{policy_id="22222222-2222-4222-8222-222222222222",policy_name="weekly-archive",resource_id="vol-b1",resource_type="volume",target="prod"} 1.7956575e+09
-# HELP vbs_policy_jobs Jobs of the policy created within the lookback window, by status (UNKNOWN counts statuses the API did not document).
-# TYPE vbs_policy_jobs gauge
-vbs_policy_jobs{policy_id="11111111-1111-4111-8111-111111111111",policy_name="daily-db",status="EXECUTE_FAIL",target="prod"} 2
-vbs_policy_jobs{policy_id="11111111-1111-4111-8111-111111111111",policy_name="daily-db",status="EXECUTE_SUCCESS",target="prod"} 4
-vbs_policy_jobs{policy_id="11111111-1111-4111-8111-111111111111",policy_name="daily-db",status="EXECUTE_TIMEOUT",target="prod"} 1
-vbs_policy_jobs{policy_id="11111111-1111-4111-8111-111111111111",policy_name="daily-db",status="RUNNING",target="prod"} 0
-vbs_policy_jobs{policy_id="11111111-1111-4111-8111-111111111111",policy_name="daily-db",status="SKIP",target="prod"} 1
-vbs_policy_jobs{policy_id="11111111-1111-4111-8111-111111111111",policy_name="daily-db",status="UNKNOWN",target="prod"} 1
-vbs_policy_jobs{policy_id="11111111-1111-4111-8111-111111111111",policy_name="daily-db",status="WAITING",target="prod"} 0
-vbs_policy_jobs{policy_id="22222222-2222-4222-8222-222222222222",policy_name="weekly-archive",status="EXECUTE_FAIL",target="prod"} 0
-vbs_policy_jobs{policy_id="22222222-2222-4222-8222-222222222222",policy_name="weekly-archive",status="EXECUTE_SUCCESS",target="prod"} 4
-vbs_policy_jobs{policy_id="22222222-2222-4222-8222-222222222222",policy_name="weekly-archive",status="EXECUTE_TIMEOUT",target="prod"} 0
-vbs_policy_jobs{policy_id="22222222-2222-4222-8222-222222222222",policy_name="weekly-archive",status="RUNNING",target="prod"} 0
-vbs_policy_jobs{policy_id="22222222-2222-4222-8222-222222222222",policy_name="weekly-archive",status="SKIP",target="prod"} 0
-vbs_policy_jobs{policy_id="22222222-2222-4222-8222-222222222222",policy_name="weekly-archive",status="UNKNOWN",target="prod"} 0
-vbs_policy_jobs{policy_id="22222222-2222-4222-8222-222222222222",policy_name="weekly-archive",status="WAITING",target="prod"} 0
-`
+	// vol-a2's job 4 succeeded at 02:40 = 1795747200: its last success
+	// moves, it is no longer running, and the policy counts one more success.
+	want := strings.NewReplacer(
+		`resource_id="vol-a2",resource_type="volume",target="prod"} 1.7956602005e+09`,
+		`resource_id="vol-a2",resource_type="volume",target="prod"} 1.7957472e+09`,
+		`policy_name="daily-db",status="EXECUTE_SUCCESS",target="prod"} 3`,
+		`policy_name="daily-db",status="EXECUTE_SUCCESS",target="prod"} 4`,
+		`policy_name="daily-db",status="RUNNING",target="prod"} 1`,
+		`policy_name="daily-db",status="RUNNING",target="prod"} 0`,
+		runningSinceBlock, "",
+	).Replace(expectedScenario)
 	if err := testutil.CollectAndCompare(snapshotCollector{snap}, strings.NewReader(want),
 		"vbs_resource_last_success_timestamp_seconds", "vbs_policy_jobs", "vbs_resource_running_since_timestamp_seconds"); err != nil {
 		t.Fatal(err)
