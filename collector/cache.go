@@ -63,13 +63,15 @@ type resourceKey struct {
 // job ID. Job IDs that are UUIDs are stored as 16 bytes; any other ID (or a
 // synthetic key for jobs that lack one) as a string.
 type jobCache struct {
-	jobs     []cachedJob
-	uuidIdx  map[[16]byte]uint32
-	strIdx   map[string]uint32
-	resIdx   map[resourceKey]uint32
-	res      []resourceKey
-	unknown  []vbs.Status // status values outside the documented set, by code-firstUnknownCode
-	inflight int          // jobs whose status is not terminal
+	jobs    []cachedJob
+	uuidIdx map[[16]byte]uint32
+	strIdx  map[string]uint32
+	resIdx  map[resourceKey]uint32
+	res     []resourceKey
+	unknown []vbs.Status // status values outside the documented set, by code-firstUnknownCode
+	// open holds the keys of the jobs whose status is not terminal, so that a
+	// refresh finds them without scanning the cache.
+	open map[jobRef]struct{}
 }
 
 func newJobCache() *jobCache {
@@ -77,6 +79,7 @@ func newJobCache() *jobCache {
 		uuidIdx: make(map[[16]byte]uint32),
 		strIdx:  make(map[string]uint32),
 		resIdx:  make(map[resourceKey]uint32),
+		open:    make(map[jobRef]struct{}),
 	}
 }
 
@@ -182,13 +185,8 @@ func (c *jobCache) upsert(r jobRef, t *vbs.Task, created time.Time) bool {
 		if old == j {
 			return false
 		}
-		if !old.status.terminal() {
-			c.inflight--
-		}
-		if !j.status.terminal() {
-			c.inflight++
-		}
 		c.jobs[i] = j
+		c.track(r, j)
 		return true
 	}
 	c.insert(r, j)
@@ -214,23 +212,26 @@ func (c *jobCache) insert(r jobRef, j cachedJob) {
 	} else {
 		c.strIdx[r.str] = i
 	}
-	if !j.status.terminal() {
-		c.inflight++
+	c.track(r, j)
+}
+
+// track keeps open in step with the job's status.
+func (c *jobCache) track(r jobRef, j cachedJob) {
+	if j.status.terminal() {
+		delete(c.open, r)
+	} else {
+		c.open[r] = struct{}{}
 	}
 }
 
 // nonTerminal returns the keys and creation times of the cached jobs whose
 // status may still change.
 func (c *jobCache) nonTerminal() map[jobRef]int64 {
-	out := make(map[jobRef]int64, c.inflight)
-	if c.inflight == 0 {
-		return out
+	out := make(map[jobRef]int64, len(c.open))
+	for r := range c.open {
+		i, _ := c.lookup(r)
+		out[r] = c.jobs[i].created
 	}
-	c.forEach(func(r jobRef, j cachedJob) {
-		if !j.status.terminal() {
-			out[r] = j.created
-		}
-	})
 	return out
 }
 
@@ -253,6 +254,7 @@ func (c *jobCache) retain(keep func(r jobRef, j cachedJob) bool) bool {
 		uuidIdx: make(map[[16]byte]uint32, n),
 		strIdx:  make(map[string]uint32),
 		resIdx:  make(map[resourceKey]uint32),
+		open:    make(map[jobRef]struct{}),
 	}
 	old.forEach(func(r jobRef, j cachedJob) {
 		if !keep(r, j) {

@@ -186,9 +186,6 @@ func (s *policyState) walk(ctx context.Context, api API, marker string, cutoff i
 		if err := ctx.Err(); err != nil {
 			return last, err
 		}
-		if marker != "" && t.JobID == marker {
-			continue // an API that repeats the marker job at the top of the next page
-		}
 		created := t.CreatedAt
 		if created.IsZero() {
 			created = t.FinishedAt

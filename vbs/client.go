@@ -242,8 +242,9 @@ func (c *Client) TasksPage(ctx context.Context, policyID string, q TaskQuery) ([
 // each next page uses marker = the job ID of the last job of the previous
 // page).
 //
-// Each job is yielded once: jobs are deduplicated by job_id. A job without a
-// job_id cannot be deduplicated and is always yielded; if it is the last job
+// Each job is yielded once: jobs are deduplicated by job_id, and the job of
+// q.Marker counts as already seen. A job without a job_id cannot be
+// deduplicated and is always yielded; if it is the last job
 // of a full page the walk cannot go on and ends with a *PagingError.
 //
 // An empty page ends the walk, and so does a page shorter than PageSize
@@ -261,6 +262,11 @@ func (c *Client) Tasks(ctx context.Context, policyID string, q TaskQuery) iter.S
 	return func(yield func(Task, error) bool) {
 		seen := make(map[string]struct{})
 		marker := q.Marker
+		if marker != "" {
+			// The marker job was read before: an API that repeats it at the
+			// top of the next page must not yield it again.
+			seen[marker] = struct{}{}
+		}
 		yielded := 0
 		for page := 1; ; page++ {
 			if page > c.maxPages {
@@ -273,8 +279,8 @@ func (c *Client) Tasks(ctx context.Context, policyID string, q TaskQuery) iter.S
 				yield(Task{}, err)
 				return
 			}
-			if len(tasks) == 0 {
-				return
+			if len(tasks) == 0 || marker != "" && len(tasks) == 1 && tasks[0].JobID == marker {
+				return // empty, or only the marker job repeated
 			}
 			fresh := 0
 			for _, t := range tasks {

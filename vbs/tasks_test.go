@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"reflect"
+	"slices"
 	"strconv"
 	"sync"
 	"testing"
@@ -412,5 +413,30 @@ func TestWalkErrors(t *testing.T) {
 	_, err = collect(t, c.Tasks(ctx, "pol-1", TaskQuery{}))
 	if !errors.Is(err, context.Canceled) {
 		t.Errorf("error %v", err)
+	}
+}
+
+// TestWalkResumeSkipsRepeatedMarker: a server that repeats the marker job at
+// the top of the page after it; a walk resumed from that marker does not
+// yield it again.
+func TestWalkResumeSkipsRepeatedMarker(t *testing.T) {
+	jobs := makeJobs(5)
+	s := &jobServer{t: t, jobs: jobs, page: func(marker string, limit int) []map[string]any {
+		for i, j := range jobs {
+			if j["job_id"] == marker {
+				return jobs[i:min(i+limit, len(jobs))] // the marker job comes first again
+			}
+		}
+		return jobs[:min(limit, len(jobs))]
+	}}
+	srv := httptest.NewServer(s)
+	defer srv.Close()
+	c := newTestClient(t, srv, nil)
+	ids, err := collect(t, c.Tasks(context.Background(), "pol-1", TaskQuery{Marker: "job-00001"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"job-00002", "job-00003", "job-00004"}; !slices.Equal(ids, want) {
+		t.Errorf("jobs %v, want %v", ids, want)
 	}
 }
