@@ -62,7 +62,7 @@ func TestAPIMetricsCountEachRequestOnce(t *testing.T) {
 		`vbs_api_request_duration_seconds_count{operation="iam_token",target="iam"} 1`,
 	} {
 		if !strings.Contains(body, want+"\n") {
-			t.Errorf("missing %s in:\n%s", want, grepLines(body, "vbs_api_"))
+			t.Errorf("missing %s in:\n%s", want, strings.Join(htLinesWith(body, "vbs_api_"), "\n"))
 		}
 	}
 	write("targets:\n" + target("other"))
@@ -70,16 +70,6 @@ func TestAPIMetricsCountEachRequestOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	if body := scrape(); strings.Contains(body, `target="iam"`) {
-		t.Errorf("the removed target is still exported:\n%s", grepLines(body, `target="iam"`))
+		t.Errorf("the removed target is still exported:\n%s", strings.Join(htLinesWith(body, `target="iam"`), "\n"))
 	}
-}
-
-func grepLines(text, sub string) string {
-	var out []string
-	for _, l := range strings.Split(text, "\n") {
-		if strings.Contains(l, sub) {
-			out = append(out, l)
-		}
-	}
-	return strings.Join(out, "\n")
 }

@@ -1083,18 +1083,7 @@ func relRevokedAK(t *testing.T, e *relEnv) {
 	rt := e.aksk
 	baseline := e.scrape("")
 	rt.sim.RevokeAccessKey()
-	for i := range 3 {
-		before := rt.sim.Requests("")
-		body := e.scrape("")
-		if n := rt.sim.Requests("") - before; n != 1 {
-			t.Errorf("scrape %d: the simulator saw %d requests for the revoked key, want exactly 1", i+1, n)
-		}
-		if rt.sim.AccessKeyLocked() {
-			t.Errorf("scrape %d: the access key is locked out", i+1)
-		}
-		if v, _ := relValue(t, body, "vbs_up", "target", "aksk"); v != 0 {
-			t.Errorf("scrape %d: vbs_up = %v, want 0", i+1, v)
-		}
+	for _, body := range relRefusedScrapes(t, e, rt, 3) {
 		relSame(t, "last known values", relSelect(baseline, "aksk", "", false, "vbs_up", "vbs_policy_refresh_success"),
 			relSelect(body, "aksk", "", false, "vbs_up", "vbs_policy_refresh_success"))
 		relSame(t, "the other target", relSelect(baseline, "iam", "", false), relSelect(body, "iam", "", false))
@@ -1110,6 +1099,29 @@ func relRevokedAK(t *testing.T, e *relEnv) {
 	relSame(t, "after restoring the key", relSelect(baseline, "aksk", "", false), relSelect(e.scrape(""), "aksk", "", false))
 }
 
+// relRefusedScrapes scrapes n times while the target's AK/SK is refused and
+// asserts, each time, exactly one request (a 401 is never retried), no
+// lockout of the key and vbs_up 0. It returns the scraped bodies.
+func relRefusedScrapes(t *testing.T, e *relEnv, rt *relTarget, n int) []string {
+	t.Helper()
+	var bodies []string
+	for i := range n {
+		before := rt.sim.Requests("")
+		body := e.scrape("")
+		if got := rt.sim.Requests("") - before; got != 1 {
+			t.Errorf("scrape %d: the simulator saw %d requests with the refused key, want exactly 1", i+1, got)
+		}
+		if rt.sim.AccessKeyLocked() {
+			t.Errorf("scrape %d: the access key is locked out", i+1)
+		}
+		if v, _ := relValue(t, body, "vbs_up", "target", rt.name); v != 0 {
+			t.Errorf("scrape %d: vbs_up = %v, want 0", i+1, v)
+		}
+		bodies = append(bodies, body)
+	}
+	return bodies
+}
+
 // relWrongSK: the secret key file is replaced by a wrong key and the config
 // reloaded. Signature mismatches are never retried: 3 scrapes make 3 failed
 // signatures, fewer than the 5 that lock the key.
@@ -1120,19 +1132,7 @@ func relWrongSK(t *testing.T, e *relEnv) {
 	if code, body := e.do(http.MethodPost, "/-/reload", nil); code != http.StatusOK {
 		t.Fatalf("reload: HTTP %d: %s", code, body)
 	}
-	for i := range 3 {
-		before := rt.sim.Requests("")
-		body := e.scrape("")
-		if n := rt.sim.Requests("") - before; n != 1 {
-			t.Errorf("scrape %d: %d requests with the wrong key, want 1", i+1, n)
-		}
-		if rt.sim.AccessKeyLocked() {
-			t.Errorf("scrape %d: the access key is locked out", i+1)
-		}
-		if v, _ := relValue(t, body, "vbs_up", "target", "aksk"); v != 0 {
-			t.Errorf("scrape %d: vbs_up = %v, want 0", i+1, v)
-		}
-	}
+	relRefusedScrapes(t, e, rt, 3)
 	if _, ok := e.waitLog(time.Second, "target=aksk", "operation=list_policies", "status=401"); !ok {
 		t.Errorf("no log line for the 401:\n%s", e.logs.String())
 	}
