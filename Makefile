@@ -50,11 +50,11 @@ bench:
 
 ## fuzz: each fuzz target for FUZZTIME.
 fuzz:
-	$(GO) test -run '^$$' -fuzz '^FuzzDecodeTasksPage$$' -fuzztime $(FUZZTIME) ./vbs/
-	$(GO) test -run '^$$' -fuzz '^FuzzDecodePolicies$$' -fuzztime $(FUZZTIME) ./vbs/
-	$(GO) test -run '^$$' -fuzz '^FuzzParseTime$$' -fuzztime $(FUZZTIME) ./vbs/
-	$(GO) test -run '^$$' -fuzz '^FuzzParseErrorBody$$' -fuzztime $(FUZZTIME) ./vbs/
-	$(GO) test -run '^$$' -fuzz '^FuzzIAMTokenResponse$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./vbs/
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeTasksPage$$' -fuzztime $(FUZZTIME) ./internal/vbs/
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodePolicies$$' -fuzztime $(FUZZTIME) ./internal/vbs/
+	$(GO) test -run '^$$' -fuzz '^FuzzParseTime$$' -fuzztime $(FUZZTIME) ./internal/vbs/
+	$(GO) test -run '^$$' -fuzz '^FuzzParseErrorBody$$' -fuzztime $(FUZZTIME) ./internal/vbs/
+	$(GO) test -run '^$$' -fuzz '^FuzzIAMTokenResponse$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./internal/vbs/
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./config/
 	$(GO) test -run '^$$' -fuzz '^FuzzHostileProbeQuery$$' -fuzztime $(FUZZTIME) .
 

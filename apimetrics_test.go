@@ -12,7 +12,7 @@ import (
 
 	"github.com/go-kit/log"
 
-	"github.com/vbs-exporter/vbs_exporter/vbs/vbstest"
+	"github.com/vbs-exporter/vbs_exporter/internal/vbs/vbstest"
 )
 
 // TestAPIMetricsCountEachRequestOnce: an IAM token fetch is one request in

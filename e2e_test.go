@@ -21,7 +21,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vbs-exporter/vbs_exporter/vbs/vbstest"
+	"github.com/vbs-exporter/vbs_exporter/internal/vbs/vbstest"
 )
 
 // The end-to-end tests build the binary once and run it as a user would:

@@ -12,7 +12,7 @@ import (
 
 	"github.com/vbs-exporter/vbs_exporter/collector"
 	"github.com/vbs-exporter/vbs_exporter/config"
-	"github.com/vbs-exporter/vbs_exporter/vbs"
+	"github.com/vbs-exporter/vbs_exporter/internal/vbs"
 )
 
 // exporter holds one collector.Target per configured target. A reload keeps

@@ -21,7 +21,7 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/vbs-exporter/vbs_exporter/config"
-	"github.com/vbs-exporter/vbs_exporter/vbs/vbstest"
+	"github.com/vbs-exporter/vbs_exporter/internal/vbs/vbstest"
 )
 
 // The handler tests wire the exporter exactly as run() does, in process,

@@ -1,7 +1,7 @@
 package main
 
 // Reliability and security tests (issue 5): the fault-injection suite against
-// the vbs/vbstest simulator, a scan of everything the exporter emitted during
+// the internal/vbs/vbstest simulator, a scan of everything the exporter emitted during
 // it for secrets, hostile and concurrent use of the HTTP endpoints. Every
 // helper here is prefixed with rel so as not to collide with the other test
 // files of the package.
@@ -27,7 +27,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/vbs-exporter/vbs_exporter/config"
-	"github.com/vbs-exporter/vbs_exporter/vbs/vbstest"
+	"github.com/vbs-exporter/vbs_exporter/internal/vbs/vbstest"
 )
 
 // Distinctive credentials: the secrets scan looks for these (and for every

@@ -7,7 +7,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/vbs-exporter/vbs_exporter/vbs"
+	"github.com/vbs-exporter/vbs_exporter/internal/vbs"
 )
 
 // apiDurationBuckets are the latency buckets of vbs_api_request_duration_seconds.

@@ -3,7 +3,7 @@ package collector
 import (
 	"time"
 
-	"github.com/vbs-exporter/vbs_exporter/vbs"
+	"github.com/vbs-exporter/vbs_exporter/internal/vbs"
 )
 
 // statusCode is the compact form of a job status: the six documented statuses

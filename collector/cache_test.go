@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vbs-exporter/vbs_exporter/vbs/vbstest"
+	"github.com/vbs-exporter/vbs_exporter/internal/vbs/vbstest"
 )
 
 // TestCachedMatchesFullWalk proves that the incremental refresh exports

@@ -3,7 +3,7 @@ package collector
 import (
 	"slices"
 
-	"github.com/vbs-exporter/vbs_exporter/vbs"
+	"github.com/vbs-exporter/vbs_exporter/internal/vbs"
 )
 
 // durationBuckets are the upper bounds, in seconds, of the backup duration

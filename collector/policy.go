@@ -8,7 +8,7 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/vbs-exporter/vbs_exporter/vbs"
+	"github.com/vbs-exporter/vbs_exporter/internal/vbs"
 )
 
 // API is what a target's refresh needs from the VBS client.

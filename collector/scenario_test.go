@@ -7,7 +7,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
-	"github.com/vbs-exporter/vbs_exporter/vbs/vbstest"
+	"github.com/vbs-exporter/vbs_exporter/internal/vbs/vbstest"
 )
 
 const (

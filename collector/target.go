@@ -15,7 +15,7 @@ import (
 	"github.com/go-kit/log"
 	"github.com/go-kit/log/level"
 
-	"github.com/vbs-exporter/vbs_exporter/vbs"
+	"github.com/vbs-exporter/vbs_exporter/internal/vbs"
 )
 
 // DefaultRefreshTimeout bounds a refresh whose caller set no deadline.

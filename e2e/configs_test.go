@@ -11,7 +11,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"github.com/vbs-exporter/vbs_exporter/vbs/vbstest"
+	"github.com/vbs-exporter/vbs_exporter/internal/vbs/vbstest"
 )
 
 // writeExporterConfig writes the exporter's configuration for the simulators

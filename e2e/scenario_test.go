@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vbs-exporter/vbs_exporter/vbs/vbstest"
+	"github.com/vbs-exporter/vbs_exporter/internal/vbs/vbstest"
 )
 
 // The planted scenario. Every job sits at a time the policy's schedule really

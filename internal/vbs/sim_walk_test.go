@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vbs-exporter/vbs_exporter/vbs/vbstest"
+	"github.com/vbs-exporter/vbs_exporter/internal/vbs/vbstest"
 )
 
 // TestSimulatorWalk10000 walks 10,000 jobs of one policy in the simulator
