@@ -17,6 +17,8 @@ import (
 
 	"github.com/prometheus/common/model"
 	"gopkg.in/yaml.v3"
+
+	"github.com/vbs-exporter/vbs_exporter/internal/endpoints"
 )
 
 var (
@@ -438,7 +440,7 @@ func (p *parser) target(n *yaml.Node, line, index int) (t Target, nameLine int, 
 
 	t.Endpoint, _ = p.endpoint(f["endpoint"], w, "endpoint")
 	if t.Endpoint == "" && regionOK {
-		t.Endpoint = "https://vbs." + t.Region + ".myhuaweicloud.com"
+		t.Endpoint = endpoints.Default(endpoints.VBS, t.Region)
 	}
 
 	t.Policies = p.policies(f["policies"], w)
@@ -617,7 +619,7 @@ func (p *parser) passwordCredentials(a *Auth, f map[string]entry, w *where, line
 		return Credentials{}
 	}
 	if iam == "" {
-		iam = "https://iam." + region + ".myhuaweicloud.com"
+		iam = endpoints.Default(endpoints.IAM, region)
 	}
 	c := Credentials{Kind: CredentialsPassword, IAMEndpoint: iam, Domain: a.Domain, User: a.User, Password: a.Password, Source: SourceConfig}
 	if a.PasswordFile != "" {

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/prometheus/common/version"
+
+	"github.com/vbs-exporter/vbs_exporter/internal/endpoints"
 )
 
 // Defaults of Options.
@@ -406,7 +408,7 @@ func endpointURL(endpoint, region, service string) (*url.URL, error) {
 				return nil, fmt.Errorf("bad region %q", truncate(region, 64))
 			}
 		}
-		endpoint = "https://" + service + "." + region + ".myhuaweicloud.com"
+		endpoint = endpoints.Default(endpoints.Service(service), region)
 	}
 	u, err := url.Parse(endpoint)
 	if err != nil {
