@@ -120,7 +120,7 @@ func TestSafeConfigConcurrentReaders(t *testing.T) {
 				default:
 				}
 				c := sc.Get()
-				if tg, ok := c.Target("prod"); !ok || tg.PageSize != DefaultPageSize {
+				if tg, ok := targetOf(c, "prod"); !ok || tg.PageSize != DefaultPageSize {
 					t.Errorf("inconsistent config: %+v", tg)
 					return
 				}
