@@ -319,7 +319,7 @@ func (p *parser) parse(data []byte) *Config {
 		if len(ps) == 0 {
 			if t.Lookback > 0 && t.Lookback < MinLookback {
 				c.Warnings = append(c.Warnings, (&Error{File: p.file, Line: t.keys["lookback"], Target: t.Name, Field: "lookback",
-					Err: fmt.Errorf("%s is shorter than %s (twice a daily schedule's interval): a policy's last run can fall out of it",
+					Err: fmt.Errorf("%s is shorter than %s, twice the interval of a daily schedule: a daily policy's last run can fall out of it and look missing",
 						model.Duration(t.Lookback), model.Duration(MinLookback))}).Error())
 			}
 			byName[t.Name] = len(c.Targets)

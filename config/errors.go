@@ -128,33 +128,35 @@ func syntaxError(data []byte, err error) *Error {
 		_, _, e := decodeDocument(bytes.Join(lines[:min(n, len(lines))], nil))
 		return e != nil && strings.HasSuffix(e.Error(), msg)
 	}
-	line, _ := strconv.Atoi(m[1])
-	if line == 0 { // the first line that fails the same way
-		lo, hi := 1, len(lines)
-		for lo < hi {
-			if mid := (lo + hi) / 2; failsBy(mid) {
-				hi = mid
-			} else {
-				lo = mid + 1
-			}
+	// The first line whose prefix fails the same way is where the problem
+	// shows; yaml.v3's line, when it has one, is where the construct in error
+	// began (counted from 0 or 1: the prefix check tells which).
+	end, hi := 1, len(lines)
+	for end < hi {
+		if mid := (end + hi) / 2; failsBy(mid) {
+			hi = mid
+		} else {
+			end = mid + 1
 		}
-		line = lo
-	} else if !failsBy(line) {
+	}
+	line, _ := strconv.Atoi(m[1])
+	switch {
+	case line == 0 || line > end:
+		line = end
+	case !failsBy(line):
 		line++
 	}
 	last := len(lines) // an error at the end of the input is on the last line
 	if last > 1 && len(lines[last-1]) == 0 {
 		last--
 	}
-	line = min(line, last)
-	e := &Error{Line: line, Err: fmt.Errorf("invalid YAML: %s", msg)}
-	if line > 0 {
-		if m := secretKeyRE.FindSubmatch(lines[line-1]); m != nil {
-			e.Field = "auth." + string(m[1])
-			e.Err = errors.New("invalid YAML (details not shown: the line holds a secret)")
+	line, end = min(line, last), min(end, last)
+	for l := line; l <= end && l > 0; l++ {
+		if m := secretKeyRE.FindSubmatch(bytes.TrimRight(lines[l-1], "\r\n")); m != nil {
+			return &Error{Line: l, Field: "auth." + string(m[1]), Err: errors.New("invalid YAML (details not shown: the line holds a secret)")}
 		}
 	}
-	return e
+	return &Error{Line: line, Err: fmt.Errorf("invalid YAML: %s", msg)}
 }
 
 // lineSecrets returns what follows each secret field in data, as written and
@@ -163,7 +165,7 @@ func syntaxError(data []byte, err error) *Error {
 func lineSecrets(data []byte) []string {
 	var out []string
 	for _, l := range bytes.Split(data, []byte("\n")) {
-		if m := secretKeyRE.FindSubmatch(l); m != nil {
+		if m := secretKeyRE.FindSubmatch(bytes.TrimRight(l, "\r")); m != nil {
 			v := strings.TrimSpace(string(m[2]))
 			first, _, _ := strings.Cut(v, ",")
 			out = append(out, v, strings.Trim(v, "*&!%@'\"{}[] \t"), strings.Trim(first, "*&!%@'\"{}[] \t"))
