@@ -16,23 +16,23 @@
 package config
 
 import (
+	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
+	"os"
+	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
 	"syscall"
-
-	"bytes"
-	"fmt"
-	"github.com/vbs-exporter/vbs_exporter/internal/endpoints"
-	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/prometheus/common/model"
 	"gopkg.in/yaml.v3"
+
+	"github.com/vbs-exporter/vbs_exporter/internal/endpoints"
 )
 
 // Defaults and limits of the per-target settings.
