@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"math"
 	"net/url"
 	"reflect"
 	"regexp"
@@ -25,8 +26,9 @@ var (
 	nodeType     = reflect.TypeOf(&yaml.Node{})
 )
 
-// Settings checked beyond their Go type, by YAML key: integer ranges and the
-// fields that hold a URL. Every other setting needs only its struct field.
+// Settings checked beyond their Go type, by YAML key: integer ranges (an
+// integer without one takes any value) and the fields that hold a URL.
+// Every other setting needs only its struct field.
 var (
 	intRange  = map[string][2]int{"page_size": {1, MaxPageSize}, "concurrency": {1, MaxConcurrency}}
 	urlFields = map[string]bool{"endpoint": true, "iam_endpoint": true}
@@ -203,7 +205,10 @@ func decodeValue(line int, field string, vn *yaml.Node, fv reflect.Value, ps *pr
 			fv.SetString(s)
 		}
 	case fv.Kind() == reflect.Int:
-		r := intRange[field]
+		r, ok := intRange[field]
+		if !ok {
+			r = [2]int{math.MinInt, math.MaxInt}
+		}
 		var v int64
 		if vn.Kind != yaml.ScalarNode {
 			ps.add(line, field, "expected an integer, got %s", describe(vn))
