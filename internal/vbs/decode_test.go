@@ -22,7 +22,7 @@ func TestDecodeTasksPageVendorExample(t *testing.T) {
   ],
   "count": 2
 }`
-	tasks, count, err := DecodeTasksPage([]byte(body))
+	tasks, count, err := decodeTasksPage([]byte(body))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,7 +48,7 @@ func TestDecodeTasksPageFieldForms(t *testing.T) {
 	  {"job_id": "d", "code": 12.50, "created_at": null},
 	  {}
 	]}`
-	tasks, count, err := DecodeTasksPage([]byte(body))
+	tasks, count, err := decodeTasksPage([]byte(body))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,11 +69,11 @@ func TestDecodeTasksPageFieldForms(t *testing.T) {
 		t.Error("PAUSED known")
 	}
 
-	tasks, count, err = DecodeTasksPage([]byte(`{"tasks": null, "count": "x"}`))
+	tasks, count, err = decodeTasksPage([]byte(`{"tasks": null, "count": "x"}`))
 	if err != nil || len(tasks) != 0 || count != -1 {
 		t.Errorf("null tasks: %v %d %v", tasks, count, err)
 	}
-	tasks, count, err = DecodeTasksPage([]byte(`{"tasks": [], "count": 12345}`))
+	tasks, count, err = decodeTasksPage([]byte(`{"tasks": [], "count": 12345}`))
 	if err != nil || len(tasks) != 0 || count != 12345 {
 		t.Errorf("empty tasks: %v %d %v", tasks, count, err)
 	}
@@ -97,7 +97,7 @@ func TestDecodeTasksPageErrors(t *testing.T) {
 		`{"tasks":[`:       `tasks page: unexpected end of JSON input`,
 		``:                 `tasks page: unexpected end of JSON input`,
 	} {
-		_, _, err := DecodeTasksPage([]byte(body))
+		_, _, err := decodeTasksPage([]byte(body))
 		if err == nil || err.Error() != want {
 			t.Errorf("%s:\n got %v\nwant %s", body, err, want)
 		}
@@ -105,7 +105,7 @@ func TestDecodeTasksPageErrors(t *testing.T) {
 }
 
 func TestDecodePolicies(t *testing.T) {
-	got, err := DecodePolicies([]byte(vendorPolicies))
+	got, err := decodePolicies([]byte(vendorPolicies))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,7 +123,7 @@ func TestDecodePolicies(t *testing.T) {
 	  {"backup_policy_id": "p4"},
 	  {"backup_policy_name ": "trailing space key", "scheduled_policy": null}
 	]}`
-	got, err = DecodePolicies([]byte(body))
+	got, err = decodePolicies([]byte(body))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -140,7 +140,7 @@ func TestDecodePolicies(t *testing.T) {
 		t.Errorf("got  %+v\nwant %+v", got, want)
 	}
 
-	got, err = DecodePolicies([]byte(`{"backup_policies": []}`))
+	got, err = decodePolicies([]byte(`{"backup_policies": []}`))
 	if err != nil || got == nil || len(got) != 0 {
 		t.Errorf("empty: %v %v", got, err)
 	}
@@ -214,7 +214,7 @@ func TestDecodePoliciesProblems(t *testing.T) {
 			Policy{ID: "p1", Problems: []string{`field backup_policy_name: is an object, want a string`}}},
 	} {
 		body := `{"backup_policies": [` + tt.policy + `, {"backup_policy_id": "good", "scheduled_policy": {"start_time": "02:00", "frequency": 1}}]}`
-		got, err := DecodePolicies([]byte(body))
+		got, err := decodePolicies([]byte(body))
 		if err != nil {
 			t.Errorf("%s: %v", tt.policy, err)
 			continue
@@ -245,7 +245,7 @@ func TestDecodePoliciesErrors(t *testing.T) {
 		`"x"`: `policies: body is a string, want an object`,
 		`[]`:  `policies: body is an array, want an object`,
 	} {
-		got, err := DecodePolicies([]byte(body))
+		got, err := decodePolicies([]byte(body))
 		if err == nil || err.Error() != want || got != nil {
 			t.Errorf("%s:\n got %v, %v\nwant %s", body, got, err, want)
 		}
@@ -263,25 +263,25 @@ func TestParseStartTimes(t *testing.T) {
 		"0:30":                {30 * time.Minute},
 		"23:59:59":            {24*h - time.Second},
 	} {
-		got, err := ParseStartTimes(in)
+		got, err := parseStartTimes(in)
 		if err != nil || !reflect.DeepEqual(got, want) {
-			t.Errorf("ParseStartTimes(%q) = %v, %v; want %v", in, got, err, want)
+			t.Errorf("parseStartTimes(%q) = %v, %v; want %v", in, got, err, want)
 		}
 	}
 	for _, in := range []string{"24:00", "12", "12:0", "12:60", "-1:00", "1:00:60", "a:00", "12:00:00:00", "123:00", "１２:００"} {
-		if got, err := ParseStartTimes(in); err == nil {
-			t.Errorf("ParseStartTimes(%q) = %v, want an error", in, got)
+		if got, err := parseStartTimes(in); err == nil {
+			t.Errorf("parseStartTimes(%q) = %v, want an error", in, got)
 		}
 	}
 }
 
 func TestParseWeekdays(t *testing.T) {
-	got, err := ParseWeekdays([]string{"SAT", "sun", " Wed ", "wednesday", "", "THU"})
+	got, err := parseWeekdays([]string{"SAT", "sun", " Wed ", "wednesday", "", "THU"})
 	want := []time.Weekday{time.Sunday, time.Wednesday, time.Thursday, time.Saturday}
 	if err != nil || !reflect.DeepEqual(got, want) {
 		t.Errorf("got %v, %v", got, err)
 	}
-	if _, err := ParseWeekdays([]string{"MO"}); err == nil || !strings.Contains(err.Error(), `unknown weekday "MO"`) {
+	if _, err := parseWeekdays([]string{"MO"}); err == nil || !strings.Contains(err.Error(), `unknown weekday "MO"`) {
 		t.Errorf("MO: %v", err)
 	}
 }

@@ -6,20 +6,22 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/vbs-exporter/vbs_exporter/internal/hwcloud"
 )
 
-// MaxFrequencyDays is the largest scheduled_policy.frequency accepted. The API
+// maxFrequencyDays is the largest scheduled_policy.frequency accepted. The API
 // documents 1–14; larger values are accepted up to this bound, which keeps
 // every interval far from overflowing a time.Duration.
-const MaxFrequencyDays = 3650
+const maxFrequencyDays = 3650
 
 const day = 24 * time.Hour
 
-// ParseStartTimes parses scheduled_policy.start_time: one or more UTC times of
+// parseStartTimes parses scheduled_policy.start_time: one or more UTC times of
 // day separated by commas, each "HH:MM" (also "H:MM" and "HH:MM:SS"), with
 // spaces around the items tolerated and empty items skipped. The result is
 // sorted ascending without duplicates; "" gives nil.
-func ParseStartTimes(s string) ([]time.Duration, error) {
+func parseStartTimes(s string) ([]time.Duration, error) {
 	var out []time.Duration
 	for item := range strings.SplitSeq(s, ",") {
 		item = strings.TrimSpace(item)
@@ -28,7 +30,7 @@ func ParseStartTimes(s string) ([]time.Duration, error) {
 		}
 		d, ok := parseClock(item)
 		if !ok {
-			return nil, fmt.Errorf("cannot parse %q as a start time (want HH:MM)", truncate(item, 40))
+			return nil, fmt.Errorf("cannot parse %q as a start time (want HH:MM)", hwcloud.Truncate(item, 40))
 		}
 		out = append(out, d)
 	}
@@ -64,11 +66,11 @@ func parseClock(s string) (time.Duration, bool) {
 	return d, true
 }
 
-// ParseWeekdays parses scheduled_policy.week_frequency: weekday names "SUN"
+// parseWeekdays parses scheduled_policy.week_frequency: weekday names "SUN"
 // to "SAT", case-insensitive, full English names accepted too, surrounding
 // spaces and empty names ignored. The result is sorted Sunday first without
 // duplicates.
-func ParseWeekdays(names []string) ([]time.Weekday, error) {
+func parseWeekdays(names []string) ([]time.Weekday, error) {
 	var out []time.Weekday
 	for _, name := range names {
 		n := strings.ToUpper(strings.TrimSpace(name))
@@ -77,7 +79,7 @@ func ParseWeekdays(names []string) ([]time.Weekday, error) {
 		}
 		wd, ok := weekdayByName(n)
 		if !ok {
-			return nil, fmt.Errorf("unknown weekday %q (want SUN, MON, TUE, WED, THU, FRI or SAT)", truncate(name, 40))
+			return nil, fmt.Errorf("unknown weekday %q (want SUN, MON, TUE, WED, THU, FRI or SAT)", hwcloud.Truncate(name, 40))
 		}
 		out = append(out, wd)
 	}
@@ -113,10 +115,10 @@ func ParseSchedule(startTime string, frequency int, weekFrequency []string) (Sch
 func buildSchedule(startTime string, frequency int, weekFrequency []string) (Schedule, string, error) {
 	var s Schedule
 	var err error
-	if s.StartTimes, err = ParseStartTimes(startTime); err != nil {
+	if s.StartTimes, err = parseStartTimes(startTime); err != nil {
 		return Schedule{}, "start_time", err
 	}
-	if s.Weekdays, err = ParseWeekdays(weekFrequency); err != nil {
+	if s.Weekdays, err = parseWeekdays(weekFrequency); err != nil {
 		return Schedule{}, "week_frequency", err
 	}
 	if err := checkFrequency(frequency); err != nil {
@@ -130,8 +132,8 @@ func buildSchedule(startTime string, frequency int, weekFrequency []string) (Sch
 
 // checkFrequency checks scheduled_policy.frequency against 0..MaxFrequencyDays.
 func checkFrequency(frequency int) error {
-	if frequency < 0 || frequency > MaxFrequencyDays {
-		return fmt.Errorf("%d is out of range 0..%d", frequency, MaxFrequencyDays)
+	if frequency < 0 || frequency > maxFrequencyDays {
+		return fmt.Errorf("%d is out of range 0..%d", frequency, maxFrequencyDays)
 	}
 	return nil
 }
@@ -158,7 +160,7 @@ func (s Schedule) ExpectedInterval() time.Duration {
 			days = append(days, mod(int64(wd), 7))
 		}
 	case s.FrequencyDays > 0:
-		if s.FrequencyDays > MaxFrequencyDays {
+		if s.FrequencyDays > maxFrequencyDays {
 			return time.Duration(math.MaxInt64)
 		}
 		period = int64(s.FrequencyDays)
@@ -194,3 +196,5 @@ func mod(a, m int64) int64 {
 	}
 	return r
 }
+
+func isDigit(c byte) bool { return '0' <= c && c <= '9' }

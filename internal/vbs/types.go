@@ -1,6 +1,6 @@
 // Package vbs is a client for the Huawei Cloud Volume Backup Service (VBS) API:
 // backup policies and the backup jobs ("tasks") they trigger, authenticated
-// with AK/SK request signing or IAM tokens.
+// with AK/SK request signing or IAM tokens (see package hwcloud).
 package vbs
 
 import (

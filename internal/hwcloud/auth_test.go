@@ -1,4 +1,4 @@
-package vbs
+package hwcloud
 
 import (
 	"context"
@@ -259,15 +259,15 @@ func TestClient401Renews(t *testing.T) {
 	}{
 		{"renewal helps", false, 2, 2, []RequestEvent{
 			{Operation: OpIAMToken, StatusCode: 201, Attempt: 1},
-			{Operation: OpListPolicies, StatusCode: 401, Attempt: 1, Retried: true},
+			{Operation: opListPolicies, StatusCode: 401, Attempt: 1, Retried: true},
 			{Operation: OpIAMToken, StatusCode: 201, Attempt: 1},
-			{Operation: OpListPolicies, StatusCode: 200, Attempt: 2},
+			{Operation: opListPolicies, StatusCode: 200, Attempt: 2},
 		}},
 		{"renewal does not help", true, 2, 2, []RequestEvent{
 			{Operation: OpIAMToken, StatusCode: 201, Attempt: 1},
-			{Operation: OpListPolicies, StatusCode: 401, Attempt: 1, Retried: true},
+			{Operation: opListPolicies, StatusCode: 401, Attempt: 1, Retried: true},
 			{Operation: OpIAMToken, StatusCode: 201, Attempt: 1},
-			{Operation: OpListPolicies, StatusCode: 401, Attempt: 2},
+			{Operation: opListPolicies, StatusCode: 401, Attempt: 2},
 		}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -290,8 +290,8 @@ func TestClient401Renews(t *testing.T) {
 			defer vbs.Close()
 			var log eventLog
 			p := newPasswordAuth(t, iamSrv, clock, nil)
-			c := newTestClient(t, vbs, func(o *Options) { o.Auth = p; o.Observer = log.observe })
-			_, err := c.ListPolicies(context.Background())
+			c := newTestClient(t, vbs, func(o *testOptions) { o.Auth = p; o.Observer = log.observe })
+			_, err := c.listPolicies(context.Background())
 			if tt.rejectAll {
 				if err == nil || err.Error() != "list_policies: HTTP 401 APIGW.0301: Incorrect token [REDACTED]" {
 					t.Errorf("error %v", err)
@@ -481,8 +481,8 @@ func TestNoSecretsInOutput(t *testing.T) {
 	}))
 	defer echo.Close()
 	for name, a := range auths {
-		c := newTestClient(t, echo, func(o *Options) { o.Auth = a })
-		_, err := c.ListPolicies(context.Background())
+		c := newTestClient(t, echo, func(o *testOptions) { o.Auth = a })
+		_, err := c.listPolicies(context.Background())
 		if err == nil {
 			t.Fatalf("%s: no error", name)
 		}
