@@ -99,6 +99,7 @@ var vendorPolicy = Policy{
 	ResourceCount: 1,
 	Schedule: Schedule{
 		StartTimes:             []time.Duration{12 * time.Hour},
+		FrequencyDays:          1, // prevails over the weekdays
 		Weekdays:               []time.Weekday{time.Monday, time.Thursday},
 		RetentionNum:           10,
 		RetentionDays:          30,

@@ -154,6 +154,7 @@ type rawPolicy struct {
 	Name     json.RawMessage `json:"backup_policy_name"`
 	Schedule json.RawMessage `json:"scheduled_policy"`
 	Count    json.RawMessage `json:"policy_resource_count"`
+	TimeZone json.RawMessage `json:"time_zone"`
 }
 
 // rawSchedule is scheduled_policy with its fields left raw.
@@ -168,6 +169,7 @@ type rawSchedule struct {
 	RetentionDay  json.RawMessage `json:"retention_day"`
 	RemainFirst   json.RawMessage `json:"remain_first_backup_of_curMonth"`
 	Status        json.RawMessage `json:"status"`
+	TimeZone      json.RawMessage `json:"time_zone"`
 }
 
 // decodePolicies decodes the body of a backup-policies response,
@@ -180,8 +182,12 @@ type rawSchedule struct {
 // is accepted too), remain_first_backup_of_curMonth ("Y"/"N") and status
 // ("ON"/"OFF", giving Policy.Enabled). Integers may be JSON numbers or numeric
 // strings; missing or null fields are zero values. When a policy has both
-// frequency and week_frequency, the weekdays win and FrequencyDays is 0.
-// Unknown keys are ignored. A policy without backup_policy_id is kept with an
+// frequency and week_frequency, frequency prevails (the vendor's create and
+// modify pages say so); the weekdays are kept in Schedule.Weekdays. time_zone
+// (see parseZone) is read from scheduled_policy or, as the vendor's Python
+// SDK fixture has it, from the policy itself; one that cannot be decoded is a
+// problem that leaves Schedule.Zone nil (UTC) and keeps the rest of the
+// schedule. Unknown keys are ignored. A policy without backup_policy_id is kept with an
 // empty ID.
 //
 // One bad field does not cost the other policies, nor the policy's other
@@ -298,8 +304,15 @@ func decodePolicy(elem json.RawMessage, i int) (Policy, error) {
 	}
 	if !runOK {
 		sched = Schedule{}
-	} else if len(sched.Weekdays) > 0 {
-		sched.FrequencyDays = 0 // the weekdays win
+	}
+	tzRaw, tzField := rs.TimeZone, "scheduled_policy.time_zone"
+	if len(tzRaw) == 0 || isNull(tzRaw) {
+		tzRaw, tzField = rp.TimeZone, "time_zone"
+	}
+	if tz, err := decodeString(tzRaw); err != nil {
+		problem(tzField, fmt.Errorf("%w; assuming UTC", err))
+	} else if sched.Zone, err = parseZone(tz); err != nil {
+		problem(tzField, fmt.Errorf("%w; assuming UTC", err))
 	}
 
 	ints := []struct {

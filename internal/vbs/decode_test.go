@@ -129,8 +129,9 @@ func TestDecodePolicies(t *testing.T) {
 	}
 	want := []Policy{
 		{ID: "p1", Name: "twice", ResourceCount: 3, Schedule: Schedule{
-			StartTimes: []time.Duration{2 * time.Hour, 14 * time.Hour}, FrequencyDays: 2, RetentionDays: 7}},
-		{ID: "p2", Enabled: true, Schedule: Schedule{
+			StartTimes: []time.Duration{2 * time.Hour, 14 * time.Hour}, FrequencyDays: 2, RetentionDays: 7,
+			Zone: time.FixedZone("UTC+08:00", 8*3600)}},
+		{ID: "p2", Enabled: true, Schedule: Schedule{FrequencyDays: 1, // frequency prevails; the weekdays are kept
 			Weekdays: []time.Weekday{time.Sunday, time.Monday, time.Friday}, KeepFirstBackupOfMonth: true}},
 		{ID: "p3", Schedule: Schedule{StartTimes: []time.Duration{9 * time.Hour}, Weekdays: []time.Weekday{time.Tuesday, time.Saturday}}},
 		{ID: "p4"},
@@ -316,6 +317,50 @@ func TestStatusAndDuration(t *testing.T) {
 	} {
 		if got := tt.task.Duration(); got != tt.want {
 			t.Errorf("%+v: Duration %v, want %v", tt.task, got, tt.want)
+		}
+	}
+}
+
+// TestDecodePoliciesTimeZone: time_zone is read from scheduled_policy or,
+// as the vendor's Python SDK fixture has it, from the policy; one that
+// cannot be decoded is a problem, the zone is UTC and the schedule is kept.
+func TestDecodePoliciesTimeZone(t *testing.T) {
+	h := time.Hour
+	body := `{"backup_policies": [
+	  {"backup_policy_id": "in-schedule", "scheduled_policy": {"start_time": "22:00,00:00,02:00", "week_frequency": ["MON"], "time_zone": "UTC+02:00"}},
+	  {"backup_policy_id": "policy-level", "time_zone": "UTC+02:00", "scheduled_policy": {"start_time": "22:00,00:00,02:00", "week_frequency": ["MON"]}},
+	  {"backup_policy_id": "both", "time_zone": "UTC-05:00", "scheduled_policy": {"start_time": "22:00,00:00,02:00", "week_frequency": ["MON"], "time_zone": "+02:00"}},
+	  {"backup_policy_id": "bad", "scheduled_policy": {"start_time": "22:00,00:00,02:00", "week_frequency": ["MON"], "time_zone": "Beijing"}},
+	  {"backup_policy_id": "not a string", "scheduled_policy": {"start_time": "02:00", "frequency": 1, "time_zone": 8}},
+	  {"backup_policy_id": "both frequencies", "scheduled_policy": {"start_time": "02:00", "frequency": 1, "week_frequency": ["MON"], "time_zone": "UTC+08:00"}}
+	]}`
+	got, err := decodePolicies([]byte(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []struct {
+		interval time.Duration
+		zone     string
+		problems []string
+	}{
+		{164 * h, "UTC+02:00", nil},
+		{164 * h, "UTC+02:00", nil},
+		{164 * h, "UTC+02:00", nil},
+		{146 * h, "UTC", []string{`field scheduled_policy.time_zone: cannot use "Beijing" as a time zone (want an offset such as UTC+08:00 or +08:00, or an IANA name such as Asia/Shanghai); assuming UTC`}},
+		{24 * h, "UTC", []string{`field scheduled_policy.time_zone: is a number, want a string; assuming UTC`}},
+		{24 * h, "UTC+08:00", nil},
+	}
+	if len(got) != len(want) {
+		t.Fatalf("%d policies, want %d", len(got), len(want))
+	}
+	for i, w := range want {
+		p := got[i]
+		zone := "UTC"
+		if p.Schedule.Zone != nil {
+			zone = p.Schedule.Zone.String()
+		}
+		if iv := p.Schedule.ExpectedInterval(); iv != w.interval || zone != w.zone || !reflect.DeepEqual(p.Problems, w.problems) {
+			t.Errorf("%s: interval %v, zone %s, problems %q; want %v, %s, %q", p.ID, iv, zone, p.Problems, w.interval, w.zone, w.problems)
 		}
 	}
 }
