@@ -573,3 +573,21 @@ func TestPasswordAuthRefusalBackoff(t *testing.T) {
 		t.Errorf("%d logins, %d refusals after success, want 3 and 0", n, p.refusals)
 	}
 }
+
+// TestPasswordAuthIAMEndpoint: the default IAM host comes from the region
+// table (eu-west-101 is on the .eu site); an explicit IAMEndpoint wins.
+func TestPasswordAuthIAMEndpoint(t *testing.T) {
+	for _, tt := range []struct{ region, endpoint, want string }{
+		{"eu-west-101", "", "https://iam.eu-west-101.myhuaweicloud.eu/v3/auth/tokens"},
+		{"cn-north-4", "", "https://iam.cn-north-4.myhuaweicloud.com/v3/auth/tokens"},
+		{"eu-west-101", "https://iam.example.com/", "https://iam.example.com/v3/auth/tokens"},
+	} {
+		a, err := NewPasswordAuth(PasswordAuthOptions{Region: tt.region, IAMEndpoint: tt.endpoint, Domain: "d", User: "u", Password: testPassword, ProjectID: "p"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := a.(*passwordAuth).endpoint.String(); got != tt.want {
+			t.Errorf("region %q, IAMEndpoint %q: %s, want %s", tt.region, tt.endpoint, got, tt.want)
+		}
+	}
+}
