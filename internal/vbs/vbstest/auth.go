@@ -16,9 +16,9 @@ import (
 )
 
 const (
-	signAlgorithm   = "SDK-HMAC-SHA256"
-	sdkDateLayout   = "20060102T150405Z"
-	maxClockSkew    = 15 * time.Minute
+	signAlgorithm = "SDK-HMAC-SHA256"
+	sdkDateLayout = "20060102T150405Z"
+	maxClockSkew  = 15 * time.Minute
 	// An AK is locked for lockoutDuration after lockoutFailures failed
 	// signatures within lockoutWindow, as the API gateway does: every
 	// request with it then gets 401, even a correctly signed one.
