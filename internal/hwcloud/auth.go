@@ -374,7 +374,7 @@ type PasswordAuthOptions struct {
 	Domain, User, Password string
 	// ProjectID scopes the token; required.
 	ProjectID string
-	// HTTPClient defaults to a client like the one of Options.HTTPClient.
+	// HTTPClient defaults to a client like the one of EngineOptions.HTTPClient.
 	HTTPClient *http.Client
 	// Observer, when not nil, is called after every HTTP attempt to IAM
 	// (Operation OpIAMToken). The Observer of the Client whose request
@@ -460,17 +460,17 @@ func NewPasswordAuth(o PasswordAuthOptions) (Authenticator, error) {
 		}
 	}
 	if len(missing) > 0 {
-		return nil, fmt.Errorf("vbs: password auth: missing %s", strings.Join(missing, ", "))
+		return nil, fmt.Errorf("password auth: missing %s", strings.Join(missing, ", "))
 	}
 	base, err := EndpointURL(o.IAMEndpoint, o.Region, endpoints.IAM)
 	if err != nil {
-		return nil, fmt.Errorf("vbs: password auth: IAM endpoint: %w", err)
+		return nil, fmt.Errorf("password auth: IAM endpoint: %w", err)
 	}
 	u := JoinPath(base, []string{"v3", "auth", "tokens"}, nil)
 
 	body, err := iamRequestBody(o.User, o.Password, o.Domain, o.ProjectID)
 	if err != nil {
-		return nil, fmt.Errorf("vbs: password auth: %w", err)
+		return nil, fmt.Errorf("password auth: %w", err)
 	}
 	now := o.Now
 	if now == nil {
@@ -478,7 +478,7 @@ func NewPasswordAuth(o PasswordAuthOptions) (Authenticator, error) {
 	}
 	eng, err := NewEngine(EngineOptions{HTTPClient: o.HTTPClient, UserAgent: o.UserAgent})
 	if err != nil {
-		return nil, fmt.Errorf("vbs: password auth: %w", err)
+		return nil, fmt.Errorf("password auth: %w", err)
 	}
 	p := &passwordAuth{
 		endpoint: u, user: o.User, domain: o.Domain, projectID: o.ProjectID, password: o.Password,
