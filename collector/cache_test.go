@@ -86,7 +86,8 @@ func mutate(t *testing.T, sim *vbstest.Server, sc vbstest.Scenario, rng *rand.Ra
 }
 
 // Two scrapes that arrive together share one refresh: one policy list call,
-// one walk per policy.
+// one walk per policy. Each walk reads the policy's whole history (3 days in a
+// 7-day window): one page, then the empty page that ends a walk.
 func TestConcurrentScrapesShareOneRefresh(t *testing.T) {
 	sim, client := newSim(t, 100)
 	sim.Load(vbstest.Generate(vbstest.GenOptions{Policies: 3, Disks: 5, Days: 3, Seed: 7, Now: testNow}))
@@ -112,8 +113,8 @@ func TestConcurrentScrapesShareOneRefresh(t *testing.T) {
 	if n := sim.Requests(vbstest.OpListPolicies); n != 1 {
 		t.Errorf("policy list requests = %d, want 1", n)
 	}
-	if n := sim.Requests(vbstest.OpListTasks); n != 3 {
-		t.Errorf("task requests = %d, want 3 (one page per policy)", n)
+	if n := sim.Requests(vbstest.OpListTasks); n != 6 {
+		t.Errorf("task requests = %d, want 6 (one page and one empty page per policy)", n)
 	}
 }
 

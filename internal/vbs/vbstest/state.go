@@ -336,6 +336,7 @@ type taskQuery struct {
 	jobID           string
 	status          string
 	markerInclusive bool // FaultDuplicatePages
+	countPage       bool // Options.CountIsPageSize
 }
 
 type paramError struct{ msg string }
@@ -474,6 +475,9 @@ func (ps *policyState) renderTasks(q taskQuery) ([]byte, error) {
 			emit(j)
 		}
 	}
+	if q.countPage {
+		count = written
+	}
 	b = append(b, `],"count":`...)
 	b = strconv.AppendInt(b, int64(count), 10)
 	b = append(b, '}')
@@ -485,6 +489,7 @@ func (s *Server) listTasks(r *http.Request, policyID string, f *Fault) response 
 	if err != nil {
 		return vbsError(http.StatusBadRequest, CodeInvalidParameter, err.Error())
 	}
+	q.countPage = s.opts.CountIsPageSize
 	if f != nil {
 		switch f.Kind {
 		case FaultStuckMarker:
