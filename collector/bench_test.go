@@ -169,6 +169,17 @@ func (m *memAPI) Tasks(_ context.Context, policyID string, q vbs.TaskQuery) iter
 	}
 }
 
+func (m *memAPI) Job(_ context.Context, policyID, jobID string) (vbs.Task, bool, error) {
+	for _, t := range m.tasks[policyID] {
+		if t.JobID == jobID {
+			return t, true, nil
+		}
+	}
+	return vbs.Task{}, false, nil
+}
+
+func (m *memAPI) PageSize() int { return m.pageSize }
+
 func heapAlloc() uint64 {
 	runtime.GC()
 	runtime.GC()
