@@ -173,6 +173,7 @@ func TestSteadyStateCost(t *testing.T) {
 	if got := sim.Requests(vbstest.OpListTasks); got != 5 {
 		t.Errorf("after 50 new jobs: task requests = %d, want 5", got)
 	}
+	t.Run("job open for 6 days in a 7,000-job window", testSteadyStateLongOpenJob)
 }
 
 // A first walk that does not fit in one scrape's deadline keeps what it read

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/go-kit/log"
@@ -320,6 +321,8 @@ func (s *policyState) store(r jobRef, t *vbs.Task, created time.Time, trust int6
 	if s.cache.upsert(r, t, created) {
 		s.dirty = true
 	}
+	var bits uint8
+	var fields, values []string
 	for _, f := range []struct {
 		bit  uint8
 		name string
@@ -328,14 +331,20 @@ func (s *policyState) store(r jobRef, t *vbs.Task, created time.Time, trust int6
 		if f.at.IsZero() || f.at.UnixMilli() <= trust || s.warned[r]&f.bit != 0 {
 			continue
 		}
-		if s.warned == nil {
-			s.warned = map[jobRef]uint8{}
-		}
-		s.warned[r] |= f.bit
-		level.Warn(logger).Log("msg", "a job's time is more than "+futureSlack.String()+" ahead of the exporter's clock; it is not used for the job's times or order (the job still counts by status)",
-			"policy_id", s.policy.ID, "policy_name", s.policy.Name, "job_id", t.JobID, "field", f.name,
-			"value", f.at.UTC().Format("2006-01-02T15:04:05.000Z07:00"), "operation", vbs.OpListTasks)
+		bits |= f.bit
+		fields = append(fields, f.name)
+		values = append(values, f.at.UTC().Format("2006-01-02T15:04:05.000Z07:00"))
 	}
+	if bits == 0 {
+		return
+	}
+	if s.warned == nil {
+		s.warned = map[jobRef]uint8{}
+	}
+	s.warned[r] |= bits
+	level.Warn(logger).Log("msg", "a job's time is more than "+futureSlack.String()+" ahead of the exporter's clock; it is not used for last job, last success, running since, durations or order (the job still counts by status)",
+		"policy_id", s.policy.ID, "policy_name", s.policy.Name, "job_id", t.JobID,
+		"field", strings.Join(fields, ","), "value", strings.Join(values, ","), "operation", vbs.OpListTasks)
 }
 
 // forgetWarnings drops the warning marks of jobs no longer cached.
