@@ -34,7 +34,7 @@ func TestCachedMatchesFullWalk(t *testing.T) {
 			rng := rand.New(rand.NewPCG(seed, 42))
 			next := 0
 			stuck := map[string]bool{} // long-open jobs, by job ID
-			rechecks := 0 // job_id= queries of the cached target
+			rechecks := 0              // job_id= queries of the cached target
 			for step := 0; step < 15; step++ {
 				sim.ResetCounters()
 				got := render(t, snapshotCollector{cached.Refresh(ctxTimeout(t, 30*time.Second))})

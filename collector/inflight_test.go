@@ -278,7 +278,8 @@ func TestFutureTimesNotTrusted(t *testing.T) {
 	)
 	sim.AddJobs("pol-f", jobs...)
 	logs := &syncBuffer{}
-	target := NewTarget(TargetOptions{Name: "t", API: client, Now: func() time.Time { return testNow }, Logger: log.NewLogfmtLogger(logs)})
+	now := testNow
+	target := NewTarget(TargetOptions{Name: "t", API: client, Now: func() time.Time { return now }, Logger: log.NewLogfmtLogger(logs)})
 	var text string
 	for range 3 {
 		text = render(t, snapshotCollector{target.Refresh(ctxTimeout(t, 10*time.Second))})
@@ -316,6 +317,13 @@ func TestFutureTimesNotTrusted(t *testing.T) {
 		if !strings.Contains(strings.Join(warned, "\n"), want) {
 			t.Errorf("no warning with %q:\n%s", want, strings.Join(warned, "\n"))
 		}
+	}
+	// Once the clock catches up, the RUNNING job's time is trusted: with no
+	// new data the statistics are derived again and it is running since then.
+	now = testNow.Add(31 * time.Minute)
+	text = render(t, snapshotCollector{target.Refresh(ctxTimeout(t, 10*time.Second))})
+	if want := `vbs_resource_running_since_timestamp_seconds{` + lbl + `resource_id="vol-c",resource_type="volume",target="t"} ` + sec(testNow.Add(90*time.Minute)); !strings.Contains(text, want+"\n") {
+		t.Errorf("clock caught up: missing %s", want)
 	}
 }
 
