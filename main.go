@@ -130,9 +130,13 @@ func run(args []string, stdout, stderr *os.File) int {
 	logger, slogger := newLogger(stderr, o.logLevel, o.logFormat)
 
 	if o.configCheck {
-		if _, err := config.Load(o.configFile, os.LookupEnv); err != nil {
+		c, err := config.Load(o.configFile, os.LookupEnv)
+		if err != nil {
 			fmt.Fprintf(stderr, "%v\n", err)
 			return 1
+		}
+		for _, w := range c.Warnings {
+			fmt.Fprintf(stderr, "warning: %s\n", w)
 		}
 		fmt.Fprintf(stdout, "%s: configuration is valid\n", o.configFile)
 		return 0

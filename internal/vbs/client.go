@@ -30,9 +30,10 @@ type Options struct {
 	// dial/TLS/response-header timeouts. Redirects are not followed unless
 	// the given client sets CheckRedirect.
 	HTTPClient *http.Client
-	// PageSize is the limit of each task page, default 100. The server may
-	// cap it (its maximum is undocumented): a walk never ends on a short
-	// page, only on an empty one, so a cap loses no job.
+	// PageSize is the limit of each task page, default
+	// config.DefaultPageSize. The server may cap it (its maximum is
+	// undocumented): a walk never ends on a short page, only on an empty
+	// one, so a cap loses no job.
 	PageSize int
 	// MaxPages caps the page requests of one task walk, default 100000; a
 	// walk that would need page MaxPages+1 ends with a *PagingError.
