@@ -355,3 +355,74 @@ func TestShortLookbackWarnsOncePerPolicy(t *testing.T) {
 		t.Fatalf("warnings:\n%s\nwant one, for pol-weekly", strings.Join(warned, "\n"))
 	}
 }
+
+// An open job older than the window leaves it like any other: it is
+// dropped, not re-read, and its disk stops showing it as running.
+func TestOpenJobLeavesWindow(t *testing.T) {
+	sim, client := newSim(t, 10)
+	sc := vbstest.Generate(vbstest.GenOptions{Policies: 1, Disks: 5, Days: 9, Seed: 4, Now: testNow, Schedules: dailyOnly})
+	sim.Load(sc)
+	pid := sc.Policies[0].ID
+	var old vbstest.Job
+	for _, j := range sim.Jobs(pid) {
+		if age := testNow.Sub(j.CreatedAt); age < 7*24*time.Hour && age > 6*24*time.Hour {
+			old = j
+		}
+	}
+	if err := sim.UpdateJob(pid, old.JobID, func(j *vbstest.Job) { j.Status = "RUNNING"; j.FinishedAt = time.Time{} }); err != nil {
+		t.Fatal(err)
+	}
+	now := testNow
+	target := NewTarget(TargetOptions{Name: "t", API: client, Now: func() time.Time { return now }})
+	target.Refresh(ctxTimeout(t, 10*time.Second))
+	sim.ResetCounters()
+	if got := target.Refresh(ctxTimeout(t, 10*time.Second)).Policies[0].stats.jobs[codeRunning]; got != 1 || sim.Requests(vbstest.OpListTasks) != 2 {
+		t.Fatalf("inside the window: %d running, %d task requests; want 1 and 2 (a page and a job_id= query)", got, sim.Requests(vbstest.OpListTasks))
+	}
+	now = old.CreatedAt.Add(7*24*time.Hour + time.Minute) // the job is now older than the 7-day window
+	sim.ResetCounters()
+	snap := target.Refresh(ctxTimeout(t, 10*time.Second))
+	if got := snap.Policies[0].stats.jobs[codeRunning]; got != 0 || sim.Requests(vbstest.OpListTasks) != 1 {
+		t.Errorf("after it left the window: %d running, %d task requests; want 0 and 1", got, sim.Requests(vbstest.OpListTasks))
+	}
+	for _, r := range snap.Policies[0].stats.resources {
+		if r.runningSince != 0 {
+			t.Errorf("disk %s still running since %d", r.id, r.runningSince)
+		}
+	}
+}
+
+// An open job without a job_id cannot be asked for by ID: the refresh walks
+// down to it, and it is re-read correctly when it finishes.
+func TestOpenJobWithoutIDIsWalked(t *testing.T) {
+	sim, client := newSim(t, 10)
+	sc := vbstest.Generate(vbstest.GenOptions{Policies: 1, Disks: 5, Days: 8, Seed: 4, Now: testNow, Schedules: dailyOnly})
+	sim.Load(sc)
+	pid := sc.Policies[0].ID
+	jobs := sim.Jobs(pid)
+	idless := jobs[24].JobID // on the third page
+	if err := sim.UpdateJob(pid, idless, func(j *vbstest.Job) {
+		j.Status, j.FinishedAt, j.Omit = "RUNNING", time.Time{}, []string{"job_id"}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	target := NewTarget(TargetOptions{Name: "t", API: client, Now: func() time.Time { return testNow }})
+	target.Refresh(ctxTimeout(t, 10*time.Second))
+	sim.ResetCounters()
+	snap := target.Refresh(ctxTimeout(t, 10*time.Second))
+	for _, r := range sim.RequestLog(vbstest.OpListTasks) {
+		if strings.Contains(r.RawQuery, "job_id=") {
+			t.Errorf("a job_id= query for a job without ID: %s", r.RawQuery)
+		}
+	}
+	if p := snap.Policies[0]; !p.RefreshSuccess || p.stats.jobs[codeRunning] != 1 || sim.Requests(vbstest.OpListTasks) != 3 {
+		t.Fatalf("success=%v running=%d task requests=%d, want true, 1, 3 (the pages down to the job)", p.RefreshSuccess, p.stats.jobs[codeRunning], sim.Requests(vbstest.OpListTasks))
+	}
+	if err := sim.FinishJob(pid, idless, "EXECUTE_SUCCESS", testNow.Add(-time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	snap = target.Refresh(ctxTimeout(t, 10*time.Second))
+	if p := snap.Policies[0]; !p.RefreshSuccess || p.stats.jobs[codeRunning] != 0 {
+		t.Errorf("after it finished: success=%v running=%d, want true and 0", p.RefreshSuccess, p.stats.jobs[codeRunning])
+	}
+}
