@@ -313,8 +313,8 @@ func (c *Client) Job(ctx context.Context, policyID, jobID string) (Task, bool, e
 //
 // A non-empty page whose every job was already seen, a next marker equal to
 // the previous one, a job newer than q.MarkerCreated (the API ignored the
-// marker of a resumed walk), or a walk that
-// would need more than MaxPages page requests ends it with a *PagingError.
+// marker of a resumed walk), or a walk that would need more than MaxPages
+// page requests ends it with a *PagingError.
 // Any error is yielded once as (Task{}, err) and ends the walk.
 func (c *Client) Tasks(ctx context.Context, policyID string, q TaskQuery) iter.Seq2[Task, error] {
 	return func(yield func(Task, error) bool) {
