@@ -464,10 +464,10 @@ func TestHandlersMetricsServesEverything(t *testing.T) {
 	}
 	m.expect(t, float64(e.simA.Requests(vbstest.OpListTasks)), "vbs_api_requests_total", "target", "alpha", "operation", "list_tasks", "code", "200")
 	m.expect(t, float64(e.simB.Requests(vbstest.OpListTasks)), "vbs_api_requests_total", "target", "beta", "operation", "list_tasks", "code", "200")
-	// The first scrape walked alpha's seven jobs in pages of two (4 pages);
-	// the later ones read one page each.
-	if n := e.simA.Requests(vbstest.OpListTasks); n != 4+scrapes-1 {
-		t.Errorf("simulator alpha saw %d list_tasks requests, want %d (a backfill of 4 pages, then 1 per scrape)", n, 4+scrapes-1)
+	// The first scrape walked alpha's seven jobs in pages of two (4 pages,
+	// then the empty page that ends a walk); the later ones read one page each.
+	if n := e.simA.Requests(vbstest.OpListTasks); n != 5+scrapes-1 {
+		t.Errorf("simulator alpha saw %d list_tasks requests, want %d (a backfill of 4 pages and an empty one, then 1 per scrape)", n, 5+scrapes-1)
 	}
 
 	if mf := m["vbs_exporter_build_info"]; mf == nil || len(mf.Metric) != 1 || mf.Metric[0].GetGauge().GetValue() != 1 {
@@ -541,10 +541,11 @@ func TestHandlersReload(t *testing.T) {
 		t.Errorf("GET /-/reload: status %d body %q", code, body)
 	}
 
-	// The first scrape backfills alpha: seven jobs in pages of two.
+	// The first scrape backfills alpha: seven jobs in pages of two, then the
+	// empty page that ends a walk.
 	e.scrape("/metrics")
-	if n := e.simA.Requests(vbstest.OpListTasks); n != 4 {
-		t.Fatalf("first scrape: alpha's simulator saw %d list_tasks requests, want 4", n)
+	if n := e.simA.Requests(vbstest.OpListTasks); n != 5 {
+		t.Fatalf("first scrape: alpha's simulator saw %d list_tasks requests, want 5", n)
 	}
 	alpha, _ := e.ex.get("alpha")
 	beta, _ := e.ex.get("beta")

@@ -285,7 +285,7 @@ func (t *Target) refresh(ctx context.Context) *Snapshot {
 			LastJob:          s.newest,
 			CachedJobs:       s.cache.len(),
 			HasData:          s.headDone || s.cache.len() > 0,
-			stats:            s.derived(),
+			stats:            s.derived(now),
 		}
 		snap.Policies = append(snap.Policies, ps)
 		level.Debug(logger).Log("msg", "policy refreshed", "policy_id", s.policy.ID, "policy_name", s.policy.Name,
@@ -354,19 +354,39 @@ func (t *Target) refreshPolicies(ctx context.Context, logger log.Logger, listed 
 	sem := make(chan struct{}, t.opts.Concurrency)
 	var wg sync.WaitGroup
 	for _, s := range work {
+		lookback := lookbackFor(t.opts.Lookback, s.policy)
+		warnShortLookback(logger, s, lookback)
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			err := s.refresh(ctx, t.opts.API, now, lookbackFor(t.opts.Lookback, s.policy), !t.opts.DisableCache)
+			plog := log.With(logger, "policy_id", s.policy.ID, "policy_name", s.policy.Name)
+			err := s.refresh(ctx, t.opts.API, now, lookback, !t.opts.DisableCache, logger)
 			s.lastSuccess = err == nil
 			if err != nil {
-				logError(log.With(logger, "policy_id", s.policy.ID, "policy_name", s.policy.Name),
-					"reading the policy's jobs failed; keeping what was read", vbs.OpListTasks, err)
+				logError(plog, "reading the policy's jobs failed; keeping what was read", vbs.OpListTasks, err)
 			}
 		}()
 	}
 	wg.Wait()
+}
+
+// warnShortLookback warns, once per policy and (lookback, interval) pair,
+// when the lookback window is shorter than twice the policy's expected
+// interval: the window then cannot hold two runs, and a missed run is not
+// seen as one (the disks' last success leaves the window).
+func warnShortLookback(logger log.Logger, s *policyState, lookback time.Duration) {
+	interval := s.policy.Schedule.ExpectedInterval()
+	if interval <= 0 || lookback >= 2*interval {
+		s.lookbackWarned = [2]time.Duration{}
+		return
+	}
+	if s.lookbackWarned == [2]time.Duration{lookback, interval} {
+		return
+	}
+	s.lookbackWarned = [2]time.Duration{lookback, interval}
+	level.Warn(logger).Log("msg", "the lookback window is shorter than twice the policy's expected interval; missed runs may go unseen",
+		"policy_id", s.policy.ID, "policy_name", s.policy.Name, "lookback", lookback, "expected_interval", interval)
 }
 
 // stateFor returns the state of a listed policy, creating it when new.
