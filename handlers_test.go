@@ -529,16 +529,19 @@ func TestHandlersScrapeTimeoutHeader(t *testing.T) {
 func TestHandlersReload(t *testing.T) {
 	e := newHTEnv(t, htOptions{})
 
-	// Only POST.
-	for _, method := range []string{http.MethodGet, http.MethodPut, http.MethodHead} {
+	// Only POST and PUT (Prometheus's convention).
+	for _, method := range []string{http.MethodGet, http.MethodDelete, http.MethodHead} {
 		code, _, resp := htRead(t, e.do(context.Background(), method, "/-/reload", nil))
-		if code != http.StatusMethodNotAllowed || resp.Header.Get("Allow") != http.MethodPost {
-			t.Errorf("%s /-/reload: status %d Allow %q, want 405 and POST", method, code, resp.Header.Get("Allow"))
+		if code != http.StatusMethodNotAllowed || resp.Header.Get("Allow") != "POST, PUT" {
+			t.Errorf("%s /-/reload: status %d Allow %q, want 405 and POST, PUT", method, code, resp.Header.Get("Allow"))
 		}
 	}
 	code, body, _ := e.get("/-/reload")
-	if code != http.StatusMethodNotAllowed || body != "this endpoint requires a POST request\n" {
+	if code != http.StatusMethodNotAllowed || body != "method GET not allowed: use POST, PUT\n" {
 		t.Errorf("GET /-/reload: status %d body %q", code, body)
+	}
+	if code, body, _ := htRead(t, e.do(context.Background(), http.MethodPut, "/-/reload", nil)); code != http.StatusOK || body != "configuration reloaded\n" {
+		t.Errorf("PUT /-/reload: status %d body %q, want 200", code, body)
 	}
 
 	// The first scrape backfills alpha: seven jobs in pages of two.
