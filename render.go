@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"sync"
+	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -44,11 +45,14 @@ type snapKey struct {
 type renderCache struct {
 	mu      sync.Mutex
 	entries map[string]*exposition
+	// renders counts the variants rendered, for tests.
+	renders atomic.Int64
 }
 
 // exposition is what one set of snapshots renders to, per negotiated format
 // and compression, each built at most once.
 type exposition struct {
+	cache *renderCache
 	key   []snapKey
 	snaps []*collector.Snapshot
 
@@ -99,7 +103,7 @@ func (c *renderCache) get(route string, targets []*collector.Target, snaps []*co
 	if x := c.entries[route]; x != nil && sameKey(x.key, key) {
 		return x
 	}
-	x := &exposition{key: key, snaps: snaps, variants: map[variantKey]*variant{}}
+	x := &exposition{cache: c, key: key, snaps: snaps, variants: map[variantKey]*variant{}}
 	if c.entries == nil {
 		c.entries = map[string]*exposition{}
 	}
@@ -137,6 +141,7 @@ func (x *exposition) families(format expfmt.Format, encoding string) ([]encodedF
 // render encodes every family of the snapshots except those the per-scrape
 // part serves.
 func (x *exposition) render(format expfmt.Format, encoding string) ([]encodedFamily, error) {
+	x.cache.renders.Add(1)
 	dynamic, err := gatherNames(dynamicSnapshots(x.snaps))
 	if err != nil {
 		return nil, err
