@@ -174,7 +174,8 @@ func (x *exposition) render(format expfmt.Format, encoding string) ([]encodedFam
 func encodeFamilies(w io.Writer, format expfmt.Format, encoding string, mfs []*dto.MetricFamily) error {
 	var gz *gzip.Writer
 	if encoding == gzipEncoding {
-		gz = gzip.NewWriter(w)
+		gz = getGzip(w)
+		defer gzipPool.Put(gz)
 		w = gz
 	}
 	enc := expfmt.NewEncoder(w, format)
@@ -268,7 +269,8 @@ func assemble(format expfmt.Format, encoding string, cached []encodedFamily, dyn
 		var gz *gzip.Writer
 		w := io.Writer(&buf)
 		if encoding == gzipEncoding {
-			gz = gzip.NewWriter(&buf)
+			gz = getGzip(&buf)
+			defer gzipPool.Put(gz)
 			w = gz
 		}
 		enc := expfmt.NewEncoder(w, format)
@@ -315,6 +317,15 @@ func assemble(format expfmt.Format, encoding string, cached []encodedFamily, dyn
 		return nil, err
 	}
 	return out, nil
+}
+
+// gzipPool reuses gzip writers, whose compression state is large.
+var gzipPool = sync.Pool{New: func() any { return gzip.NewWriter(nil) }}
+
+func getGzip(w io.Writer) *gzip.Writer {
+	gz := gzipPool.Get().(*gzip.Writer)
+	gz.Reset(w)
+	return gz
 }
 
 // emptyGzipLen is the size of a gzip member of nothing, which a body that

@@ -67,6 +67,9 @@ type Target struct {
 	// closed is set by Close: the refresh still running closes the client's
 	// idle connections when it ends.
 	closed bool
+	// stale is the last stale copy of last made by lastStale (guarded by
+	// mu), served again with its Version while last is the same.
+	stale, staleOf *Snapshot
 }
 
 type refreshCall struct {
@@ -211,12 +214,18 @@ func (t *Target) Refresh(ctx context.Context) *Snapshot {
 // is false.
 func (t *Target) lastStale() *Snapshot {
 	last := t.lastOrEmpty()
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.staleOf == last {
+		return t.stale
+	}
 	stale := *last
 	stale.Policies = slices.Clone(last.Policies)
 	for i := range stale.Policies {
 		stale.Policies[i].RefreshSuccess = false
 	}
 	stale.Version = t.versions.Add(1)
+	t.stale, t.staleOf = &stale, last
 	return &stale
 }
 
