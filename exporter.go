@@ -85,6 +85,13 @@ func (e *exporter) all() []*collector.Target {
 	return out
 }
 
+// names returns the configured target names in configuration order.
+func (e *exporter) names() []string {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	return slices.Clone(e.order)
+}
+
 // get returns the named target.
 func (e *exporter) get(name string) (*collector.Target, bool) {
 	e.mu.RLock()

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"html"
 	"net/http"
 	"net/url"
 	"slices"
@@ -73,33 +74,79 @@ func (h *handlers) routes(telemetryPath string) (_ *http.ServeMux, err error) {
 	mux.Handle("/-/reload", methods(http.HandlerFunc(h.reloadHandler), http.MethodPost, http.MethodPut))
 	mux.Handle("/config", methods(http.HandlerFunc(h.configHandler), http.MethodGet, http.MethodHead))
 	if telemetryPath != "/" {
-		landing, err := web.NewLandingPage(web.LandingConfig{
-			Name:        "VBS Exporter",
-			Description: "Prometheus exporter for Huawei Cloud VBS disk backup jobs",
-			Version:     version.Info(),
-			// Probe one target by name, like blackbox_exporter's form.
-			Form: web.LandingForm{Action: "/probe", Inputs: []web.LandingFormInput{
-				{Label: "Target", Type: "text", Name: "target", Placeholder: "a configured target name"},
-			}},
-			// /-/reload takes a POST (as does SIGHUP's equivalent, curl -X POST).
-			ExtraHTML: `<div><form action="/-/reload" method="post">Reload the configuration file: ` +
-				`<input type="submit" value="Reload"></form></div>`,
-			// The toolkit links /debug/pprof/* unless told not to; this
-			// exporter does not serve them, so the links would be 404s.
-			Profiling: "false",
-			Links: []web.LandingLinks{
-				{Address: telemetryPath, Text: "Metrics", Description: "Every target plus the exporter's own metrics"},
-				{Address: "/probe?target=", Text: "Probe", Description: "One configured target: /probe?target=NAME"},
-				{Address: "/config", Text: "Configuration", Description: "The running configuration, secrets redacted"},
-				{Address: "/-/healthy", Text: "Health", Description: "Liveness check"},
-			},
-		})
-		if err != nil {
+		l := &landing{telemetryPath: telemetryPath, names: h.ex.names}
+		if _, err := l.page(); err != nil {
 			return nil, fmt.Errorf("landing page: %w", err)
 		}
-		mux.Handle("/", rootMethods(landing))
+		mux.Handle("/", rootMethods(l))
 	}
 	return mux, nil
+}
+
+// landing serves the landing page, rebuilt when a reload changes the
+// configured targets: it lists them, each linked to its probe.
+type landing struct {
+	telemetryPath string
+	names         func() []string
+
+	mu    sync.Mutex
+	built []string
+	h     http.Handler
+}
+
+func (l *landing) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h, err := l.page()
+	if err != nil {
+		http.Error(w, fmt.Sprintf("rendering the landing page failed: %v", err), http.StatusInternalServerError)
+		return
+	}
+	h.ServeHTTP(w, r)
+}
+
+// page returns the landing page for the configured targets.
+func (l *landing) page() (http.Handler, error) {
+	names := l.names()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.h != nil && slices.Equal(l.built, names) {
+		return l.h, nil
+	}
+	probe := "/probe?target="
+	if len(names) > 0 {
+		probe += url.QueryEscape(names[0])
+	}
+	var targets strings.Builder
+	targets.WriteString("<div><h2>Targets</h2><ul>")
+	for _, n := range names {
+		fmt.Fprintf(&targets, `<li><a href="/probe?target=%s">%s</a></li>`, html.EscapeString(url.QueryEscape(n)), html.EscapeString(n))
+	}
+	targets.WriteString("</ul></div>")
+	h, err := web.NewLandingPage(web.LandingConfig{
+		Name:        "VBS Exporter",
+		Description: "Prometheus exporter for Huawei Cloud VBS disk backup jobs",
+		Version:     version.Info(),
+		// Probe one target by name, like blackbox_exporter's form.
+		Form: web.LandingForm{Action: "/probe", Inputs: []web.LandingFormInput{
+			{Label: "Target", Type: "text", Name: "target", Placeholder: "a configured target name"},
+		}},
+		// /-/reload takes a POST (as does SIGHUP's equivalent, curl -X POST).
+		ExtraHTML: targets.String() + `<div><form action="/-/reload" method="post">Reload the configuration file: ` +
+			`<input type="submit" value="Reload"></form></div>`,
+		// The toolkit links /debug/pprof/* unless told not to; this
+		// exporter does not serve them, so the links would be 404s.
+		Profiling: "false",
+		Links: []web.LandingLinks{
+			{Address: l.telemetryPath, Text: "Metrics", Description: "Every target plus the exporter's own metrics"},
+			{Address: html.EscapeString(probe), Text: "Probe", Description: "One configured target: /probe?target=NAME"},
+			{Address: "/config", Text: "Configuration", Description: "The running configuration, secrets redacted"},
+			{Address: "/-/healthy", Text: "Health", Description: "Liveness check"},
+		},
+	})
+	if err != nil {
+		return nil, err
+	}
+	l.built, l.h = names, h
+	return h, nil
 }
 
 // methods answers 405, with an Allow header, to any method but allowed,
@@ -313,7 +360,7 @@ func (h *handlers) probe(w http.ResponseWriter, r *http.Request) {
 	}
 	t, ok := h.ex.get(names[0])
 	if !ok {
-		http.Error(w, fmt.Sprintf("unknown target %q: not in the configuration", names[0]), http.StatusBadRequest)
+		http.Error(w, fmt.Sprintf("unknown target %q: not in the configuration; configured targets: %s", names[0], quoteList(h.ex.names())), http.StatusBadRequest)
 		return
 	}
 	api := prometheus.NewRegistry()
@@ -346,6 +393,15 @@ type promLogger struct{ logger log.Logger }
 
 func (l promLogger) Println(v ...any) {
 	level.Error(l.logger).Log("msg", fmt.Sprint(v...))
+}
+
+// quoteList quotes and joins names, "a", "b".
+func quoteList(names []string) string {
+	q := make([]string, len(names))
+	for i, n := range names {
+		q[i] = strconv.Quote(n)
+	}
+	return strings.Join(q, ", ")
 }
 
 // parseQueryStrict parses /probe's query string: malformed escapes and any
