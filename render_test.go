@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -240,5 +241,68 @@ func TestRemovedTargetLateRefresh(t *testing.T) {
 	}
 	if len(htLinesWith(body, `vbs_api_requests_total{code="200",operation="list_policies",target="kept"}`)) != 1 {
 		t.Errorf("the kept target's request series is missing:\n%s", htShort(body))
+	}
+}
+
+// TestScrapeWriteDeadline: a client that stops reading loses the connection
+// once the scrape timeout plus the margin has passed, instead of holding it
+// (and its goroutine) for the server's 3-minute write timeout.
+func TestScrapeWriteDeadline(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits for the write deadline")
+	}
+	dir := t.TempDir()
+	sim := e2eSim(t, dir)
+	// 5,000 disks: an answer (~9 MB) larger than the loopback socket buffers.
+	sim.Load(vbstest.Generate(vbstest.GenOptions{Policies: 10, Disks: 500, Days: 2, Seed: 1, Now: time.Now().Add(-time.Hour), Schedules: perfDaily}))
+	cfg := filepath.Join(dir, "vbs.yml")
+	e2eWrite(t, cfg, "targets:\n"+e2eTarget("big", sim, "    page_size: 100\n"))
+	a, err := newApp(appOptions{configFile: cfg, lookupEnv: htNoEnv, logger: log.NewNopLogger(), telemetryPath: "/metrics",
+		timeoutOffset: 500 * time.Millisecond, defaultTimeout: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := make(chan string, 16)
+	ts := httptest.NewUnstartedServer(a.mux)
+	ts.Config = newServer(a.mux)
+	ts.Config.ConnState = func(c net.Conn, st http.ConnState) {
+		if st == http.StateClosed {
+			closed <- c.RemoteAddr().String()
+		}
+	}
+	ts.Start()
+	defer ts.Close()
+	client := &http.Client{Transport: &http.Transport{}}
+	resp, err := client.Get(ts.URL + "/metrics") // fills the cache
+	if err != nil {
+		t.Fatal(err)
+	}
+	full, _ := io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	client.CloseIdleConnections()
+
+	conn, err := net.Dial("tcp", ts.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.(*net.TCPConn).SetReadBuffer(4096)
+	fmt.Fprintf(conn, "GET /metrics HTTP/1.1\r\nHost: x\r\nX-Prometheus-Scrape-Timeout-Seconds: 1\r\n\r\n")
+	// The client reads nothing. The server must give up on it after the
+	// scrape timeout plus writeMargin (6 s), not the server's WriteTimeout
+	// (3 min); 60 s bounds the wait.
+	start := time.Now()
+	timeout := time.After(60 * time.Second)
+	for {
+		select {
+		case addr := <-closed:
+			if addr != conn.LocalAddr().String() {
+				continue
+			}
+			t.Logf("answer of %d bytes: the server closed the non-reading connection after %v", full, time.Since(start).Round(100*time.Millisecond))
+			return
+		case <-timeout:
+			t.Fatalf("the server still holds a connection that has read nothing of a %d-byte answer after 60 s (scrape timeout 1 s)", full)
+		}
 	}
 }
