@@ -96,12 +96,12 @@ func (m *APIMetrics) Retain(targets []string) {
 		m.live[t] = true
 	}
 	for k := range m.requests {
-		if !slices.Contains(targets, k.target) {
+		if !m.live[k.target] {
 			delete(m.requests, k)
 		}
 	}
 	for k := range m.durations {
-		if !slices.Contains(targets, k.target) {
+		if !m.live[k.target] {
 			delete(m.durations, k)
 		}
 	}
