@@ -44,8 +44,9 @@ check-deploy:
 e2e:
 	$(GO) test -race -count=1 -v ./e2e/
 
-## bench: scrape cost, cached vs naive, on simulator histories (see README, Performance).
+## bench: scrape cost, cached vs naive, end to end over HTTP and per refresh, on simulator histories (see README, Performance).
 bench:
+	$(GO) test -run '^$$' -bench 'BenchmarkScrapeHTTP' -benchtime 1x -timeout 60m .
 	$(GO) test -run '^$$' -bench 'BenchmarkScrape|BenchmarkCacheMemory|BenchmarkRender' -benchtime 1x -timeout 60m ./collector/
 
 ## fuzz: each fuzz target for FUZZTIME.

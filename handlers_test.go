@@ -368,8 +368,8 @@ func TestHandlersProbeRejectsBadQueries(t *testing.T) {
 	}{
 		{"no query", "", "the target parameter is missing: use /probe?target=NAME with a configured target name\n"},
 		{"empty target", "target=", "the target parameter is missing: use /probe?target=NAME with a configured target name\n"},
-		{"unknown target", "target=nope", "unknown target \"nope\": not in the configuration\n"},
-		{"a URL is not a target", "target=http%3A%2F%2F127.0.0.1%3A1%2F", "unknown target \"http://127.0.0.1:1/\": not in the configuration\n"},
+		{"unknown target", "target=nope", "unknown target \"nope\": not in the configuration; configured targets: \"alpha\", \"beta\"\n"},
+		{"a URL is not a target", "target=http%3A%2F%2F127.0.0.1%3A1%2F", "unknown target \"http://127.0.0.1:1/\": not in the configuration; configured targets: \"alpha\", \"beta\"\n"},
 		{"target twice", "target=alpha&target=beta", "the target parameter is given more than once\n"},
 		{"same target twice", "target=alpha&target=alpha", "the target parameter is given more than once\n"},
 		{"unknown parameter", "target=alpha&module=x", "unknown query parameter \"module\": /probe takes only target\n"},
@@ -529,16 +529,19 @@ func TestHandlersScrapeTimeoutHeader(t *testing.T) {
 func TestHandlersReload(t *testing.T) {
 	e := newHTEnv(t, htOptions{})
 
-	// Only POST.
-	for _, method := range []string{http.MethodGet, http.MethodPut, http.MethodHead} {
+	// Only POST and PUT (Prometheus's convention).
+	for _, method := range []string{http.MethodGet, http.MethodDelete, http.MethodHead} {
 		code, _, resp := htRead(t, e.do(context.Background(), method, "/-/reload", nil))
-		if code != http.StatusMethodNotAllowed || resp.Header.Get("Allow") != http.MethodPost {
-			t.Errorf("%s /-/reload: status %d Allow %q, want 405 and POST", method, code, resp.Header.Get("Allow"))
+		if code != http.StatusMethodNotAllowed || resp.Header.Get("Allow") != "POST, PUT" {
+			t.Errorf("%s /-/reload: status %d Allow %q, want 405 and POST, PUT", method, code, resp.Header.Get("Allow"))
 		}
 	}
 	code, body, _ := e.get("/-/reload")
-	if code != http.StatusMethodNotAllowed || body != "this endpoint requires a POST request\n" {
+	if code != http.StatusMethodNotAllowed || body != "method GET not allowed: use POST, PUT\n" {
 		t.Errorf("GET /-/reload: status %d body %q", code, body)
+	}
+	if code, body, _ := htRead(t, e.do(context.Background(), http.MethodPut, "/-/reload", nil)); code != http.StatusOK || body != "configuration reloaded\n" {
+		t.Errorf("PUT /-/reload: status %d body %q, want 200", code, body)
 	}
 
 	// The first scrape backfills alpha: seven jobs in pages of two, then the
@@ -677,26 +680,28 @@ func TestHandlersHealthyAndLandingPage(t *testing.T) {
 	for _, m := range regexp.MustCompile(`href="([^"]*)"`).FindAllStringSubmatch(body, -1) {
 		hrefs = append(hrefs, m[1])
 	}
-	for _, want := range []string{"/metrics", "/probe?target=", "/config", "/-/healthy"} {
+	// The Probe link and the target list lead to real targets.
+	for _, want := range []string{"/metrics", "/probe?target=alpha", "/probe?target=beta", "/config", "/-/healthy"} {
 		if !slices.Contains(hrefs, want) {
 			t.Errorf("the landing page does not link %s; links: %q", want, hrefs)
 		}
 	}
-	// Every local link leads somewhere (the probe link without a name is
-	// the probe's own usage message).
+	// Every local link leads somewhere.
 	for _, href := range hrefs {
 		if !strings.HasPrefix(href, "/") {
 			continue
 		}
-		code, body, _ := e.get(href)
-		switch {
-		case href == "/probe?target=":
-			if code != http.StatusBadRequest || !strings.Contains(body, "/probe?target=NAME") {
-				t.Errorf("GET %s: status %d body %q", href, code, htShort(body))
-			}
-		case code != http.StatusOK:
-			t.Errorf("the landing page links %s, which answers %d", href, code)
+		if code, body, _ := e.get(href); code != http.StatusOK {
+			t.Errorf("the landing page links %s, which answers %d: %s", href, code, htShort(body))
 		}
+	}
+	// A reload that adds a target lists it.
+	e.writeConfig(e.config("", e.gammaTarget()))
+	if err := e.h.reload(); err != nil {
+		t.Fatal(err)
+	}
+	if _, body, _ := e.get("/"); !strings.Contains(body, `href="/probe?target=gamma"`) {
+		t.Errorf("after a reload that added gamma, the landing page does not link its probe:\n%s", htShort(body))
 	}
 	if code, _, _ := e.get("/nonexistent"); code != http.StatusNotFound {
 		t.Errorf("GET /nonexistent: status %d, want 404", code)

@@ -7,6 +7,7 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"reflect"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -63,6 +64,15 @@ type Target struct {
 	policies map[string]*policyState
 
 	refreshes atomic.Int64
+	// versions numbers the snapshots whose exported values (other than the
+	// refresh duration) differ from the previous one's.
+	versions atomic.Uint64
+	// closed is set by Close: the refresh still running closes the client's
+	// idle connections when it ends.
+	closed bool
+	// stale is the last stale copy of last made by lastStale (guarded by
+	// mu), served again with its Version while last is the same.
+	stale, staleOf *Snapshot
 }
 
 type refreshCall struct {
@@ -80,6 +90,11 @@ type Snapshot struct {
 	Duration time.Duration
 	Time     time.Time
 	Policies []PolicySnapshot // sorted by policy ID
+	// Version identifies the snapshot's exported values other than Duration:
+	// a refresh that changed nothing keeps the previous snapshot's Version,
+	// so what was rendered from that one can be served again. Versions are
+	// per Target.
+	Version uint64
 	// HasAuthBackoff is true when the target's API reports its credential
 	// back-off (AuthBackoffReporter); AuthBackoffUntil is then the end of
 	// the back-off, the zero time when there is none.
@@ -184,9 +199,14 @@ func (t *Target) Refresh(ctx context.Context) *Snapshot {
 			defer cancel()
 			snap := t.refresh(rctx)
 			t.mu.Lock()
+			snap.Version = t.versionAfter(t.last, snap)
 			t.last = snap
 			t.inflight = nil
+			closed := t.closed
 			t.mu.Unlock()
+			if closed {
+				t.closeIdle()
+			}
 			call.snap = snap
 			close(call.done)
 		}()
@@ -211,12 +231,68 @@ func (t *Target) Refresh(ctx context.Context) *Snapshot {
 // is false.
 func (t *Target) lastStale() *Snapshot {
 	last := t.lastOrEmpty()
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.staleOf == last {
+		return t.stale
+	}
 	stale := *last
 	stale.Policies = slices.Clone(last.Policies)
 	for i := range stale.Policies {
 		stale.Policies[i].RefreshSuccess = false
 	}
+	stale.Version = t.versions.Add(1)
+	t.stale, t.staleOf = &stale, last
 	return &stale
+}
+
+// versionAfter returns the Version of next, which follows prev: prev's when
+// every exported value but the refresh duration is the same, a new one
+// otherwise. Derived statistics count as the same only when they are the
+// very ones prev holds (not recomputed since).
+func (t *Target) versionAfter(prev, next *Snapshot) uint64 {
+	if prev == nil || prev.Up != next.Up || prev.Target != next.Target || len(prev.Policies) != len(next.Policies) ||
+		prev.HasAuthBackoff != next.HasAuthBackoff || !prev.AuthBackoffUntil.Equal(next.AuthBackoffUntil) {
+		return t.versions.Add(1)
+	}
+	for i := range next.Policies {
+		if !samePolicySnapshot(&prev.Policies[i], &next.Policies[i]) {
+			return t.versions.Add(1)
+		}
+	}
+	return prev.Version
+}
+
+func samePolicySnapshot(a, b *PolicySnapshot) bool {
+	if a.Known != b.Known || a.RefreshSuccess != b.RefreshSuccess || a.BackfillComplete != b.BackfillComplete ||
+		a.HasLastJob != b.HasLastJob || a.LastJob != b.LastJob || a.CachedJobs != b.CachedJobs || a.HasData != b.HasData ||
+		!reflect.DeepEqual(a.Policy, b.Policy) {
+		return false
+	}
+	sa, sb := &a.stats, &b.stats
+	return sa.jobs == sb.jobs && sa.durations.count == sb.durations.count && sa.durations.sum == sb.durations.sum &&
+		sameSlice(sa.durations.counts, sb.durations.counts) && sameSlice(sa.resources, sb.resources)
+}
+
+// sameSlice reports whether a and b are the same slice (not only equal).
+func sameSlice[E any](a, b []E) bool {
+	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
+}
+
+// Close releases the target's API client after a reload removed or rebuilt
+// it: its idle connections close now, and those of a refresh still running
+// when that refresh ends. A closed target still answers Refresh.
+func (t *Target) Close() {
+	t.mu.Lock()
+	t.closed = true
+	t.mu.Unlock()
+	t.closeIdle()
+}
+
+func (t *Target) closeIdle() {
+	if c, ok := t.opts.API.(interface{ CloseIdleConnections() }); ok {
+		c.CloseIdleConnections()
+	}
 }
 
 // minRefreshBudget is the least time left before a caller's deadline for
@@ -231,7 +307,7 @@ func (t *Target) lastOrEmpty() *Snapshot {
 	if t.last != nil {
 		return t.last
 	}
-	return &Snapshot{Target: t.opts.Name, Time: t.opts.Now()}
+	return &Snapshot{Target: t.opts.Name, Time: t.opts.Now(), Version: t.versions.Add(1)}
 }
 
 // detach returns a context that ends a little before ctx's deadline (or after
