@@ -33,18 +33,23 @@ const MaxPatterns = 64
 
 // maxInterval bounds INTERVAL; the API allows 1–30 days (Terraform), a wider
 // bound keeps odd values usable.
-const maxInterval = 366
+const maxInterval = 100
+
+// MaxRunsPerDay bounds the runs a day of all patterns together (the
+// BYHOUR × BYMINUTE combinations); the API allows 24. It keeps the exact
+// expansion cheap.
+const MaxRunsPerDay = 96
 
 // maxPeriodDays bounds the merged period that is expanded exactly; beyond it
 // the safe upper bound of cbr-api.md §4 step 3 is used.
-const maxPeriodDays = 4 * 366
+const maxPeriodDays = 2 * 366
 
 // anchor is the start of the expansion when the trigger has no start_time:
 // a Monday at midnight UTC.
 var anchor = time.Date(2001, 1, 1, 0, 0, 0, 0, time.UTC)
 
 // ParseSchedule parses the patterns (RFC 5545 RRULE subset: FREQ=DAILY or
-// WEEKLY, INTERVAL, BYDAY, BYHOUR, BYMINUTE, also BYSECOND, WKST and a
+// WEEKLY, INTERVAL, BYDAY, BYHOUR, BYMINUTE, also WKST and a
 // DTSTART with TZID) and computes the expected interval: the longest gap
 // between consecutive runs when the occurrences of all patterns are merged.
 //
@@ -61,7 +66,7 @@ var anchor = time.Date(2001, 1, 1, 0, 0, 0, 0, time.UTC)
 // The merged pattern set repeats with the least common multiple of the
 // patterns' periods (DAILY: INTERVAL days; WEEKLY: 7·INTERVAL days), which
 // is expanded exactly (over a whole year more for a zone with daylight
-// saving). A period over four years falls back to the smallest of each
+// saving). A period over two years falls back to the smallest of each
 // pattern's own longest gap, an upper bound of the true value.
 //
 // Errors name the pattern, e.g. `pattern 2 "FREQ=MONTHLY": FREQ MONTHLY is
@@ -83,10 +88,15 @@ func ParseSchedule(patterns []string, start time.Time) (Schedule, error) {
 	periods := make([]int, 0, len(patterns))
 	dst := false
 	begin := a // the latest start of any rule
+	perDay := 0
 	for i, p := range patterns {
 		r, period, err := parsePattern(p, a)
 		if err != nil {
 			return Schedule{}, fmt.Errorf("pattern %d %q: %w", i+1, truncate(p, 120), err)
+		}
+		o := r.OrigOptions
+		if perDay += max(len(o.Byhour), 1) * max(len(o.Byminute), 1); perDay > MaxRunsPerDay {
+			return Schedule{}, fmt.Errorf("pattern %d %q: more than %d runs a day", i+1, truncate(p, 120), MaxRunsPerDay)
 		}
 		rules = append(rules, r)
 		periods = append(periods, period)
@@ -193,9 +203,9 @@ func parsePattern(p string, a time.Time) (*rrule.RRule, int, error) {
 			}
 			interval = n
 			v = fmt.Sprint(n)
-		case "BYHOUR", "BYMINUTE", "BYSECOND":
+		case "BYHOUR", "BYMINUTE":
 			// rrule-go parses "08" fine; normalise anyway and check ranges.
-			limit := map[string]int{"BYHOUR": 23, "BYMINUTE": 59, "BYSECOND": 59}[k]
+			limit := map[string]int{"BYHOUR": 23, "BYMINUTE": 59}[k]
 			var norm []string
 			for item := range strings.SplitSeq(v, ",") {
 				n, ok := atoi(item)
@@ -250,9 +260,7 @@ func parsePattern(p string, a time.Time) (*rrule.RRule, int, error) {
 	if !hasMinute {
 		opt.Byminute = []int{opt.Dtstart.Minute()}
 	}
-	if len(opt.Bysecond) == 0 {
-		opt.Bysecond = []int{0}
-	}
+	opt.Bysecond = []int{0}
 	r, err := rrule.NewRRule(*opt)
 	if err != nil {
 		return nil, 0, err

@@ -59,11 +59,14 @@ func TestScheduleErrors(t *testing.T) {
 		{[]string{"FREQ=DAILY;BYHOUR=1", "FREQ=MONTHLY;BYHOUR=1"}, `pattern 2 "FREQ=MONTHLY;BYHOUR=1": FREQ MONTHLY is not supported (want DAILY or WEEKLY)`},
 		{[]string{"BYHOUR=1"}, `pattern 1 "BYHOUR=1": no FREQ`},
 		{[]string{"FREQ=DAILY;BYHOUR=24"}, `pattern 1 "FREQ=DAILY;BYHOUR=24": BYHOUR "24" is not a list of integers in 0..23`},
-		{[]string{"FREQ=DAILY;INTERVAL=0"}, `pattern 1 "FREQ=DAILY;INTERVAL=0": INTERVAL "0" is not an integer in 1..366`},
+		{[]string{"FREQ=DAILY;INTERVAL=0"}, `pattern 1 "FREQ=DAILY;INTERVAL=0": INTERVAL "0" is not an integer in 1..100`},
 		{[]string{"FREQ=DAILY;COUNT=3"}, `pattern 1 "FREQ=DAILY;COUNT=3": COUNT is not supported: a schedule that ends has no steady interval`},
 		{[]string{"FREQ=DAILY;BYDAY=XX"}, `pattern 1 "FREQ=DAILY;BYDAY=XX": `},
 		{[]string{"FREQ=DAILY;BYHOUR"}, `pattern 1 "FREQ=DAILY;BYHOUR": "BYHOUR" is not KEY=VALUE`},
 		{[]string{""}, `pattern 1 "": empty rule`},
+		{[]string{"FREQ=DAILY;BYSECOND=1"}, `pattern 1 "FREQ=DAILY;BYSECOND=1": key BYSECOND is not supported (want FREQ, INTERVAL, BYDAY, BYHOUR, BYMINUTE)`},
+		{[]string{"FREQ=DAILY;BYHOUR=0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23;BYMINUTE=0,15,30,45", "FREQ=DAILY;BYHOUR=1;BYMINUTE=0,5"},
+			`pattern 2 "FREQ=DAILY;BYHOUR=1;BYMINUTE=0,5": more than 96 runs a day`},
 		{make([]string, 65), "65 patterns, more than 64"},
 	} {
 		_, err := ParseSchedule(tc.patterns, time.Time{})
