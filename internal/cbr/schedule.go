@@ -70,7 +70,8 @@ var anchor = time.Date(2001, 1, 1, 0, 0, 0, 0, time.UTC)
 // pattern's own longest gap, an upper bound of the true value.
 //
 // Errors name the pattern, e.g. `pattern 2 "FREQ=MONTHLY": FREQ MONTHLY is
-// not supported (want DAILY or WEEKLY)`. No pattern gives a Schedule with
+// not supported (want DAILY or WEEKLY)`; patterns that never run (DAILY with
+// INTERVAL=7 and a BYDAY the series never lands on) are an error. No pattern gives a Schedule with
 // ExpectedInterval 0 and no error.
 func ParseSchedule(patterns []string, start time.Time) (Schedule, error) {
 	s := Schedule{Patterns: slices.Clone(patterns), Start: start}
@@ -84,28 +85,30 @@ func ParseSchedule(patterns []string, start time.Time) (Schedule, error) {
 	if a.IsZero() {
 		a = anchor
 	}
-	rules := make([]*rrule.RRule, 0, len(patterns))
+	rules := make([]rrule.ROption, 0, len(patterns))
 	periods := make([]int, 0, len(patterns))
 	dst := false
 	begin := a // the latest start of any rule
 	perDay := 0
 	for i, p := range patterns {
-		r, period, err := parsePattern(p, a)
+		o, period, err := parsePattern(p, a)
 		if err != nil {
 			return Schedule{}, fmt.Errorf("pattern %d %q: %w", i+1, truncate(p, 120), err)
 		}
-		o := r.OrigOptions
 		if perDay += max(len(o.Byhour), 1) * max(len(o.Byminute), 1); perDay > MaxRunsPerDay {
 			return Schedule{}, fmt.Errorf("pattern %d %q: more than %d runs a day", i+1, truncate(p, 120), MaxRunsPerDay)
 		}
-		rules = append(rules, r)
+		rules = append(rules, o)
 		periods = append(periods, period)
-		if hasDST(r.GetDTStart().Location(), a) {
+		if hasDST(o.Dtstart.Location(), a) {
 			dst = true
 		}
-		if d := r.GetDTStart(); d.After(begin) {
-			begin = d
+		if o.Dtstart.After(begin) {
+			begin = o.Dtstart
 		}
+	}
+	if y := begin.Year(); y < 1 || y > 9990 {
+		return Schedule{}, fmt.Errorf("start %s is out of range", begin.Format(time.RFC3339))
 	}
 	period := 1
 	for _, p := range periods {
@@ -114,24 +117,36 @@ func ParseSchedule(patterns []string, start time.Time) (Schedule, error) {
 			break
 		}
 	}
+	var err error
 	if period > maxPeriodDays {
 		// Adding runs only shortens gaps: the smallest of the patterns' own
 		// gaps bounds the merged one from above.
 		best := time.Duration(math.MaxInt64)
 		for i, r := range rules {
-			best = min(best, longestGap([]*rrule.RRule{r}, begin, periods[i], dst))
+			gap, gerr := longestGap([]rrule.ROption{r}, begin, periods[i], dst)
+			if gerr == nil {
+				best = min(best, gap)
+			}
+			err = gerr
 		}
-		s.interval = best
-		return s, nil
+		if best < math.MaxInt64 {
+			s.interval, err = best, nil
+		}
+	} else {
+		s.interval, err = longestGap(rules, begin, period, dst)
 	}
-	s.interval = longestGap(rules, begin, period, dst)
+	if err != nil {
+		return Schedule{}, err
+	}
 	return s, nil
 }
 
 // longestGap expands the rules from a: it skips one period (so that every
 // rule has started), then measures the gaps whose first run lies within the
-// next period (or the next year and a period with daylight saving).
-func longestGap(rules []*rrule.RRule, a time.Time, periodDays int, dst bool) time.Duration {
+// next period (or the next year and a period with daylight saving). The
+// rules end (UNTIL) right after the expansion, which bounds the work of a
+// rule that never matches.
+func longestGap(opts []rrule.ROption, a time.Time, periodDays int, dst bool) (time.Duration, error) {
 	const day = 24 * time.Hour
 	period := time.Duration(periodDays) * day
 	from := a.Add(period)
@@ -143,11 +158,16 @@ func longestGap(rules []*rrule.RRule, a time.Time, periodDays int, dst bool) tim
 	// one more period always holds one.
 	to := from.Add(span + period + day)
 	var runs []time.Time
-	for _, r := range rules {
+	for _, o := range opts {
+		o.Until = to
+		r, err := rrule.NewRRule(o)
+		if err != nil {
+			return 0, err
+		}
 		runs = append(runs, r.Between(from, to, true)...)
 	}
 	if len(runs) < 2 {
-		return 0
+		return 0, errors.New("the patterns never run")
 	}
 	slices.SortFunc(runs, func(x, y time.Time) int { return x.Compare(y) })
 	end := from.Add(span)
@@ -158,12 +178,12 @@ func longestGap(rules []*rrule.RRule, a time.Time, periodDays int, dst bool) tim
 		}
 		longest = max(longest, runs[i].Sub(runs[i-1]))
 	}
-	return longest
+	return longest, nil
 }
 
 // parsePattern parses one rule with dtstart a and returns it with its period
 // in days.
-func parsePattern(p string, a time.Time) (*rrule.RRule, int, error) {
+func parsePattern(p string, a time.Time) (rrule.ROption, int, error) {
 	var dtstart, body string
 	lines := strings.FieldsFunc(strings.TrimSpace(p), func(r rune) bool { return r == '\n' || r == '\r' })
 	for _, l := range lines {
@@ -174,12 +194,12 @@ func parsePattern(p string, a time.Time) (*rrule.RRule, int, error) {
 		case body == "":
 			body = strings.TrimPrefix(up, "RRULE:")
 		default:
-			return nil, 0, errors.New("more than one rule")
+			return rrule.ROption{}, 0, errors.New("more than one rule")
 		}
 	}
 	body = strings.ReplaceAll(body, " ", "")
 	if body == "" {
-		return nil, 0, errors.New("empty rule")
+		return rrule.ROption{}, 0, errors.New("empty rule")
 	}
 	var freq string
 	interval := 1
@@ -191,7 +211,7 @@ func parsePattern(p string, a time.Time) (*rrule.RRule, int, error) {
 		}
 		k, v, ok := strings.Cut(part, "=")
 		if !ok || v == "" {
-			return nil, 0, fmt.Errorf("%q is not KEY=VALUE", truncate(part, 40))
+			return rrule.ROption{}, 0, fmt.Errorf("%q is not KEY=VALUE", truncate(part, 40))
 		}
 		switch k {
 		case "FREQ":
@@ -199,7 +219,7 @@ func parsePattern(p string, a time.Time) (*rrule.RRule, int, error) {
 		case "INTERVAL":
 			n, ok := atoi(v)
 			if !ok || n < 1 || n > maxInterval {
-				return nil, 0, fmt.Errorf("INTERVAL %q is not an integer in 1..%d", truncate(v, 20), maxInterval)
+				return rrule.ROption{}, 0, fmt.Errorf("INTERVAL %q is not an integer in 1..%d", truncate(v, 20), maxInterval)
 			}
 			interval = n
 			v = fmt.Sprint(n)
@@ -210,7 +230,7 @@ func parsePattern(p string, a time.Time) (*rrule.RRule, int, error) {
 			for item := range strings.SplitSeq(v, ",") {
 				n, ok := atoi(item)
 				if !ok || n > limit {
-					return nil, 0, fmt.Errorf("%s %q is not a list of integers in 0..%d", k, truncate(v, 40), limit)
+					return rrule.ROption{}, 0, fmt.Errorf("%s %q is not a list of integers in 0..%d", k, truncate(v, 40), limit)
 				}
 				norm = append(norm, fmt.Sprint(n))
 			}
@@ -221,9 +241,9 @@ func parsePattern(p string, a time.Time) (*rrule.RRule, int, error) {
 			hasDay = true
 		case "WKST":
 		case "COUNT", "UNTIL":
-			return nil, 0, fmt.Errorf("%s is not supported: a schedule that ends has no steady interval", k)
+			return rrule.ROption{}, 0, fmt.Errorf("%s is not supported: a schedule that ends has no steady interval", k)
 		default:
-			return nil, 0, fmt.Errorf("key %s is not supported (want FREQ, INTERVAL, BYDAY, BYHOUR, BYMINUTE)", truncate(k, 20))
+			return rrule.ROption{}, 0, fmt.Errorf("key %s is not supported (want FREQ, INTERVAL, BYDAY, BYHOUR, BYMINUTE)", truncate(k, 20))
 		}
 		parts = append(parts, k+"="+v)
 	}
@@ -234,9 +254,9 @@ func parsePattern(p string, a time.Time) (*rrule.RRule, int, error) {
 	case "WEEKLY":
 		periodDays = 7 * interval
 	case "":
-		return nil, 0, errors.New("no FREQ")
+		return rrule.ROption{}, 0, errors.New("no FREQ")
 	default:
-		return nil, 0, fmt.Errorf("FREQ %s is not supported (want DAILY or WEEKLY)", truncate(freq, 20))
+		return rrule.ROption{}, 0, fmt.Errorf("FREQ %s is not supported (want DAILY or WEEKLY)", truncate(freq, 20))
 	}
 	if hasDay {
 		periodDays = lcm(periodDays, 7) // DAILY;BYDAY=MO,WE repeats weekly
@@ -247,7 +267,7 @@ func parsePattern(p string, a time.Time) (*rrule.RRule, int, error) {
 	}
 	opt, err := rrule.StrToROptionInLocation(text, time.UTC)
 	if err != nil {
-		return nil, 0, err
+		return rrule.ROption{}, 0, err
 	}
 	if dtstart == "" {
 		opt.Dtstart = a
@@ -261,11 +281,11 @@ func parsePattern(p string, a time.Time) (*rrule.RRule, int, error) {
 		opt.Byminute = []int{opt.Dtstart.Minute()}
 	}
 	opt.Bysecond = []int{0}
-	r, err := rrule.NewRRule(*opt)
-	if err != nil {
-		return nil, 0, err
+	// NewRRule validates the options; longestGap builds its own.
+	if _, err := rrule.NewRRule(*opt); err != nil {
+		return rrule.ROption{}, 0, err
 	}
-	return r, periodDays, nil
+	return *opt, periodDays, nil
 }
 
 // atoi parses a non-negative decimal integer of at most 4 digits.

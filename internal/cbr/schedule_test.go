@@ -64,6 +64,7 @@ func TestScheduleErrors(t *testing.T) {
 		{[]string{"FREQ=DAILY;BYDAY=XX"}, `pattern 1 "FREQ=DAILY;BYDAY=XX": `},
 		{[]string{"FREQ=DAILY;BYHOUR"}, `pattern 1 "FREQ=DAILY;BYHOUR": "BYHOUR" is not KEY=VALUE`},
 		{[]string{""}, `pattern 1 "": empty rule`},
+		{[]string{"FREQ=DAILY;INTERVAL=7;BYDAY=TU;BYHOUR=1"}, "the patterns never run"},
 		{[]string{"FREQ=DAILY;BYSECOND=1"}, `pattern 1 "FREQ=DAILY;BYSECOND=1": key BYSECOND is not supported (want FREQ, INTERVAL, BYDAY, BYHOUR, BYMINUTE)`},
 		{[]string{"FREQ=DAILY;BYHOUR=0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23;BYMINUTE=0,15,30,45", "FREQ=DAILY;BYHOUR=1;BYMINUTE=0,5"},
 			`pattern 2 "FREQ=DAILY;BYHOUR=1;BYMINUTE=0,5": more than 96 runs a day`},
