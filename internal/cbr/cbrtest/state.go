@@ -56,15 +56,15 @@ type OperationLog struct {
 	// waiting (anything else is served as is).
 	Status string
 	// OperationType defaults to "backup".
-	OperationType          string
-	VaultID, VaultName     string
-	ResourceID             string
-	ResourceName           string
-	ResourceType           string
-	Created, Started       time.Time
-	Updated, Ended         time.Time
+	OperationType           string
+	VaultID, VaultName      string
+	ResourceID              string
+	ResourceName            string
+	ResourceType            string
+	Created, Started        time.Time
+	Updated, Ended          time.Time
 	ErrorCode, ErrorMessage string
-	Progress               int
+	Progress                int
 }
 
 // AddPolicy adds or replaces (by ID) a policy.
