@@ -15,6 +15,7 @@ import (
 	"github.com/go-kit/log"
 	"github.com/go-kit/log/level"
 
+	"github.com/vbs-exporter/vbs_exporter/internal/hwcloud"
 	"github.com/vbs-exporter/vbs_exporter/internal/vbs"
 )
 
@@ -368,7 +369,7 @@ func (t *Target) stateFor(p vbs.Policy) *policyState {
 // vendor's code and request ID.
 func logError(logger log.Logger, msg, op string, err error) {
 	kv := []any{"msg", msg}
-	var apiErr *vbs.APIError
+	var apiErr *hwcloud.APIError
 	if errors.As(err, &apiErr) {
 		kv = append(kv, "operation", apiErr.Operation, "status", apiErr.StatusCode, "code", apiErr.Code, "request_id", apiErr.RequestID)
 	} else {

@@ -1,4 +1,4 @@
-package vbs
+package hwcloud
 
 import (
 	"bytes"
@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/vbs-exporter/vbs_exporter/internal/endpoints"
 )
 
 // Authenticator adds credentials to a request. Implementations must be safe
@@ -88,7 +90,7 @@ type akskAuth struct {
 
 // NewAKSK returns an Authenticator that signs every request with the access
 // key and secret key (SDK-HMAC-SHA256). It sets X-Sdk-Date (UTC, format
-// SDKDateFormat) and, when securityToken is not empty (temporary
+// sdkDateFormat) and, when securityToken is not empty (temporary
 // credentials), X-Security-Token, and signs host, x-sdk-date, x-project-id
 // (set by the Client), x-security-token when set, and content-type when the
 // request has a body. It rewrites the request's query to the canonical query
@@ -104,7 +106,7 @@ func (a *akskAuth) Authorize(_ context.Context, req *http.Request, body []byte) 
 	if a.accessKey == "" || a.secretKey == "" {
 		return errors.New("AK/SK credentials: access key or secret key is empty")
 	}
-	date := a.now().UTC().Format(SDKDateFormat)
+	date := a.now().UTC().Format(sdkDateFormat)
 	req.Header.Set("X-Sdk-Date", date)
 	names := []string{"host", "x-sdk-date"}
 	if req.Header.Get("X-Project-Id") != "" {
@@ -117,13 +119,13 @@ func (a *akskAuth) Authorize(_ context.Context, req *http.Request, body []byte) 
 	if len(body) > 0 && req.Header.Get("Content-Type") != "" {
 		names = append(names, "content-type")
 	}
-	signed := SignedHeaders(names...)
+	signed := signedHeaders(names...)
 
 	query, err := url.ParseQuery(req.URL.RawQuery)
 	if err != nil {
 		return fmt.Errorf("AK/SK signing: bad query: %w", err)
 	}
-	cq := CanonicalQuery(query)
+	cq := canonicalQuery(query)
 	req.URL.RawQuery = cq // send exactly what is signed
 
 	host := req.Host
@@ -132,8 +134,8 @@ func (a *akskAuth) Authorize(_ context.Context, req *http.Request, body []byte) 
 	}
 	headers := req.Header.Clone()
 	headers.Set("Host", host)
-	cr := CanonicalRequest(req.Method, req.URL.Path, cq, headers, signed, body)
-	req.Header.Set("Authorization", AuthorizationHeader(a.accessKey, signed, Sign(a.secretKey, date, cr)))
+	cr := canonicalRequest(req.Method, req.URL.Path, cq, headers, signed, body)
+	req.Header.Set("Authorization", authorizationHeader(a.accessKey, signed, sign(a.secretKey, date, cr)))
 	return nil
 }
 
@@ -229,10 +231,9 @@ type passwordAuth struct {
 	projectID string
 	password  string
 	body      []byte // the request body; contains the password
-	eng       *engine
+	eng       *Engine
 	observer  func(RequestEvent)
 	now       func() time.Time
-	ownsHTTP  bool
 
 	mu        sync.Mutex
 	token     string    // "" when none or discarded by Renew
@@ -285,11 +286,11 @@ func NewPasswordAuth(o PasswordAuthOptions) (Authenticator, error) {
 	if len(missing) > 0 {
 		return nil, fmt.Errorf("vbs: password auth: missing %s", strings.Join(missing, ", "))
 	}
-	base, err := endpointURL(o.IAMEndpoint, o.Region, "iam")
+	base, err := EndpointURL(o.IAMEndpoint, o.Region, endpoints.IAM)
 	if err != nil {
 		return nil, fmt.Errorf("vbs: password auth: IAM endpoint: %w", err)
 	}
-	u := joinPath(base, []string{"v3", "auth", "tokens"}, nil)
+	u := JoinPath(base, []string{"v3", "auth", "tokens"}, nil)
 
 	body, err := iamRequestBody(o.User, o.Password, o.Domain, o.ProjectID)
 	if err != nil {
@@ -299,20 +300,13 @@ func NewPasswordAuth(o PasswordAuthOptions) (Authenticator, error) {
 	if now == nil {
 		now = time.Now
 	}
-	hc, owned := httpClient(o.HTTPClient)
+	eng, err := NewEngine(EngineOptions{HTTPClient: o.HTTPClient, UserAgent: o.UserAgent})
+	if err != nil {
+		return nil, fmt.Errorf("vbs: password auth: %w", err)
+	}
 	p := &passwordAuth{
-		ownsHTTP: owned,
 		endpoint: u, user: o.User, domain: o.Domain, projectID: o.ProjectID, password: o.Password,
-		body: body, observer: o.Observer, now: now,
-		eng: &engine{
-			hc:          hc,
-			maxAttempts: defaultMaxAttempts,
-			maxBody:     defaultMaxBodyBytes,
-			backoffBase: defaultBackoffBase,
-			backoffMax:  defaultBackoffMax,
-			userAgent:   userAgent(o.UserAgent),
-			jitter:      fullJitter,
-		},
+		body: body, observer: o.Observer, now: now, eng: eng,
 	}
 	return p, nil
 }
@@ -476,14 +470,14 @@ func (p *passwordAuth) fetch(ctx context.Context, start time.Time) (string, time
 		}
 		return nil
 	}
-	err := p.eng.do(ctx, &request{
-		op:      OpIAMToken,
-		method:  http.MethodPost,
-		url:     p.endpoint,
-		header:  http.Header{"Content-Type": {"application/json;charset=utf8"}},
-		body:    p.body,
-		decode:  decode,
-		observe: observe,
+	err := p.eng.Do(ctx, &Request{
+		Op:      OpIAMToken,
+		Method:  http.MethodPost,
+		URL:     p.endpoint,
+		Header:  http.Header{"Content-Type": {"application/json;charset=utf8"}},
+		Body:    p.body,
+		Decode:  decode,
+		Observe: observe,
 		redact:  p.redact,
 	})
 	if err != nil {
@@ -492,17 +486,35 @@ func (p *passwordAuth) fetch(ctx context.Context, start time.Time) (string, time
 	return tok, lifetime, nil
 }
 
-// parseTimeField parses an optional JSON string timestamp.
+// parseTimeField parses an optional JSON string timestamp (null or absent:
+// the zero time).
 func parseTimeField(raw json.RawMessage, field string) (time.Time, error) {
-	s, err := decodeString(raw)
-	if err != nil {
-		return time.Time{}, fmt.Errorf("field %s: %w", field, err)
+	var s string
+	if raw := bytes.TrimSpace(raw); len(raw) > 0 && !bytes.Equal(raw, []byte("null")) {
+		if json.Unmarshal(raw, &s) != nil {
+			return time.Time{}, fmt.Errorf("field %s: is %s, want a string", field, jsonKind(raw))
+		}
 	}
 	t, err := ParseTime(s)
 	if err != nil {
 		return time.Time{}, fmt.Errorf("field %s: %w", field, err)
 	}
 	return t, nil
+}
+
+// jsonKind names the kind of a JSON value for an error message.
+func jsonKind(raw []byte) string {
+	switch raw[0] {
+	case '"':
+		return "a string"
+	case '{':
+		return "an object"
+	case '[':
+		return "an array"
+	case 't', 'f':
+		return "a boolean"
+	}
+	return "a number"
 }
 
 // Renew discards the cached token so that the next Authorize fetches a new
@@ -524,9 +536,7 @@ func (p *passwordAuth) Renew(context.Context) bool {
 // CloseIdleConnections closes idle connections to IAM of the HTTP client
 // that NewPasswordAuth created (nothing for PasswordAuthOptions.HTTPClient).
 func (p *passwordAuth) CloseIdleConnections() {
-	if p.ownsHTTP {
-		p.eng.hc.CloseIdleConnections()
-	}
+	p.eng.CloseIdleConnections()
 }
 
 // String describes the credentials without the password or the token.
