@@ -1,6 +1,7 @@
 package backup
 
 import (
+	"errors"
 	"slices"
 	"testing"
 	"time"
@@ -89,3 +90,22 @@ func TestPolicyExpectedInterval(t *testing.T) {
 		t.Errorf("schedule: %v, want 1h", got)
 	}
 }
+
+func TestWithKind(t *testing.T) {
+	inner := &testErr{"list_policies: HTTP 401"}
+	err := WithKind(ErrAuth, inner)
+	if err.Error() != inner.Error() || !errors.Is(err, ErrAuth) || errors.Is(err, ErrNotFound) {
+		t.Errorf("WithKind: %v", err)
+	}
+	var te *testErr
+	if !errors.As(err, &te) || te != inner {
+		t.Error("chain lost")
+	}
+	if WithKind(ErrAuth, nil) != nil {
+		t.Error("nil not kept")
+	}
+}
+
+type testErr struct{ s string }
+
+func (e *testErr) Error() string { return e.s }

@@ -22,10 +22,19 @@ type Source interface {
 	Recheck(ctx context.Context, open []Job) (RecheckResult, error)
 }
 
-// VaultSource is implemented by a Source whose service has vaults (CBR).
-type VaultSource interface {
-	// Vaults lists the project's vaults with their resources.
-	Vaults(ctx context.Context) ([]Vault, error)
+// InventorySource is implemented by a Source whose service has vaults
+// (CBR). A caller that wants policies and vaults calls Inventory instead of
+// Policies: one set of requests gives both.
+type InventorySource interface {
+	Inventory(ctx context.Context) (Inventory, error)
+}
+
+// Inventory is what a service holds besides jobs.
+type Inventory struct {
+	// Policies as Source.Policies returns them.
+	Policies []Policy
+	// Vaults with their resources, and PolicyIDs filled in.
+	Vaults []Vault
 }
 
 // Cursor is where an incremental read of a Source's jobs resumes. Only the
@@ -90,3 +99,18 @@ var (
 	// reached, or the service repeated itself).
 	ErrPaging = errors.New("paging failed")
 )
+
+// WithKind returns err classified as kind (one of the Err* values above):
+// errors.Is(result, kind) is true, the text is err's, and err's own chain
+// (errors.As to a service's error type) is kept. A nil err stays nil.
+func WithKind(kind, err error) error {
+	if err == nil {
+		return nil
+	}
+	return &kindError{kind: kind, err: err}
+}
+
+type kindError struct{ kind, err error }
+
+func (e *kindError) Error() string   { return e.err.Error() }
+func (e *kindError) Unwrap() []error { return []error{e.kind, e.err} }

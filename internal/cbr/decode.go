@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/vbs-exporter/vbs_exporter/internal/backup"
-	"github.com/vbs-exporter/vbs_exporter/internal/vbs"
+	"github.com/vbs-exporter/vbs_exporter/internal/hwcloud"
 )
 
 // Byte units of the vault billing fields: the API gives size and allocated
@@ -106,7 +106,7 @@ type rawOpLog struct {
 // {"operation_logs": [...], "count", "limit", "offset"}.
 //
 // Every field of a task may be missing or null (a missing string is "", a
-// missing time the zero time). Times are parsed by vbs.ParseTime, which takes
+// missing time the zero time). Times are parsed by hwcloud.ParseTime, which takes
 // every documented form: "2020-02-23T01:00:32Z",
 // "2019-05-23T14:35:23.584+00:00", "2020-02-05T10:38:34.209782" (UTC) and
 // "2020-01-08 09:59:49". error_info.code may be a string or a number.
@@ -484,7 +484,7 @@ func (d *fieldDecoder) time(field string, raw json.RawMessage, dst *time.Time) b
 	if !d.str(field, raw, &s) {
 		return false
 	}
-	t, err := vbs.ParseTime(s)
+	t, err := hwcloud.ParseTime(s)
 	if err != nil {
 		return d.problem(field, err)
 	}

@@ -20,6 +20,9 @@ type Fault struct {
 	// Delay holds the response back (a slow server); with Status 0 the real
 	// response follows.
 	Delay time.Duration
+	// IgnoreOffset serves a task list as if offset were 0 (a broken
+	// server, or a proxy that drops the parameter).
+	IgnoreOffset bool
 	// Times is how many requests the fault applies to; 0 means always.
 	Times int
 }

@@ -255,7 +255,7 @@ func (s *Server) handle(r *http.Request, op, project, id string, body []byte, f 
 	if op == OpOther {
 		return gatewayError(http.StatusNotFound, CodeAPINotFound, "The API does not exist or has not been published in the environment", reqID), nil
 	}
-	if f != nil && f.Status != 0 {
+	if f != nil && f.Status != 0 && !f.IgnoreOffset {
 		code, msg := f.Code, f.Message
 		if code == "" {
 			code = CodeInternal
@@ -280,6 +280,9 @@ func (s *Server) handle(r *http.Request, op, project, id string, body []byte, f 
 	}
 	switch op {
 	case OpListOperationLogs:
+		if f != nil && f.IgnoreOffset {
+			q.Del("offset")
+		}
 		resp := s.listLogs(q)
 		s.mu.Lock()
 		fn := s.onPage
