@@ -24,6 +24,8 @@ type GenOptions struct {
 	Now time.Time
 	// Seed varies the IDs and outcomes.
 	Seed uint64
+	// DisksPerPolicy, Days and Policies make Policies × DisksPerPolicy ×
+	// Days tasks, less the runs of the last day still ahead of Now.
 }
 
 // DefaultGenNow is the default end of a generated history.
