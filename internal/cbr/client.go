@@ -399,6 +399,9 @@ func (c *Client) NewJobs(ctx context.Context, q backup.JobQuery) (backup.JobBatc
 	if start.IsZero() {
 		start = end.Add(-DefaultLookback)
 	}
+	if start.After(end) { // a cursor from a clock that ran ahead
+		start = end.Add(-c.o.Overlap)
+	}
 	start = start.UTC().Truncate(time.Second)
 	batch := backup.JobBatch{Next: q.Cursor}
 	seen := map[string]int{}

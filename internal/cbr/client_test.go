@@ -427,3 +427,54 @@ func TestMergeKeepsLatest(t *testing.T) {
 		t.Errorf("merge: %+v", jobs)
 	}
 }
+
+func TestSlowServerAndRetries(t *testing.T) {
+	now := time.Now().UTC()
+	clk := &clock{t: now}
+	sim := newSim(t, cbrtest.Options{}, clk)
+	sim.AddLogs(cbrtest.OperationLog{ID: "a", Status: "success", Created: now.Add(-time.Hour)})
+	c := newTestClient(t, sim, clk, nil)
+	// A slow response past the caller's deadline.
+	sim.AddFault(cbrtest.Fault{Op: cbrtest.OpListOperationLogs, Delay: 5 * time.Second, Times: 1})
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	b, err := c.NewJobs(ctx, backup.JobQuery{NotBefore: now.Add(-2 * time.Hour)})
+	if !errors.Is(err, context.DeadlineExceeded) || b.Complete || b.Next != "" {
+		t.Errorf("slow: %v, complete %v, next %q", err, b.Complete, b.Next)
+	}
+	// Two 503s are retried; the third attempt succeeds.
+	sim.ClearFaults()
+	sim.ResetCounters()
+	sim.AddFault(cbrtest.Fault{Op: cbrtest.OpListOperationLogs, Status: 503, Times: 2})
+	b, err = c.NewJobs(context.Background(), backup.JobQuery{NotBefore: now.Add(-2 * time.Hour)})
+	if err != nil || len(b.Jobs) != 1 || sim.Requests(cbrtest.OpListOperationLogs) != 4 {
+		t.Errorf("retries: %v, %d jobs, %d requests", err, len(b.Jobs), sim.Requests(cbrtest.OpListOperationLogs))
+	}
+	// A cursor ahead of the clock still reads the last Overlap.
+	b, err = c.NewJobs(context.Background(), backup.JobQuery{Cursor: cursorOf(now.Add(48 * time.Hour))})
+	if err != nil || len(b.Jobs) != 1 {
+		t.Errorf("future cursor: %v, %d jobs", err, len(b.Jobs))
+	}
+}
+
+func TestNewOptions(t *testing.T) {
+	auth := hwcloud.NewStaticToken("t")
+	for _, tc := range []struct {
+		o    Options
+		want string
+	}{
+		{Options{Region: "eu-west-101", Auth: auth}, "cbr: project ID is empty"},
+		{Options{Region: "eu-west-101", ProjectID: "p"}, "cbr: no Authenticator (Options.Auth)"},
+		{Options{Region: "eu-west-101", ProjectID: "a/b", Auth: auth}, `cbr: project ID "a/b" is not a valid path segment`},
+		{Options{Region: "eu-west-101", ProjectID: "p", Auth: auth, PageSize: 2000}, "cbr: Options.PageSize and VaultPageSize must not exceed 1000"},
+		{Options{Region: "eu-west-101", ProjectID: "p", Auth: auth, Overlap: -1}, "cbr: Options.Overlap is negative"},
+	} {
+		if _, err := New(tc.o); err == nil || err.Error() != tc.want {
+			t.Errorf("New(%+v) = %v, want %q", tc.o, err, tc.want)
+		}
+	}
+	c, err := New(Options{Region: "eu-west-101", ProjectID: "p", Auth: auth})
+	if err != nil || c.String() != `cbr.Client(project "p", endpoint https://cbr.eu-west-101.myhuaweicloud.com, auth static token (redacted))` {
+		t.Errorf("default endpoint: %v %v", c, err)
+	}
+}
