@@ -425,11 +425,11 @@ func TestPasswordAuthIAMErrors(t *testing.T) {
 
 func TestNewPasswordAuthValidation(t *testing.T) {
 	_, err := NewPasswordAuth(PasswordAuthOptions{Region: "cn-north-4", Password: testPassword})
-	if err == nil || err.Error() != "vbs: password auth: missing Domain, User, ProjectID" {
+	if err == nil || err.Error() != "password auth: missing Domain, User, ProjectID" {
 		t.Errorf("error %v", err)
 	}
 	_, err = NewPasswordAuth(PasswordAuthOptions{Domain: "d", User: "u", Password: testPassword, ProjectID: "p"})
-	if err == nil || err.Error() != "vbs: password auth: IAM endpoint: neither endpoint nor region set" {
+	if err == nil || err.Error() != "password auth: IAM endpoint: neither endpoint nor region set" {
 		t.Errorf("error %v", err)
 	}
 	a, err := NewPasswordAuth(PasswordAuthOptions{Region: "cn-north-4", Domain: "d", User: "u", Password: testPassword, ProjectID: "p"})

@@ -240,6 +240,17 @@ func (e *Engine) Do(ctx context.Context, r *Request) error {
 			err = netError(r.Op, r.Method, r.URL, err, r.redact)
 		}
 		ev.Duration = time.Since(start)
+		var apiErr *APIError
+		if ev.StatusCode != 0 && (ev.StatusCode < 200 || ev.StatusCode >= 300) {
+			if err == nil {
+				apiErr = newAPIError(r.Op, resp.StatusCode, resp.Header, data, r.redact)
+			} else {
+				apiErr = &APIError{Operation: r.Op, StatusCode: ev.StatusCode, RequestID: ev.RequestID}
+			}
+		}
+		if t, ok := r.Auth.(outcomeTracker); ok {
+			t.settle(apiErr, ev.StatusCode != 0)
+		}
 
 		var (
 			attemptErr error // returned if no retry follows
@@ -270,7 +281,6 @@ func (e *Engine) Do(ctx context.Context, r *Request) error {
 			// server bug that retrying won't fix, so it is returned at once.
 			retry = truncatedJSON(derr)
 		default:
-			apiErr := newAPIError(r.Op, resp.StatusCode, resp.Header, data, r.redact)
 			attemptErr = apiErr
 			switch {
 			case resp.StatusCode == http.StatusUnauthorized && !renewed && r.Auth != nil:

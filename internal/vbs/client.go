@@ -160,6 +160,17 @@ func (c *Client) CloseIdleConnections() {
 	}
 }
 
+// AuthBackoffUntil returns the end of the Authenticator's back-off after
+// the service (or IAM) refused its credentials: no request is sent before
+// then. The zero time when there is none, or when the Authenticator has no
+// back-off (NewAKSK's and NewPasswordAuth's have).
+func (c *Client) AuthBackoffUntil() time.Time {
+	if b, ok := c.auth.(interface{ BackoffUntil() time.Time }); ok {
+		return b.BackoffUntil()
+	}
+	return time.Time{}
+}
+
 // String describes the client without secrets.
 func (c *Client) String() string {
 	return fmt.Sprintf("vbs.Client(project %q, endpoint %s, auth %v)", c.projectID, c.base.Redacted(), c.auth)

@@ -438,9 +438,19 @@ func TestCancelDuringBackoff(t *testing.T) {
 	seq := &statusSeq{statuses: []int{503, 503}, header: http.Header{"Retry-After": {"5"}}, body: vendorPolicies}
 	srv := httptest.NewServer(seq)
 	defer srv.Close()
-	c := newTestClient(t, srv, func(o *Options) { o.BackoffMax = 10 * time.Second })
 	ctx, cancel := context.WithCancel(context.Background())
-	time.AfterFunc(50*time.Millisecond, cancel)
+	defer cancel()
+	// Cancel once the first answer is in and the 5 s wait is about to start
+	// (not on a timer: under load the answer can take longer than any
+	// fixed delay, and the cancel would then hit the request instead).
+	c := newTestClient(t, srv, func(o *Options) {
+		o.BackoffMax = 10 * time.Second
+		o.Observer = func(ev hwcloud.RequestEvent) {
+			if ev.Retried {
+				cancel()
+			}
+		}
+	})
 	start := time.Now()
 	_, err := c.ListPolicies(ctx)
 	if el := time.Since(start); el > 2*time.Second {

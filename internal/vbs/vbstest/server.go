@@ -166,7 +166,7 @@ type Server struct {
 	tokens      map[string]*tokenState
 	issued      []string
 	akRevoked   bool
-	sigFailures int
+	sigFailures []time.Time // failed signatures within lockoutWindow
 	lockedUntil time.Time
 	log         []RequestRecord // ring buffer
 	logNext     int
