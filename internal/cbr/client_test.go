@@ -478,3 +478,53 @@ func TestNewOptions(t *testing.T) {
 		t.Errorf("default endpoint: %v %v", c, err)
 	}
 }
+
+// TestDemoScenarioThroughClient reads the demo account end to end.
+func TestDemoScenarioThroughClient(t *testing.T) {
+	now := time.Date(2025, 6, 4, 9, 0, 0, 0, time.UTC) // a Wednesday
+	clk := &clock{t: now}
+	sim := newSim(t, cbrtest.Options{}, clk)
+	sim.Load(cbrtest.DemoScenario(now))
+	c := newTestClient(t, sim, clk, nil)
+	ctx := context.Background()
+	inv, err := c.Inventory(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type pol struct {
+		name      string
+		enabled   bool
+		resources int
+		interval  time.Duration
+	}
+	var gotP []pol
+	for _, p := range inv.Policies {
+		gotP = append(gotP, pol{p.Name, p.Enabled, p.ResourceCount, p.ExpectedInterval()})
+	}
+	wantP := []pol{{"nightly-disks", true, 2, 24 * time.Hour}, {"weekend-servers", true, 3, 132 * time.Hour}, {"paused", false, 0, 24 * time.Hour}}
+	if !reflect.DeepEqual(gotP, wantP) {
+		t.Errorf("policies %+v, want %+v", gotP, wantP)
+	}
+	full := inv.Vaults[1]
+	if full.Name != "vault-servers" || full.CapacityBytes != 100<<30 || full.UsedBytes != 95<<30 || len(full.PolicyIDs) != 1 {
+		t.Errorf("vault %+v", full)
+	}
+	b, err := c.NewJobs(ctx, backup.JobQuery{NotBefore: now.AddDate(0, 0, -7)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	count := map[string]int{}
+	for _, j := range b.Jobs {
+		count[j.Status.String()]++
+		if j.PolicyID == "" && (j.ResourceName != "data-disk-02" || j.Status != backup.StatusSuccess) {
+			t.Errorf("manual backup %+v", j)
+		}
+		if j.Status == backup.StatusUnknown && j.RawStatus != "paused" {
+			t.Errorf("unknown %+v", j)
+		}
+	}
+	want := map[string]int{"EXECUTE_SUCCESS": 7, "EXECUTE_FAIL": 1, "EXECUTE_TIMEOUT": 1, "SKIP": 1, "RUNNING": 1, "WAITING": 1, "UNKNOWN": 1}
+	if !reflect.DeepEqual(count, want) {
+		t.Errorf("statuses %v, want %v", count, want)
+	}
+}

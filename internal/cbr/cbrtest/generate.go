@@ -129,3 +129,84 @@ func Generate(o GenOptions) Scenario {
 	}
 	return sc
 }
+
+// DemoScenario is a small CBR account for the demo and collector tests,
+// with every status, a weekly RRULE policy, a policy over two vaults, a
+// manual backup (no policy), a disabled policy and a vault near full, all
+// relative to now:
+//
+//   - "nightly-disks" (daily 02:00 UTC) over vault "vault-prod-disks"
+//     (200 GB, 25 % used, disks data-disk-01 and -02);
+//   - "weekend-servers" (SA,SU at 08:00 and 20:00 UTC) over
+//     "vault-servers" (100 GB, 95 % used, server web-01) and
+//     "vault-prod-disks";
+//   - "paused" (disabled, daily 04:00) with no vault;
+//   - tasks: success, failed (BackupService.7003), timeout, skipped,
+//     running, waiting, one in the undocumented status "paused", and a
+//     manual backup of data-disk-02 without policy_id.
+func DemoScenario(now time.Time) Scenario {
+	now = now.UTC().Truncate(time.Second)
+	const (
+		pNightly = "5b9e0c1d-2f3a-4b4c-8d5e-6f7a8b9c0d1e"
+		pWeekend = "0c7d2e91-4a3b-4c5d-9e6f-7a8b9c0d1e2f"
+		pPaused  = "9f8e7d6c-5b4a-4392-8170-6f5e4d3c2b1a"
+		vDisks   = "7d1c2a3b-4e5f-4a6b-9c8d-0e1f2a3b4c5d"
+		vServers = "2e3f4a5b-6c7d-4e8f-9a0b-1c2d3e4f5a6b"
+		disk1    = "3a4b5c6d-7e8f-4901-a2b3-c4d5e6f7a8b9"
+		disk2    = "8f7e6d5c-4b3a-4291-8a7b-6c5d4e3f2a1b"
+		server1  = "4b5c6d7e-8f90-4a1b-b2c3-d4e5f6a7b8c9"
+	)
+	const volume, server = "OS::Cinder::Volume", "OS::Nova::Server"
+	sc := Scenario{
+		Policies: []Policy{
+			{ID: pNightly, Name: "nightly-disks", Enabled: true, VaultIDs: []string{vDisks},
+				Patterns: []string{"FREQ=DAILY;INTERVAL=1;BYHOUR=2;BYMINUTE=00"}, Start: now.AddDate(0, -1, 0)},
+			{ID: pWeekend, Name: "weekend-servers", Enabled: true, VaultIDs: []string{vServers, vDisks},
+				Patterns: []string{"FREQ=WEEKLY;BYDAY=SA,SU;BYHOUR=08;BYMINUTE=00", "FREQ=WEEKLY;BYDAY=SA,SU;BYHOUR=20;BYMINUTE=00"},
+				Start:    now.AddDate(0, -1, 0)},
+			{ID: pPaused, Name: "paused", Enabled: false, Patterns: []string{"FREQ=DAILY;BYHOUR=4;BYMINUTE=0"}},
+		},
+		Vaults: []Vault{
+			{ID: vDisks, Name: "vault-prod-disks", SizeGB: 200, UsedMB: 51200, Threshold: 80, Resources: []Resource{
+				{ID: disk1, Name: "data-disk-01", Type: volume, SizeGB: 100, BackupCount: 13, ProtectStatus: "protecting"},
+				{ID: disk2, Name: "data-disk-02", Type: volume, SizeGB: 50, BackupCount: 11}}},
+			{ID: vServers, Name: "vault-servers", ObjectType: "server", SizeGB: 100, UsedMB: 97280, Threshold: 80, Resources: []Resource{
+				{ID: server1, Name: "web-01", Type: server, SizeGB: 40, BackupCount: 8}}},
+		},
+	}
+	day := now.Truncate(24 * time.Hour)
+	n := 0
+	add := func(policy, vault, vname, res, rname, rtype, status string, created time.Time, dur time.Duration, code, msg string) {
+		n++
+		l := OperationLog{ID: UUID(99, uint64(n)), PolicyID: policy, Status: status, VaultID: vault, VaultName: vname,
+			ResourceID: res, ResourceName: rname, ResourceType: rtype, Created: created, Started: created.Add(-20 * time.Millisecond),
+			ErrorCode: code, ErrorMessage: msg, Progress: 100}
+		switch status {
+		case "running":
+			l.Progress, l.Updated = 37, now
+		case "waiting":
+			l.Progress, l.Started, l.Updated = 0, time.Time{}, created
+		default:
+			l.Ended = l.Started.Add(dur)
+		}
+		sc.Logs = append(sc.Logs, l)
+	}
+	for d := 3; d >= 1; d-- {
+		run := day.AddDate(0, 0, -d).Add(2 * time.Hour)
+		add(pNightly, vDisks, "vault-prod-disks", disk1, "data-disk-01", volume, "success", run, 7*time.Minute+38*time.Second, "", "")
+		st, code, msg := "success", "", ""
+		if d == 1 {
+			st, code, msg = "failed", "BackupService.7003", "Backup is not allowed in the current disk status."
+		}
+		add(pNightly, vDisks, "vault-prod-disks", disk2, "data-disk-02", volume, st, run.Add(time.Second), 6*time.Minute, code, msg)
+	}
+	last := day.Add(-4 * time.Hour) // 20:00 the day before
+	add(pWeekend, vServers, "vault-servers", server1, "web-01", server, "timeout", last.AddDate(0, 0, -1), 4*time.Hour, "", "")
+	add(pWeekend, vServers, "vault-servers", server1, "web-01", server, "skipped", last.Add(-12*time.Hour), 0, "BackupService.6113", "The vault status does not allow backup.")
+	add(pWeekend, vServers, "vault-servers", server1, "web-01", server, "success", last, 25*time.Minute, "", "")
+	add(pWeekend, vDisks, "vault-prod-disks", disk1, "data-disk-01", volume, "paused", last, 0, "", "")
+	add(pNightly, vDisks, "vault-prod-disks", disk1, "data-disk-01", volume, "running", now.Add(-10*time.Minute), 0, "", "")
+	add(pNightly, vDisks, "vault-prod-disks", disk2, "data-disk-02", volume, "waiting", now.Add(-10*time.Minute), 0, "", "")
+	add("", vDisks, "vault-prod-disks", disk2, "data-disk-02", volume, "success", now.Add(-26*time.Hour), 3*time.Minute, "", "")
+	return sc
+}

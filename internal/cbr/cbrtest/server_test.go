@@ -199,3 +199,27 @@ func TestGenerate(t *testing.T) {
 		t.Error("not deterministic")
 	}
 }
+
+func TestDemoScenario(t *testing.T) {
+	now := time.Date(2025, 6, 4, 9, 0, 0, 0, time.UTC)
+	sc := DemoScenario(now)
+	statuses := map[string]bool{}
+	manual := 0
+	for _, l := range sc.Logs {
+		statuses[l.Status] = true
+		if l.PolicyID == "" {
+			manual++
+		}
+		if l.Created.After(now) {
+			t.Errorf("task %s created in the future", l.ID)
+		}
+	}
+	for _, s := range append(logStatuses, "paused") {
+		if !statuses[s] {
+			t.Errorf("no %s task", s)
+		}
+	}
+	if manual != 1 || len(sc.Policies) != 3 || len(sc.Vaults) != 2 || len(sc.Policies[1].VaultIDs) != 2 {
+		t.Errorf("scenario shape: %d manual, %d policies, %d vaults", manual, len(sc.Policies), len(sc.Vaults))
+	}
+}
