@@ -385,6 +385,11 @@ func parseCursor(cur backup.Cursor) (time.Time, bool) {
 // tasks read so far, Complete false, and a cursor from which the next call
 // reads only what is missing.
 //
+// A task deleted during a walk shifts the later offsets back by one, so the
+// walk can skip one other task; the next read re-reads it when it was
+// created within Overlap of the mark (deletions are rare: vault_delete,
+// remove_resource).
+//
 // Steady state, one read costs two requests (a page of new tasks and the
 // empty page that ends it) whatever the number of policies and the length
 // of the history, as long as fewer than PageSize tasks arrive within
