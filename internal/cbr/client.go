@@ -34,14 +34,23 @@ const (
 	OpListVaults = "list_vaults"
 )
 
-// Defaults of Options.
+// Defaults of Options (see the fields).
 const (
-	DefaultPageSize       = 1000
-	DefaultVaultPageSize  = 100
-	DefaultMaxPages       = 1000
-	DefaultOverlap        = 3 * time.Hour
-	DefaultSlice          = 7 * 24 * time.Hour
-	DefaultLookback       = 7 * 24 * time.Hour
+	// DefaultPageSize is Options.PageSize's default, the API's maximum.
+	DefaultPageSize = 1000
+	// DefaultVaultPageSize is Options.VaultPageSize's default (what the
+	// vendor's Terraform provider sends).
+	DefaultVaultPageSize = 100
+	// DefaultMaxPages is Options.MaxPages's default.
+	DefaultMaxPages = 1000
+	// DefaultOverlap is Options.Overlap's default.
+	DefaultOverlap = 3 * time.Hour
+	// DefaultSlice is Options.Slice's default.
+	DefaultSlice = 7 * 24 * time.Hour
+	// DefaultLookback is how far the first read goes back when
+	// JobQuery.NotBefore is zero.
+	DefaultLookback = 7 * 24 * time.Hour
+	// DefaultMaxSingleCheck is Options.MaxSingleChecks's default.
 	DefaultMaxSingleCheck = 20
 	// maxPageSize is the API's documented maximum limit.
 	maxPageSize = 1000

@@ -16,31 +16,45 @@ import (
 
 // Operation names, as used by Fault.Op and Requests.
 const (
+	// OpListOperationLogs is GET /v3/{project_id}/operation-logs.
 	OpListOperationLogs = "list_operation_logs"
-	OpShowOperationLog  = "show_operation_log"
-	OpListPolicies      = "list_policies"
-	OpListVaults        = "list_vaults"
+	// OpShowOperationLog is GET /v3/{project_id}/operation-logs/{id}.
+	OpShowOperationLog = "show_operation_log"
+	// OpListPolicies is GET /v3/{project_id}/policies.
+	OpListPolicies = "list_policies"
+	// OpListVaults is GET /v3/{project_id}/vaults.
+	OpListVaults = "list_vaults"
 	// OpOther is any request that matches no call (answered 404).
 	OpOther = "other"
 )
 
 // Defaults of Options.
 const (
+	// DefaultProjectID is the project served.
 	DefaultProjectID = "9c6a1f1e2b3d4c5e8f7a6b5c4d3e2f10"
+	// DefaultAccessKey and DefaultSecretKey are the accepted AK/SK pair.
 	DefaultAccessKey = "CBRDEMOACCESSKEY"
 	DefaultSecretKey = "cbr-demo-secret-key"
-	DefaultMaxLimit  = 1000
+	// DefaultMaxLimit is the largest task page (the API's documented 1000).
+	DefaultMaxLimit = 1000
 )
 
 // Error codes the simulator answers with.
 const (
-	CodeAuthFailed       = "APIGW.0301"
-	CodeThrottled        = "APIGW.0308"
-	CodeAPINotFound      = "APIGW.0101"
+	// CodeAuthFailed: a bad signature or token (401, API Gateway body).
+	CodeAuthFailed = "APIGW.0301"
+	// CodeThrottled: API Gateway throttling (for faults, 429).
+	CodeThrottled = "APIGW.0308"
+	// CodeAPINotFound: an unknown path or method (404).
+	CodeAPINotFound = "APIGW.0101"
+	// CodeNotAuthenticated: another project in the path (403).
 	CodeNotAuthenticated = "BackupService.8600"
+	// CodeInvalidParameter: a bad query parameter (400).
 	CodeInvalidParameter = "BackupService.9900"
-	CodeLogNotFound      = "BackupService.6500"
-	CodeInternal         = "BackupService.9910"
+	// CodeLogNotFound: an unknown task (404).
+	CodeLogNotFound = "BackupService.6500"
+	// CodeInternal: the default code of a fault ("unknown error").
+	CodeInternal = "BackupService.9910"
 )
 
 // Order is the order in which the task list is served.
@@ -58,7 +72,10 @@ const (
 
 // Options configures a Server; zero fields take the defaults.
 type Options struct {
+	// ProjectID is the only project served; default DefaultProjectID.
 	ProjectID string
+	// AccessKey and SecretKey are the accepted AK/SK pair; defaults
+	// DefaultAccessKey and DefaultSecretKey.
 	AccessKey string
 	SecretKey string
 	// Tokens are accepted as X-Auth-Token.

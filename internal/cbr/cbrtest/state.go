@@ -51,6 +51,7 @@ type Vault struct {
 
 // OperationLog is a task.
 type OperationLog struct {
+	// ID is the task id; PolicyID is "" for a manual backup.
 	ID, PolicyID string
 	// Status is the API's word: success, failed, timeout, skipped, running,
 	// waiting (anything else is served as is).
