@@ -57,6 +57,13 @@ type resourceStats struct {
 	// runningSince is the creation time (Unix ms) of the oldest RUNNING or
 	// WAITING job, 0 when none.
 	runningSince int64
+	// The newest job that failed or timed out (see lastFailure), hasFailure
+	// false when none with a known time is in the window. A later success
+	// does not clear it: it is the last failure, not the current state.
+	hasFailure    bool
+	failure       failDetail
+	failureAt     int64 // finished_at, else created_at (Unix ms)
+	failureStatus statusCode
 }
 
 // derive computes the policy's statistics from the cached jobs. A created_at
@@ -146,6 +153,15 @@ func derive(c *jobCache, trust int64) policyStats {
 		}
 		if cur.lastFinished < 0 {
 			cur.lastFinished = int(code - codeSuccess)
+		}
+		if code.failed() && !cur.hasFailure && (finished != 0 || created != 0) {
+			cur.hasFailure = true
+			cur.failureAt = finished
+			if cur.failureAt == 0 {
+				cur.failureAt = created
+			}
+			cur.failureStatus = code
+			cur.failure = c.failedJob(i)
 		}
 		if streakOpen {
 			if code == codeFail || code == codeTimeout {
