@@ -80,6 +80,9 @@ type jobCache struct {
 	// that failed or timed out; other jobs have no entry, so the cache grows
 	// only with failures.
 	fails map[uint32]failDetail
+	// texts interns the codes and messages of fails: the failures of a
+	// policy mostly repeat a few texts.
+	texts map[string]string
 }
 
 // failDetail is the part of a failed job kept beyond its cachedJob: its ID,
@@ -215,10 +218,26 @@ func (c *jobCache) upsert(r jobRef, t *vbs.Task, created time.Time, d failDetail
 // setFail keeps d for job i when the job failed, and forgets it otherwise.
 func (c *jobCache) setFail(i uint32, j cachedJob, d failDetail) {
 	if j.status.failed() {
+		d.code, d.message = c.intern(d.code), c.intern(d.message)
 		c.fails[i] = d
 	} else {
 		delete(c.fails, i)
 	}
+}
+
+// intern returns the cache's copy of s.
+func (c *jobCache) intern(s string) string {
+	if s == "" {
+		return ""
+	}
+	if c.texts == nil {
+		c.texts = make(map[string]string)
+	}
+	if t, ok := c.texts[s]; ok {
+		return t
+	}
+	c.texts[s] = s
+	return s
 }
 
 // failedJob returns what is kept of job i's failure.
@@ -293,7 +312,9 @@ func (c *jobCache) retain(keep func(r jobRef, j cachedJob) bool) bool {
 			return
 		}
 		if oi, _ := old.lookup(r); j.status.failed() {
-			fresh.fails[uint32(len(fresh.jobs))] = old.fails[oi]
+			d := old.fails[oi]
+			d.code, d.message = fresh.intern(d.code), fresh.intern(d.message)
+			fresh.fails[uint32(len(fresh.jobs))] = d
 		}
 		rk := old.res[j.resource]
 		j.resource = fresh.resourceOf(rk.ID, rk.Type)
