@@ -173,7 +173,11 @@ vbs_resource_info{resource_id="vol-f",resource_name="db-data \"primary\"",resour
 		reqs  int
 	}{{30 * time.Minute, 1}, {31 * time.Minute, 2}} {
 		now = now.Add(step.after)
+		prev := snap
 		snap = target.Refresh(ctxTimeout(t, 10*time.Second))
+		if snap.Version != prev.Version {
+			t.Errorf("at +%v: names read again unchanged gave a new snapshot version", now.Sub(testNow))
+		}
 		if n := sim.Requests(vbstest.OpListVolumes); n != step.reqs {
 			t.Errorf("at +%v: %d EVS requests, want %d", now.Sub(testNow), n, step.reqs)
 		}
@@ -212,7 +216,7 @@ func TestResourceNamesFailureLeavesBackupMetrics(t *testing.T) {
 		t.Errorf("log: %q", got)
 	}
 	now = now.Add(time.Minute)
-	target.Refresh(ctxTimeout(t, 10*time.Second))
+	failed := target.Refresh(ctxTimeout(t, 10*time.Second))
 	if n := sim.Requests(vbstest.OpListVolumes); n != 1 {
 		t.Errorf("%d EVS requests within namesRetry, want 1", n)
 	}
@@ -225,6 +229,9 @@ func TestResourceNamesFailureLeavesBackupMetrics(t *testing.T) {
 	}
 	if name, ok := snap.ResourceName("vol-a1"); !ok || name != vbstest.VolumeName("vol-a1") {
 		t.Errorf("after recovery ResourceName(vol-a1) = %q, %v", name, ok)
+	}
+	if snap.Version == failed.Version {
+		t.Error("names that appeared kept the snapshot version: a cached render would lack them")
 	}
 	wantAPI := `# HELP vbs_api_requests_total HTTP requests to the VBS and IAM APIs, by operation and HTTP status code ("error" when no response arrived). Every attempt counts, retries included.
 # TYPE vbs_api_requests_total counter
