@@ -457,6 +457,13 @@ func (t *Target) startNames(now time.Time, logger log.Logger) <-chan struct{} {
 		ctx, cancel := context.WithTimeout(context.Background(), namesTimeout)
 		defer cancel()
 		names, err := t.opts.Names.ResourceNames(ctx)
+		t.mu.Lock()
+		closed := t.closed
+		t.mu.Unlock()
+		if c, ok := t.opts.Names.(interface{ CloseIdleConnections() }); ok && closed {
+			// Close ran during the lookup: its connection closes now.
+			c.CloseIdleConnections()
+		}
 		ns.mu.Lock()
 		defer ns.mu.Unlock()
 		ns.running = nil
