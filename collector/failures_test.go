@@ -281,3 +281,34 @@ func TestJobCacheKeepsFailDetails(t *testing.T) {
 		t.Errorf("fails = %+v, want none", c.fails)
 	}
 }
+
+// A slow EVS does not hold up the refresh beyond NamesWait: the refresh
+// returns without names (its backup metrics exact), the lookup finishes in
+// the background, and the next refresh has the names without a new request.
+func TestSlowNamesDoNotHoldTheRefresh(t *testing.T) {
+	sim, client := newSim(t, 100)
+	loadScenario(sim)
+	sim.AddFault(vbstest.Fault{Kind: vbstest.FaultLatency, Operation: vbstest.OpListVolumes, Latency: 3 * time.Second, Times: 1})
+	now := testNow
+	target := NewTarget(TargetOptions{Name: "prod", API: client, Names: newNamesClient(t, sim, NewAPIMetrics()),
+		NamesWait: 10 * time.Millisecond, Now: func() time.Time { return now }})
+	snap := target.Refresh(ctxTimeout(t, 10*time.Second))
+	if err := testutil.CollectAndCompare(snapshotCollector{snap}, strings.NewReader(expectedScenario)); err != nil {
+		t.Fatal(err)
+	}
+	target.names.mu.Lock()
+	done := target.names.running
+	target.names.mu.Unlock()
+	if done == nil {
+		t.Fatal("the slow lookup is not running after the refresh returned")
+	}
+	<-done
+	now = now.Add(time.Minute)
+	snap = target.Refresh(ctxTimeout(t, 10*time.Second))
+	if _, ok := snap.ResourceName("vol-a1"); !ok {
+		t.Error("the names read in the background are not in the next snapshot")
+	}
+	if n := sim.Requests(vbstest.OpListVolumes); n != 1 {
+		t.Errorf("%d EVS requests, want 1", n)
+	}
+}
