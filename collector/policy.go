@@ -97,7 +97,6 @@ type policyState struct {
 const (
 	warnCreated uint8 = 1 << iota
 	warnFinished
-	warnFailed // the job's failure was logged
 )
 
 // Limits of the text kept from a failed job: its code (a label value) and
@@ -350,21 +349,22 @@ func (s *policyState) recheck(ctx context.Context, api API, jobs map[jobRef]int6
 func (s *policyState) store(r jobRef, t *vbs.Task, created time.Time, trust int64, logger log.Logger) {
 	var d failDetail
 	failed := t.Status == vbs.StatusExecuteFail || t.Status == vbs.StatusExecuteTimeout
+	logFailure := false
 	if failed {
 		clean := s.clean
 		if clean == nil {
 			clean = cleanerFor(nil)
 		}
 		d = failDetail{jobID: t.JobID, code: clean(t.Code, maxFailCode), message: clean(t.Message, maxFailMessage)}
+		// Logged when the cache first holds the job as failed: no per-job
+		// mark is kept (a cache read again from scratch logs it again).
+		i, held := s.cache.lookup(r)
+		logFailure = !held || !s.cache.jobs[i].status.failed()
 	}
 	if s.cache.upsert(r, t, created, d) {
 		s.dirty = true
 	}
-	if failed && s.warned[r]&warnFailed == 0 {
-		if s.warned == nil {
-			s.warned = map[jobRef]uint8{}
-		}
-		s.warned[r] |= warnFailed
+	if logFailure {
 		at := t.FinishedAt
 		if at.IsZero() {
 			at = created
