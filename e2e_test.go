@@ -607,15 +607,19 @@ func e2eDemo(t *testing.T, bin string) {
 		t.Errorf("demo disks: %v, want 20", resources)
 	}
 	// The demo turns resource_names on: every disk is named from the
-	// simulator's EVS volume list.
+	// simulator's EVS volume list (DemoScenario's names).
+	evsNames := map[string]string{}
+	for _, v := range vbstest.DemoScenario(started).Volumes {
+		evsNames[v.ID] = v.Name
+	}
 	named := m.series("vbs_resource_info")
 	for _, s := range named {
-		if s["resource_name"] != vbstest.VolumeName(s["resource_id"]) {
-			t.Errorf("vbs_resource_info %v: want resource_name %q", s, vbstest.VolumeName(s["resource_id"]))
+		if want := evsNames[s["resource_id"]]; want == "" || s["resource_name"] != want {
+			t.Errorf("vbs_resource_info %v: want resource_name %q", s, want)
 		}
 	}
-	if len(named) != 20 {
-		t.Errorf("%d disks named, want 20", len(named))
+	if len(named) != 20 || len(evsNames) != 20 {
+		t.Errorf("%d disks named of %d volumes, want 20", len(named), len(evsNames))
 	}
 	codes := map[string]int{}
 	for _, s := range m.series("vbs_resource_last_failure_info") {

@@ -55,3 +55,26 @@ func TestListVolumes(t *testing.T) {
 		t.Errorf("unsigned request: %d, want 401", resp.StatusCode)
 	}
 }
+
+func TestDemoScenarioNamesEveryDisk(t *testing.T) {
+	sc := DemoScenario(DefaultGenNow())
+	names := map[string]string{}
+	for _, v := range sc.Volumes {
+		names[v.ID] = v.Name
+	}
+	disks := map[string]bool{}
+	for _, jobs := range sc.Jobs {
+		for _, j := range jobs {
+			disks[j.ResourceID] = true
+			if names[j.ResourceID] == "" {
+				t.Fatalf("disk %s has no name", j.ResourceID)
+			}
+		}
+	}
+	if len(disks) != 20 || len(names) != 20 {
+		t.Errorf("%d disks, %d names; want 20 of each", len(disks), len(names))
+	}
+	if names[hashUUID(20261127, tagVolume, 0, 5)] != "db-data-06" {
+		t.Errorf("daily-db-volumes disk 5 is %q, want db-data-06", names[hashUUID(20261127, tagVolume, 0, 5)])
+	}
+}
