@@ -102,7 +102,7 @@ func fingerprint(tc config.Target) string {
 
 // buildTarget makes the API client and the collector target for tc.
 func buildTarget(tc config.Target, api *collector.APIMetrics, logger log.Logger) (*collector.Target, error) {
-	observer := api.Observer(tc.Name)
+	observer := logRequests(api.Observer(tc.Name), logger, tc.Name)
 	var auth vbs.Authenticator
 	c := tc.Credentials
 	switch c.Kind {
