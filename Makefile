@@ -12,13 +12,25 @@ LDFLAGS   := -s -w \
 	-X github.com/prometheus/common/version.BuildUser=vbs_exporter \
 	-X github.com/prometheus/common/version.BuildDate=$(BUILDDATE)
 FUZZTIME  ?= 30s
+DOCKER        ?= docker
+DOCKER_IMAGE  ?= vbs_exporter
+DOCKER_TAG    ?= $(VERSION)
 
-.PHONY: all build test vet unit check-metrics check-alerts check-deploy e2e bench fuzz prometheusrule clean
+.PHONY: all build docker test vet unit check-metrics check-alerts check-deploy e2e bench fuzz prometheusrule clean
 
 all: build
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o vbs_exporter .
+
+## docker: the image, with this checkout's version, revision, branch and build date.
+docker:
+	$(DOCKER) build \
+		--build-arg VERSION=$(VERSION) \
+		--build-arg REVISION=$(REVISION) \
+		--build-arg BRANCH=$(BRANCH) \
+		--build-arg BUILD_DATE=$(BUILDDATE) \
+		-t $(DOCKER_IMAGE):$(DOCKER_TAG) .
 
 ## test: everything CI runs — vet, unit and integration tests under -race
 ## (fuzz seed corpora included), promtool on a real scrape, alert rules and
