@@ -312,9 +312,9 @@ func callerOf(t *testing.T, msg string) string {
 }
 
 func TestLogRequestsAtDebug(t *testing.T) {
-	var observed []vbs.RequestEvent
-	observe := func(e vbs.RequestEvent) { observed = append(observed, e) }
-	events := []vbs.RequestEvent{
+	var observed []requestEvent
+	observe := func(e requestEvent) { observed = append(observed, e) }
+	events := []requestEvent{
 		{Operation: vbs.OpListTasks, StatusCode: 200, Duration: 1234567 * time.Nanosecond, Attempt: 1, RequestID: "req-1"},
 		{Operation: vbs.OpListPolicies, StatusCode: 0, Duration: 3 * time.Second, Attempt: 2, Retried: true, Err: errors.New("list_policies: connection refused")},
 	}

@@ -162,12 +162,16 @@ func jsonValue(v any) (out any) {
 	}
 }
 
+// requestEvent is the API client's report of one HTTP attempt. (The one
+// name to change if the event type moves to another package.)
+type requestEvent = vbs.RequestEvent
+
 // logRequests wraps observe, the API client's observer of target, so that
 // every HTTP attempt is also logged at debug level. The event carries no
 // secret: the request ID and error text are already redacted by the client.
-func logRequests(observe func(vbs.RequestEvent), logger log.Logger, target string) func(vbs.RequestEvent) {
+func logRequests(observe func(requestEvent), logger log.Logger, target string) func(requestEvent) {
 	debug := level.Debug(logger)
-	return func(e vbs.RequestEvent) {
+	return func(e requestEvent) {
 		if observe != nil {
 			observe(e)
 		}
