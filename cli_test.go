@@ -359,3 +359,23 @@ func TestLogRequestsAtDebug(t *testing.T) {
 		t.Errorf("at info: logged %q, observed %d; want nothing logged and 1 observed", buf.String(), len(observed))
 	}
 }
+
+func TestREADMENamesEveryAlert(t *testing.T) {
+	readme, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rules, err := os.ReadFile(filepath.Join("alerts", "vbs_exporter.rules.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := regexp.MustCompile(`(?m)^\s*- alert: (\w+)`).FindAllSubmatch(rules, -1)
+	if len(names) == 0 {
+		t.Fatal("no alerts in alerts/vbs_exporter.rules.yml")
+	}
+	for _, n := range names {
+		if !bytes.Contains(readme, []byte("**"+string(n[1])+"**")) {
+			t.Errorf("README.md does not describe the alert %s", n[1])
+		}
+	}
+}
