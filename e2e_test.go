@@ -227,9 +227,9 @@ func e2eScrape(t *testing.T, url string) (string, htMetrics) {
 }
 
 // e2ePromtool runs `promtool check metrics` on a scrape. Without promtool
-// the lint is skipped, saying so, on a developer machine, and fails under
-// CI (CI set, e.g. CI=true, where .ci/run installs it); `make test` lints a scrape anyway
-// through scripts/check-metrics.sh, which builds a pinned promtool if needed.
+// the lint is skipped, saying so, on a developer machine, and fails in CI
+// (CI set, e.g. CI=true; .ci/run installs it). `make test` lints a scrape
+// anyway through scripts/check-metrics.sh, which builds a pinned promtool.
 func e2ePromtool(t *testing.T, what, body string) {
 	t.Helper()
 	promtool, err := exec.LookPath("promtool")
