@@ -52,6 +52,7 @@ func newApp(o appOptions) (*app, error) {
 
 	a := &app{opts: o, registry: reg, safe: config.NewSafeConfig(reg), ex: newExporter(api, o.logger)}
 	a.safe.OnReload(a.ex.apply)
+	a.safe.OnReload(func(c *config.Config) { logWarnings(o.logger, c) })
 	if err := a.safe.ReloadConfig(o.configFile, o.lookupEnv); err != nil {
 		return nil, err
 	}
@@ -82,4 +83,11 @@ func (a *app) reload() error {
 	}
 	level.Info(a.opts.logger).Log("msg", "reloaded the configuration", "file", a.opts.configFile)
 	return nil
+}
+
+// logWarnings logs the configuration's warnings, at every (re)load.
+func logWarnings(logger log.Logger, c *config.Config) {
+	for _, w := range c.Warnings {
+		level.Warn(logger).Log("msg", "configuration warning", "warning", w)
+	}
 }

@@ -453,6 +453,28 @@ func e2eConfigCheck(t *testing.T, bin string) {
 		t.Errorf("--config.check with a missing secret file: exit %d, stderr %q; want 1 and %q", code, stderr, want)
 	}
 
+	// A short lookback is a warning: printed, and the file is still valid.
+	short := filepath.Join(dir, "short.yml")
+	text = "targets:\n" + e2eTarget("e2e", sim, "    lookback: 1d\n")
+	e2eWrite(t, short, text)
+	line = slices.Index(strings.Split(text, "\n"), "    lookback: 1d") + 1
+	want = fmt.Sprintf("warning: %s:%d: target \"e2e\": field lookback: 1d is shorter than 2d, twice the interval of a daily schedule: a daily policy's last run can fall out of it and look missing\n", short, line)
+	code, stdout, stderr = e2eRun(t, bin, "--config.check", "--config.file="+short)
+	if code != 0 || stdout != short+": configuration is valid\n" || stderr != want {
+		t.Errorf("--config.check with a short lookback: exit %d, stdout %q, stderr %q; want 0 and %q", code, stdout, stderr, want)
+	}
+
+	// A secret that looks like YAML is not echoed.
+	yamlSecret := filepath.Join(dir, "yamlsecret.yml")
+	text = strings.Replace("targets:\n"+e2eTarget("e2e", sim, ""), "secret_key_file: secrets/sk", "secret_key: *Yaml-Like-Secret-42", 1)
+	e2eWrite(t, yamlSecret, text)
+	line = slices.Index(strings.Split(text, "\n"), "      secret_key: *Yaml-Like-Secret-42") + 1
+	want = fmt.Sprintf("%s:%d: field auth.secret_key: invalid YAML (details not shown: the line holds a secret)\n", yamlSecret, line)
+	code, _, stderr = e2eRun(t, bin, "--config.check", "--config.file="+yamlSecret)
+	if code != 1 || stderr != want || strings.Contains(stderr, "Yaml-Like-Secret") {
+		t.Errorf("--config.check with a YAML-like secret: exit %d, stderr %q; want 1 and %q", code, stderr, want)
+	}
+
 	missing := filepath.Join(dir, "missing.yml")
 	code, _, stderr = e2eRun(t, bin, "--config.check", "--config.file="+missing)
 	if want := "config file " + missing + " does not exist: start from examples/vbs.yml (an annotated example in the vbs_exporter sources) " +

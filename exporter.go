@@ -1,9 +1,8 @@
 package main
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
+	"reflect"
 	"slices"
 	"sync"
 
@@ -28,8 +27,8 @@ type exporter struct {
 }
 
 type builtTarget struct {
-	fingerprint string
-	target      *collector.Target
+	cfg    config.Target // the effective configuration it was built from
+	target *collector.Target
 }
 
 func newExporter(api *collector.APIMetrics, logger log.Logger) *exporter {
@@ -44,8 +43,9 @@ func (e *exporter) apply(cfg *config.Config) {
 	prev := e.targets
 	e.mu.RUnlock()
 	for _, tc := range cfg.Targets {
-		fp := fingerprint(tc)
-		if old, ok := prev[tc.Name]; ok && old.fingerprint == fp {
+		// Whole values are compared, secrets' contents included, so a new
+		// setting rebuilds the target without being listed here.
+		if old, ok := prev[tc.Name]; ok && reflect.DeepEqual(old.cfg, tc) {
 			next[tc.Name] = old
 		} else {
 			t, err := buildTarget(tc, e.api, e.logger)
@@ -55,7 +55,7 @@ func (e *exporter) apply(cfg *config.Config) {
 				level.Error(e.logger).Log("msg", "building the target failed", "target", tc.Name, "err", err)
 				continue
 			}
-			next[tc.Name] = &builtTarget{fingerprint: fp, target: t}
+			next[tc.Name] = &builtTarget{cfg: tc, target: t}
 		}
 		order = append(order, tc.Name)
 	}
@@ -85,19 +85,6 @@ func (e *exporter) get(name string) (*collector.Target, bool) {
 		return nil, false
 	}
 	return bt.target, true
-}
-
-// fingerprint identifies a target's settings, credentials included, without
-// holding them: a changed secret rebuilds the client, an unchanged target
-// keeps its caches.
-func fingerprint(tc config.Target) string {
-	h := sha256.New()
-	c := tc.Credentials
-	fmt.Fprintf(h, "%q|%q|%q|%q|%q|%d|%d|%d|%d|", tc.Name, tc.Region, tc.ProjectID, tc.Endpoint,
-		tc.Policies, tc.Lookback, tc.PageSize, tc.Concurrency, tc.MinRefreshInterval)
-	fmt.Fprintf(h, "%d|%q|%q|%q|%q|%q|%q|%q", c.Kind, c.AccessKey, string(c.SecretKey), string(c.SecurityToken),
-		c.IAMEndpoint, c.Domain, c.User, string(c.Password))
-	return hex.EncodeToString(h.Sum(nil))
 }
 
 // buildTarget makes the API client and the collector target for tc.

@@ -133,9 +133,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "%v\n", err)
 			return 1
 		}
-		if _, err := config.Load(o.configFile, os.LookupEnv); err != nil {
+		c, err := config.Load(o.configFile, os.LookupEnv)
+		if err != nil {
 			fmt.Fprintf(stderr, "%v\n", err)
 			return 1
+		}
+		for _, w := range c.Warnings {
+			fmt.Fprintf(stderr, "warning: %s\n", w)
 		}
 		fmt.Fprintf(stdout, "%s: configuration is valid\n", o.configFile)
 		return 0

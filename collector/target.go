@@ -15,6 +15,7 @@ import (
 	"github.com/go-kit/log"
 	"github.com/go-kit/log/level"
 
+	"github.com/vbs-exporter/vbs_exporter/config"
 	"github.com/vbs-exporter/vbs_exporter/internal/vbs"
 )
 
@@ -33,7 +34,8 @@ type TargetOptions struct {
 	// Lookback is the job window; 0 means max(7 days, 3 x the policy's
 	// expected interval).
 	Lookback time.Duration
-	// Concurrency bounds the policies refreshed in parallel (default 4).
+	// Concurrency bounds the policies refreshed in parallel (default
+	// config.DefaultConcurrency).
 	Concurrency int
 	// MinRefreshInterval serves the last result without calling the API when
 	// the last refresh finished less than this long ago.
@@ -103,7 +105,7 @@ type PolicySnapshot struct {
 // NewTarget returns a target that has not been refreshed yet.
 func NewTarget(o TargetOptions) *Target {
 	if o.Concurrency <= 0 {
-		o.Concurrency = 4
+		o.Concurrency = config.DefaultConcurrency
 	}
 	if o.Logger == nil {
 		o.Logger = log.NewNopLogger()

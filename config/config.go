@@ -17,13 +17,22 @@ package config
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
+	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"reflect"
+	"slices"
+	"strings"
+	"syscall"
 	"time"
 
 	"github.com/prometheus/common/model"
 	"gopkg.in/yaml.v3"
+
+	"github.com/vbs-exporter/vbs_exporter/internal/endpoints"
 )
 
 // Defaults and limits of the per-target settings.
@@ -38,6 +47,11 @@ const (
 	MaxConcurrency = 64
 	// MaxSecretFileSize is the largest secret file accepted, in bytes.
 	MaxSecretFileSize = 64 << 10
+	// MaxConfigFileSize is the largest configuration file accepted, in bytes.
+	MaxConfigFileSize = 1 << 20
+	// MinLookback is the shortest lookback without a warning: twice the
+	// interval of a daily schedule, the shortest VBS runs.
+	MinLookback = 48 * time.Hour
 )
 
 // Names of the environment variables that supply AK/SK credentials, and the
@@ -67,7 +81,10 @@ type Config struct {
 	// Targets are the configured targets in file order; names are unique.
 	Targets []Target `yaml:"targets"`
 
-	byName map[string]int // index into Targets; nil for a Config built by hand
+	// Warnings are problems that do not stop the configuration from being
+	// used (such as a lookback too short for a daily schedule), formatted
+	// like errors. The exporter logs them at every (re)load.
+	Warnings []string `yaml:"-"`
 }
 
 // Target is one Huawei Cloud project whose VBS backup policies are exported.
@@ -104,6 +121,9 @@ type Target struct {
 	MinRefreshInterval time.Duration `yaml:"min_refresh_interval"`
 	// Credentials are the effective credentials, resolved at load time.
 	Credentials Credentials `yaml:"-"`
+
+	line int            // of the target while parsing
+	keys map[string]int // line of each key while parsing ("auth.user" for auth's)
 }
 
 // Auth is a target's auth block as written in the file: either AK/SK
@@ -186,9 +206,11 @@ type Credentials struct {
 
 // Load reads and parses the configuration file at path; see Parse. Relative
 // secret file paths are resolved against the directory of path. lookupEnv
-// reads the environment (nil means os.LookupEnv).
+// reads the environment (nil means os.LookupEnv). The file is read like a
+// secret file: it must be a regular file (not a FIFO, device or directory)
+// of at most MaxConfigFileSize bytes, and reading it never blocks.
 func Load(path string, lookupEnv func(string) (string, bool)) (*Config, error) {
-	data, err := os.ReadFile(path)
+	data, err := readRegular(path, MaxConfigFileSize)
 	if err != nil {
 		return nil, fmt.Errorf("reading config file: %w", err)
 	}
@@ -200,123 +222,408 @@ func Load(path string, lookupEnv func(string) (string, bool)) (*Config, error) {
 // relative to baseDir) and targets without an auth block read
 // HUAWEICLOUD_SDK_AK, HUAWEICLOUD_SDK_SK and HUAWEICLOUD_SDK_SECURITY_TOKEN
 // (and HUAWEICLOUD_SDK_PROJECT_ID when project_id is not set) through
-// lookupEnv (nil means os.LookupEnv). filename is only used in error
-// messages. On failure it returns every problem found, each an *Error,
-// joined with errors.Join.
+// lookupEnv (nil means os.LookupEnv). filename is only used in messages. On
+// failure it returns every problem found, each an *Error, joined with
+// errors.Join; no message holds a secret of any target.
 func Parse(data []byte, filename, baseDir string, lookupEnv func(string) (string, bool)) (*Config, error) {
 	if lookupEnv == nil {
 		lookupEnv = os.LookupEnv
 	}
-	p := &parser{file: filename, baseDir: baseDir, lookupEnv: lookupEnv}
-	return p.parse(data)
+	p := &parser{file: filename, baseDir: baseDir, lookupEnv: lookupEnv, secrets: lineSecrets(data)}
+	c := p.parse(data)
+	for _, e := range p.errs {
+		e.File = filename
+		e.Err = scrub(e.Err, p.secrets)
+	}
+	if len(p.errs) > maxErrors {
+		n := len(p.errs) - maxErrors
+		p.errs = append(p.errs[:maxErrors], &Error{File: filename, Err: fmt.Errorf("%d more errors not shown", n)})
+	}
+	if len(p.errs) > 0 {
+		return nil, p.errs.join()
+	}
+	return c, nil
 }
 
-// Target returns the target called name.
-func (c *Config) Target(name string) (Target, bool) {
-	if c == nil {
-		return Target{}, false
-	}
-	if c.byName != nil {
-		i, ok := c.byName[name]
-		if !ok {
-			return Target{}, false
-		}
-		return c.Targets[i], true
-	}
-	for _, t := range c.Targets {
-		if t.Name == name {
-			return t, true
-		}
-	}
-	return Target{}, false
+// maxErrors bounds the errors reported for one file.
+const maxErrors = 50
+
+// parser holds the state of one Parse.
+type parser struct {
+	file, baseDir string
+	lookupEnv     func(string) (string, bool)
+	errs          problems
+	secrets       []string // every secret seen, scrubbed from every message
 }
 
-// redactedTarget is a Target as Redacted shows it: durations in Prometheus
-// form and the auth block with secrets replaced.
-type redactedTarget struct {
-	Name               string         `yaml:"name"`
-	Region             string         `yaml:"region"`
-	ProjectID          string         `yaml:"project_id"`
-	Endpoint           string         `yaml:"endpoint"`
-	Auth               *Auth          `yaml:"auth,omitempty"`
-	Policies           []string       `yaml:"policies,omitempty"`
-	Lookback           model.Duration `yaml:"lookback"`
-	PageSize           int            `yaml:"page_size"`
-	Concurrency        int            `yaml:"concurrency"`
-	MinRefreshInterval model.Duration `yaml:"min_refresh_interval"`
+func (p *parser) parse(data []byte) *Config {
+	doc, extra, err := decodeDocument(data)
+	switch {
+	case err != nil:
+		p.errs = append(p.errs, syntaxError(data, err))
+		return nil
+	case extra > 0:
+		p.errs.add(extra, "", "only one YAML document is allowed")
+		return nil
+	case expandedSize(doc, map[*yaml.Node]int{}, maxExpandedNodes) > maxExpandedNodes:
+		p.errs.add(0, "", "the document expands to more than %d YAML nodes through aliases", maxExpandedNodes)
+		return nil
+	}
+	var root *yaml.Node
+	if len(doc.Content) > 0 {
+		root = resolve(doc.Content[0])
+	}
+	if isNull(root) {
+		p.errs.add(0, "targets", "at least one target is required (the file is empty)")
+		return nil
+	}
+	if root.Kind != yaml.MappingNode {
+		p.errs.add(root.Line, "", "expected a mapping with a targets list at the top level, got %s", describe(root))
+		return nil
+	}
+	var top struct {
+		Targets *yaml.Node `yaml:"targets"`
+	}
+	keys := decodeFields(root, &top, &p.errs)
+	tl := top.Targets
+	switch {
+	case keys["targets"] == 0:
+		p.errs.add(root.Line, "targets", "at least one target is required")
+	case tl == nil || (tl.Kind == yaml.SequenceNode && len(tl.Content) == 0):
+		p.errs.add(keys["targets"], "targets", "at least one target is required")
+	case tl.Kind != yaml.SequenceNode:
+		p.errs.add(keys["targets"], "targets", "expected a list of targets, got %s", describe(tl))
+	}
+	if len(p.errs) > 0 {
+		return nil
+	}
+	c, byName := &Config{}, make(map[string]int, len(tl.Content))
+	for i, item := range tl.Content {
+		var t Target
+		var ps problems
+		if err := t.UnmarshalYAML(resolve(item)); err != nil {
+			ps = err.(problems)
+		}
+		if t.line == 0 || item.Kind == yaml.AliasNode {
+			t.line = item.Line
+		}
+		p.credentials(&t, &ps)
+		if first, dup := byName[t.Name]; dup && len(ps) == 0 {
+			ps.add(t.keys["name"], "name", "duplicate target name (first defined at line %d)", c.Targets[first].keys["name"])
+		}
+		slices.SortStableFunc(ps, func(a, b *Error) int { return a.Line - b.Line })
+		for _, e := range ps {
+			e.Target, e.TargetIndex = t.Name, i+1
+		}
+		p.errs = append(p.errs, ps...)
+		if len(ps) == 0 {
+			if t.Lookback > 0 && t.Lookback < MinLookback {
+				c.Warnings = append(c.Warnings, (&Error{File: p.file, Line: t.keys["lookback"], Target: t.Name, Field: "lookback",
+					Err: fmt.Errorf("%s is shorter than %s, twice the interval of a daily schedule: a daily policy's last run can fall out of it and look missing",
+						model.Duration(t.Lookback), model.Duration(MinLookback))}).Error())
+			}
+			byName[t.Name] = len(c.Targets)
+			c.Targets = append(c.Targets, t)
+		}
+	}
+	for i := range c.Targets {
+		c.Targets[i].line, c.Targets[i].keys = 0, nil
+	}
+	return c
+}
+
+// credentials checks which credentials t's auth block holds and resolves
+// them: secret files are read, and a target without an auth block reads the
+// environment (and takes project_id from it when not set).
+func (p *parser) credentials(t *Target, ps *problems) {
+	a := t.Auth
+	if t.keys == nil { // not a mapping
+		return
+	}
+	if a != nil {
+		p.secrets = append(p.secrets, string(a.SecretKey), string(a.SecurityToken), string(a.Password))
+	}
+	switch {
+	case t.failed(*ps, "project_id") || t.ProjectID != "":
+	case t.keys["auth"] != 0 && (a != nil || t.failed(*ps, "auth")):
+		ps.add(t.lineOf("project_id"), "project_id", "required")
+	default:
+		id, _ := p.lookupEnv(EnvProjectID)
+		t.ProjectID = id
+		if id == "" {
+			ps.add(t.lineOf("project_id"), "project_id", "required (or %s in the environment, for a target without auth)", EnvProjectID)
+		} else if !idRE.MatchString(id) {
+			ps.add(t.lineOf("project_id"), "project_id", "invalid project ID %s from %s: use only letters, digits, '_' and '-'", quote(id), EnvProjectID)
+		}
+	}
+	if a == nil {
+		p.envCredentials(t, ps)
+		return
+	}
+	line, before := t.keys["auth"], len(*ps)
+	if firstField(*ps, "auth") != "" {
+		return
+	}
+	set := map[string]bool{}
+	for k := range t.keys {
+		if k, ok := strings.CutPrefix(k, "auth."); ok {
+			f, _ := fieldByTag(reflect.TypeOf(*a), k)
+			set[k] = reflect.ValueOf(*a).Field(f).String() != ""
+		}
+	}
+	for _, k := range []string{"access_key", "secret_key", "security_token", "password"} {
+		if set[k] && set[k+"_file"] {
+			ps.add(t.keys["auth."+k+"_file"], "auth", "both %s and %s_file are set; choose one", k, k)
+		}
+	}
+	first := func(keys ...string) string {
+		for _, k := range keys {
+			if set[k] {
+				return k
+			}
+		}
+		return ""
+	}
+	ak := first("access_key", "access_key_file", "secret_key", "secret_key_file", "security_token", "security_token_file")
+	pw := first("user", "domain", "password", "password_file", "iam_endpoint")
+	switch {
+	case len(*ps) > before:
+	case ak != "" && pw != "":
+		ps.add(line, "auth", "both AK/SK (%s) and IAM password (%s) are set; choose one", ak, pw)
+	case ak == "" && pw == "":
+		ps.add(line, "auth", "no credentials: set access_key and secret_key, or domain, user and password (or remove auth to use the environment)")
+	case ak != "":
+		if a.AccessKey == "" && a.AccessKeyFile == "" {
+			ps.add(line, "auth.access_key", "required for AK/SK authentication (or auth.access_key_file)")
+		}
+		if a.SecretKey == "" && a.SecretKeyFile == "" {
+			ps.add(line, "auth.secret_key", "required for AK/SK authentication (or auth.secret_key_file)")
+		}
+		if len(*ps) == before {
+			t.Credentials = Credentials{Kind: CredentialsAKSK, Source: SourceConfig,
+				AccessKey:     p.secretFile(t, "access_key", a.AccessKey, a.AccessKeyFile, ps),
+				SecretKey:     Secret(p.secretFile(t, "secret_key", string(a.SecretKey), a.SecretKeyFile, ps)),
+				SecurityToken: Secret(p.secretFile(t, "security_token", string(a.SecurityToken), a.SecurityTokenFile, ps))}
+		}
+	default:
+		if a.Domain == "" {
+			ps.add(line, "auth.domain", "required for IAM password authentication")
+		}
+		if a.User == "" {
+			ps.add(line, "auth.user", "required for IAM password authentication")
+		}
+		if a.Password == "" && a.PasswordFile == "" {
+			ps.add(line, "auth.password", "required for IAM password authentication (or auth.password_file)")
+		}
+		if len(*ps) == before {
+			iam := strings.TrimRight(a.IAMEndpoint, "/")
+			if iam == "" {
+				iam = endpoints.Default(endpoints.IAM, t.Region)
+			}
+			t.Credentials = Credentials{Kind: CredentialsPassword, Source: SourceConfig, IAMEndpoint: iam, Domain: a.Domain, User: a.User,
+				Password: Secret(p.secretFile(t, "password", string(a.Password), a.PasswordFile, ps))}
+		}
+	}
+}
+
+// firstField returns the field of the first problem in ps whose field
+// starts with prefix, "" if there is none.
+func firstField(ps problems, prefix string) string {
+	for _, e := range ps {
+		if strings.HasPrefix(e.Field, prefix) {
+			return e.Field
+		}
+	}
+	return ""
+}
+
+// envCredentials takes AK/SK (and a security token, if set) from the environment.
+func (p *parser) envCredentials(t *Target, ps *problems) {
+	get := func(name string) string {
+		v, _ := p.lookupEnv(name)
+		return v
+	}
+	ak, sk, token := get(EnvAccessKey), get(EnvSecretKey), get(EnvSecurityToken)
+	p.secrets = append(p.secrets, sk, token)
+	var missing []string
+	if ak == "" {
+		missing = append(missing, EnvAccessKey)
+	}
+	if sk == "" {
+		missing = append(missing, EnvSecretKey)
+	}
+	if len(missing) > 0 {
+		ps.add(t.line, "auth", "not set, and the environment lacks %s", strings.Join(missing, " and "))
+		return
+	}
+	t.Credentials = Credentials{Kind: CredentialsAKSK, AccessKey: ak, SecretKey: Secret(sk), SecurityToken: Secret(token), Source: SourceEnv}
+}
+
+// secretFile returns inline, or when it is empty the content of the secret
+// file path (relative to the config's directory), trimmed of trailing
+// whitespace. Errors name the line of the key, never the path or content: a
+// secret pasted by mistake into a *_file field would otherwise come back.
+func (p *parser) secretFile(t *Target, key, inline, path string, ps *problems) string {
+	if path == "" {
+		return inline
+	}
+	if !filepath.IsAbs(path) && p.baseDir != "" {
+		path = filepath.Join(p.baseDir, path)
+	}
+	field := "auth." + key + "_file"
+	data, err := readRegular(path, MaxSecretFileSize)
+	if err != nil {
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		ps.add(t.keys[field], field, "cannot read secret file: %w", err)
+		return ""
+	}
+	s := strings.TrimRight(string(data), " \t\r\n")
+	if s == "" {
+		ps.add(t.keys[field], field, "secret file is empty")
+	}
+	p.secrets = append(p.secrets, s)
+	return s
+}
+
+// readRegular returns the content of the regular file at path, of at most
+// limit bytes. The file is opened without blocking (a FIFO without a writer
+// would block an ordinary open) and checked with fstat before a single byte
+// is read, so a FIFO, device or directory (or a symlink to one) is refused at
+// once; the read itself stops at limit+1 bytes. Errors are *fs.PathError.
+func readRegular(path string, limit int64) ([]byte, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if m := fi.Mode(); !m.IsRegular() {
+		kind := "a special file"
+		switch {
+		case m.IsDir():
+			kind = "a directory"
+		case m&fs.ModeNamedPipe != 0:
+			kind = "a FIFO"
+		case m&fs.ModeDevice != 0:
+			kind = "a device"
+		case m&fs.ModeSocket != 0:
+			kind = "a socket"
+		}
+		return nil, &fs.PathError{Op: "read", Path: path, Err: &notRegular{kind}}
+	}
+	data, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err == nil && int64(len(data)) > limit {
+		err = fmt.Errorf("larger than %s", sizeString(limit))
+	}
+	if err != nil {
+		return nil, &fs.PathError{Op: "read", Path: path, Err: err}
+	}
+	return data, nil
+}
+
+// notRegular is the error for a file that is not a regular file.
+type notRegular struct{ kind string }
+
+func (e *notRegular) Error() string { return "not a regular file (" + e.kind + ")" }
+
+// sizeString gives a size limit as "N bytes", with its KiB or MiB form.
+func sizeString(n int64) string {
+	switch {
+	case n%(1<<20) == 0:
+		return fmt.Sprintf("%d MiB (%d bytes)", n>>20, n)
+	case n%(1<<10) == 0:
+		return fmt.Sprintf("%d KiB (%d bytes)", n>>10, n)
+	}
+	return fmt.Sprintf("%d bytes", n)
+}
+
+// maxExpandedNodes bounds the size of a document with its aliases expanded,
+// so that a small file cannot make Parse (and Redacted) do a huge amount of
+// work: a list of N aliases to a target with N aliased policies costs N*N.
+const maxExpandedNodes = 200_000
+
+// expandedSize returns the number of nodes under n with aliases expanded,
+// stopping early once it exceeds limit. memo holds the sizes of the nodes
+// seen; -1 marks a node being counted (a cycle through it counts 1).
+func expandedSize(n *yaml.Node, memo map[*yaml.Node]int, limit int) int {
+	if n.Kind == yaml.AliasNode {
+		if n.Alias == nil {
+			return 1
+		}
+		return 1 + expandedSize(n.Alias, memo, limit)
+	}
+	if v, ok := memo[n]; ok {
+		return max(v, 1)
+	}
+	memo[n] = -1
+	size := 1
+	for _, c := range n.Content {
+		if size += expandedSize(c, memo, limit); size > limit {
+			break
+		}
+	}
+	memo[n] = size
+	return size
 }
 
 // Redacted returns the effective configuration as YAML, for the /config page:
 // defaults are filled in (project_id too, when it came from
 // HUAWEICLOUD_SDK_PROJECT_ID), every secret value (secret_key, security_token,
 // password) is replaced by SecretPlaceholder, access keys and *_file paths are
-// shown as written. Comments say where each target's credentials come from
-// and mark an automatic lookback. The output parses back to an equivalent
-// configuration (with the same files and environment).
+// shown as written, durations in Prometheus form. Comments say where each
+// target's credentials come from and mark an automatic lookback. The output
+// parses back to an equivalent configuration (with the same files and
+// environment).
 func (c *Config) Redacted() ([]byte, error) {
 	out := struct {
-		Targets []redactedTarget `yaml:"targets"`
-	}{Targets: make([]redactedTarget, 0, len(c.Targets))}
-	for _, t := range c.Targets {
-		rt := redactedTarget{
-			Name:               t.Name,
-			Region:             t.Region,
-			ProjectID:          t.ProjectID,
-			Endpoint:           t.Endpoint,
-			Policies:           t.Policies,
-			Lookback:           model.Duration(t.Lookback),
-			PageSize:           t.PageSize,
-			Concurrency:        t.Concurrency,
-			MinRefreshInterval: model.Duration(t.MinRefreshInterval),
-		}
+		Targets []Target `yaml:"targets"`
+	}{Targets: slices.Clone(c.Targets)}
+	for i, t := range out.Targets {
 		if t.Auth != nil {
 			a := *t.Auth
-			a.SecretKey = redact(a.SecretKey)
-			a.SecurityToken = redact(a.SecurityToken)
-			a.Password = redact(a.Password)
 			if t.Credentials.Kind == CredentialsPassword && a.IAMEndpoint == "" {
 				a.IAMEndpoint = t.Credentials.IAMEndpoint
 			}
-			rt.Auth = &a
+			out.Targets[i].Auth = &a
 		}
-		out.Targets = append(out.Targets, rt)
 	}
-
 	var root yaml.Node
 	if err := root.Encode(out); err != nil {
 		return nil, fmt.Errorf("encoding redacted config: %w", err)
 	}
 	annotate(&root, c.Targets)
-
 	var buf bytes.Buffer
 	enc := yaml.NewEncoder(&buf)
 	enc.SetIndent(2)
-	if err := enc.Encode(&root); err != nil {
-		return nil, fmt.Errorf("encoding redacted config: %w", err)
-	}
-	if err := enc.Close(); err != nil {
+	if err := errors.Join(enc.Encode(&root), enc.Close()); err != nil {
 		return nil, fmt.Errorf("encoding redacted config: %w", err)
 	}
 	return buf.Bytes(), nil
 }
 
-// annotate adds comments to the encoded redacted config: the source of each
-// target's credentials (on its name) and "auto" on a zero lookback.
+// annotate writes every duration of the encoded redacted config in
+// Prometheus form and adds comments: the source of each target's
+// credentials (on its name) and "auto" on a zero lookback.
 func annotate(root *yaml.Node, targets []Target) {
 	seq := mappingValue(root, "targets")
-	if seq == nil || seq.Kind != yaml.SequenceNode {
-		return
-	}
+	tt := reflect.TypeOf(Target{})
 	for i, item := range seq.Content {
-		if i >= len(targets) {
-			break
-		}
 		t := targets[i]
-		if v := mappingValue(item, "name"); v != nil {
-			v.LineComment = credentialsComment(t.Credentials)
+		for j := range tt.NumField() {
+			name, _, _ := strings.Cut(tt.Field(j).Tag.Get("yaml"), ",")
+			if v := mappingValue(item, name); v != nil && tt.Field(j).Type == durationType {
+				v.Value = model.Duration(reflect.ValueOf(t).Field(j).Int()).String()
+			}
 		}
-		if v := mappingValue(item, "lookback"); v != nil && t.Lookback == 0 {
-			v.LineComment = "auto: max(7d, 3 x the policy's expected interval)"
+		mappingValue(item, "name").LineComment = credentialsComment(t.Credentials)
+		if t.Lookback == 0 {
+			mappingValue(item, "lookback").LineComment = "auto: max(7d, 3 x the policy's expected interval)"
 		}
 	}
 }
@@ -338,12 +645,13 @@ func credentialsComment(c Credentials) string {
 	return ""
 }
 
-// mappingValue returns the value of key in mapping node n, or nil.
+// mappingValue returns the value of key in mapping n (a document's root
+// mapping when n is a document), or nil.
 func mappingValue(n *yaml.Node, key string) *yaml.Node {
-	if n == nil || n.Kind != yaml.MappingNode {
-		return nil
+	if n.Kind == yaml.DocumentNode && len(n.Content) > 0 {
+		n = n.Content[0]
 	}
-	for i := 0; i+1 < len(n.Content); i += 2 {
+	for i := 0; n.Kind == yaml.MappingNode && i+1 < len(n.Content); i += 2 {
 		if n.Content[i].Value == key {
 			return n.Content[i+1]
 		}

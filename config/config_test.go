@@ -158,21 +158,13 @@ targets:
 	}
 
 	for _, w := range want {
-		got, ok := c.Target(w.Name)
+		got, ok := targetOf(c, w.Name)
 		if !ok || got.Name != w.Name {
 			t.Errorf("Target(%q) = %v, %v", w.Name, got.Name, ok)
 		}
 	}
-	if _, ok := c.Target("nope"); ok {
+	if _, ok := targetOf(c, "nope"); ok {
 		t.Error(`Target("nope") found`)
-	}
-	// A Config built by hand (no index) still finds its targets.
-	hand := &Config{Targets: []Target{{Name: "a"}, {Name: "b"}}}
-	if got, ok := hand.Target("b"); !ok || got.Name != "b" {
-		t.Errorf("hand-built Target(b) = %v, %v", got.Name, ok)
-	}
-	if _, ok := (*Config)(nil).Target("a"); ok {
-		t.Error("nil Config found a target")
 	}
 }
 
@@ -195,7 +187,7 @@ func TestParseAliasesShareAuth(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, _ := c.Target("b")
+	b, _ := targetOf(c, "b")
 	if b.Credentials.AccessKey != "AK" || b.Credentials.SecretKey != "SK" || !reflect.DeepEqual(b.Policies, []string{"x", "y"}) {
 		t.Errorf("aliased target b = %+v", b)
 	}
@@ -241,9 +233,9 @@ func TestParseErrors(t *testing.T) {
 		{name: "tab indentation", yml: "targets:\n\t- name: x\n",
 			want: `config.yml:2: invalid YAML: found character that cannot start any token`},
 		{name: "control character", yml: "targets:\x01\n",
-			want: `config.yml: invalid YAML: control characters are not allowed`},
+			want: `config.yml:1: invalid YAML: control characters are not allowed`},
 		{name: "unknown anchor", yml: "targets: *nope\n",
-			want: `config.yml: invalid YAML: unknown anchor 'nope' referenced`},
+			want: `config.yml:1: invalid YAML: unknown anchor 'nope' referenced`},
 		{name: "two documents", yml: prod("---\ntargets: []\n"),
 			want: `config.yml:5: only one YAML document is allowed`},
 		{name: "duplicate top-level key", yml: prod("targets: []\n"),
@@ -428,13 +420,13 @@ func TestParseErrors(t *testing.T) {
 			want: `config.yml:8: target "prod": field auth.password_file: cannot read secret file: no such file or directory`},
 		{name: "secret file is a directory", yml: prod("    auth:\n      access_key: AK\n      secret_key_file: adir\n"),
 			files: map[string]string{"adir": "<dir>"},
-			want:  `config.yml:7: target "prod": field auth.secret_key_file: cannot read secret file: not a regular file`},
+			want:  `config.yml:7: target "prod": field auth.secret_key_file: cannot read secret file: not a regular file (a directory)`},
 		{name: "secret file empty", yml: prod("    auth:\n      access_key: AK\n      secret_key_file: sk\n"),
 			files: map[string]string{"sk": " \r\n\n"},
 			want:  `config.yml:7: target "prod": field auth.secret_key_file: secret file is empty`},
 		{name: "secret file too big", yml: prod("    auth:\n      domain: d\n      user: u\n      password_file: pw\n"),
 			files: map[string]string{"pw": bigSecret},
-			want:  `config.yml:8: target "prod": field auth.password_file: cannot read secret file: larger than 65536 bytes`},
+			want:  `config.yml:8: target "prod": field auth.password_file: cannot read secret file: larger than 64 KiB (65536 bytes)`},
 		{name: "two unreadable files", yml: prod("    auth:\n      access_key_file: ak\n      secret_key_file: sk\n"),
 			files: map[string]string{"ak": ""},
 			want: "config.yml:6: target \"prod\": field auth.access_key_file: secret file is empty\n" +
@@ -836,4 +828,14 @@ func TestCredentialKindString(t *testing.T) {
 			t.Errorf("%d.String() = %q, want %q", int(k), got, want)
 		}
 	}
+}
+
+// targetOf returns the target of c called name.
+func targetOf(c *Config, name string) (Target, bool) {
+	for _, t := range c.Targets {
+		if t.Name == name {
+			return t, true
+		}
+	}
+	return Target{}, false
 }

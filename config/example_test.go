@@ -21,7 +21,7 @@ func ExampleParse() {
 		fmt.Println(err)
 		return
 	}
-	t, _ := c.Target("prod")
+	t := c.Targets[0]
 	fmt.Println(t.Endpoint, t.Lookback, t.PageSize, t.Credentials.Kind, t.Credentials.SecretKey)
 	out, _ := c.Redacted()
 	fmt.Print(string(out))

@@ -16,6 +16,8 @@ type SafeConfig struct {
 	cur atomic.Pointer[Config]
 
 	reloadMu sync.Mutex // serializes reloads, so callbacks see configs in order
+	nextMu   sync.Mutex
+	next     *reloadCall // the reload that runs after the current one, shared
 
 	cbMu      sync.Mutex
 	callbacks []func(*Config)
@@ -49,15 +51,45 @@ func NewSafeConfig(reg prometheus.Registerer) *SafeConfig {
 	return s
 }
 
+// reloadCall is one reload, and its result for every caller that joined it.
+type reloadCall struct {
+	done    chan struct{}
+	err     error
+	callers int // that share it, under nextMu
+}
+
 // ReloadConfig loads the file at path (see Load) and, if it is valid,
 // publishes it and then calls the OnReload callbacks with it, in registration
 // order. On error it keeps the current configuration, sets
 // vbs_exporter_config_last_reload_successful to 0 and returns the error.
-// Concurrent calls are serialized.
+// Concurrent calls coalesce: one reload runs at a time, and every call made
+// while it runs joins a single following reload and gets its result.
 func (s *SafeConfig) ReloadConfig(path string, lookupEnv func(string) (string, bool)) error {
+	s.nextMu.Lock()
+	if s.next == nil {
+		s.next = &reloadCall{done: make(chan struct{})}
+	}
+	call := s.next
+	call.callers++
+	s.nextMu.Unlock()
+
 	s.reloadMu.Lock()
 	defer s.reloadMu.Unlock()
+	s.nextMu.Lock()
+	if s.next == call { // this caller runs it; later callers start a new one
+		s.next = nil
+	}
+	s.nextMu.Unlock()
+	select {
+	case <-call.done: // another caller ran it
+	default:
+		call.err = s.reload(path, lookupEnv)
+		close(call.done)
+	}
+	return call.err
+}
 
+func (s *SafeConfig) reload(path string, lookupEnv func(string) (string, bool)) error {
 	c, err := Load(path, lookupEnv)
 	if err != nil {
 		s.lastReloadSuccessful.Set(0)

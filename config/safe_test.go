@@ -120,7 +120,7 @@ func TestSafeConfigConcurrentReaders(t *testing.T) {
 				default:
 				}
 				c := sc.Get()
-				if tg, ok := c.Target("prod"); !ok || tg.PageSize != DefaultPageSize {
+				if tg, ok := targetOf(c, "prod"); !ok || tg.PageSize != DefaultPageSize {
 					t.Errorf("inconsistent config: %+v", tg)
 					return
 				}
@@ -149,8 +149,11 @@ func TestSafeConfigConcurrentReaders(t *testing.T) {
 	wg.Wait()
 	n := 0
 	seen.Range(func(_, _ any) bool { n++; return true })
-	if n != 80 {
-		t.Errorf("callback saw %d configs, want 80", n)
+	// Concurrent reloads coalesce: each of the 80 calls is answered by a
+	// reload that started after it, so at least the 20 calls of one
+	// goroutine ran apart, and at most 80 reloads ran.
+	if n < 20 || n > 80 {
+		t.Errorf("callback saw %d configs, want 20 to 80", n)
 	}
 }
 

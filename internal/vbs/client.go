@@ -29,7 +29,7 @@ type Options struct {
 	// dial/TLS/response-header timeouts. Redirects are not followed unless
 	// the given client sets CheckRedirect.
 	HTTPClient *http.Client
-	// PageSize is the limit of each task page, default 100. A page shorter
+	// PageSize is the limit of each task page, default config.DefaultPageSize. A page shorter
 	// than this ends a walk, so it must not exceed the server's own maximum.
 	PageSize int
 	// MaxPages caps the page requests of one task walk, default 100000; a

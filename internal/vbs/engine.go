@@ -17,12 +17,13 @@ import (
 
 	"github.com/prometheus/common/version"
 
+	"github.com/vbs-exporter/vbs_exporter/config"
 	"github.com/vbs-exporter/vbs_exporter/internal/endpoints"
 )
 
 // Defaults of Options.
 const (
-	defaultPageSize     = 100
+	defaultPageSize     = config.DefaultPageSize // config holds the exporter's defaults
 	defaultMaxPages     = 100000
 	defaultMaxAttempts  = 4
 	defaultMaxBodyBytes = 16 << 20
