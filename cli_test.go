@@ -265,7 +265,7 @@ func TestLogKeyOrderSameForToolkitAndExporter(t *testing.T) {
 			var buf bytes.Buffer
 			logger, slogger := newLogger(&buf, "info", format)
 			level.Info(logger).Log("msg", "from go-kit", "k", "v")
-			slogger.Info("from slog", "k", "v", "err", errors.New("boom"))
+			slogger.Info("from slog", "k", "v", "err", errors.New("boom"), "time", "an attribute")
 			level.Debug(logger).Log("msg", "filtered out")
 			slogger.Debug("filtered out")
 			// Keys out of order, and a missing value, still come out right.
@@ -277,7 +277,7 @@ func TestLogKeyOrderSameForToolkitAndExporter(t *testing.T) {
 			checkLogKeyOrder(t, lines)
 			want := []struct{ level, msg, rest string }{
 				{"info", "from go-kit", "k=v"},
-				{"info", "from slog", "k=v err=boom"},
+				{"info", "from slog", "k=v err=boom time=an attribute"},
 				{"warn", "late msg", "k=v odd=(MISSING)"},
 			}
 			for i, w := range want {

@@ -46,7 +46,8 @@ func newLogger(w io.Writer, lvl, format string) (log.Logger, *slog.Logger) {
 	}
 	filtered := level.NewFilter(leadingKeysLogger{next: enc}, filter)
 	// The toolkit's slog records carry their own level, caller and time;
-	// "time" becomes "ts", in UTC, like the exporter's own lines.
+	// the record's time (the first "time" key, before the attributes)
+	// becomes "ts", in UTC, like the exporter's own lines.
 	bridged := log.LoggerFunc(func(kv ...any) error {
 		for i := 0; i+1 < len(kv); i += 2 {
 			if kv[i] == "time" {
@@ -54,6 +55,7 @@ func newLogger(w io.Writer, lvl, format string) (log.Logger, *slog.Logger) {
 				if t, ok := kv[i+1].(time.Time); ok {
 					kv[i+1] = t.UTC().Format(time.RFC3339Nano)
 				}
+				break
 			}
 		}
 		return filtered.Log(kv...)
