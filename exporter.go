@@ -11,6 +11,7 @@ import (
 
 	"github.com/vbs-exporter/vbs_exporter/collector"
 	"github.com/vbs-exporter/vbs_exporter/config"
+	"github.com/vbs-exporter/vbs_exporter/internal/hwcloud"
 	"github.com/vbs-exporter/vbs_exporter/internal/vbs"
 )
 
@@ -90,13 +91,13 @@ func (e *exporter) get(name string) (*collector.Target, bool) {
 // buildTarget makes the API client and the collector target for tc.
 func buildTarget(tc config.Target, api *collector.APIMetrics, logger log.Logger) (*collector.Target, error) {
 	observer := logRequests(api.Observer(tc.Name), logger, tc.Name)
-	var auth vbs.Authenticator
+	var auth hwcloud.Authenticator
 	c := tc.Credentials
 	switch c.Kind {
 	case config.CredentialsAKSK:
-		auth = vbs.NewAKSK(c.AccessKey, string(c.SecretKey), string(c.SecurityToken))
+		auth = hwcloud.NewAKSK(c.AccessKey, string(c.SecretKey), string(c.SecurityToken))
 	case config.CredentialsPassword:
-		a, err := vbs.NewPasswordAuth(vbs.PasswordAuthOptions{
+		a, err := hwcloud.NewPasswordAuth(hwcloud.PasswordAuthOptions{
 			IAMEndpoint: c.IAMEndpoint,
 			Region:      tc.Region,
 			Domain:      c.Domain,

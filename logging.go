@@ -13,7 +13,7 @@ import (
 	"github.com/go-kit/log/level"
 	slgokit "github.com/tjhop/slog-gokit"
 
-	"github.com/vbs-exporter/vbs_exporter/internal/vbs"
+	"github.com/vbs-exporter/vbs_exporter/internal/hwcloud"
 )
 
 // logLeadingKeys start every log line, in this order, whether the line comes
@@ -166,7 +166,7 @@ func jsonValue(v any) (out any) {
 
 // requestEvent is the API client's report of one HTTP attempt. (The one
 // name to change if the event type moves to another package.)
-type requestEvent = vbs.RequestEvent
+type requestEvent = hwcloud.RequestEvent
 
 // logRequests wraps observe, the API client's observer of target, so that
 // every HTTP attempt is also logged at debug level. The event carries no

@@ -1077,15 +1077,16 @@ func relGarbageTimestamps(t *testing.T, e *relEnv) {
 }
 
 // relRevokedAK: a revoked access key gets 401 on the policy list. AK/SK
-// signatures are never retried, so each scrape costs exactly one request and
-// the key is never locked out.
+// signatures are never retried and the refusal starts a back-off, so the
+// first scrape costs one request, the next ones none, and the key is never
+// locked out.
 func relRevokedAK(t *testing.T, e *relEnv) {
 	rt := e.aksk
 	baseline := e.scrape("")
 	rt.sim.RevokeAccessKey()
-	for _, body := range relRefusedScrapes(t, e, rt, 3) {
-		relSame(t, "last known values", relSelect(baseline, "aksk", "", false, "vbs_up", "vbs_policy_refresh_success"),
-			relSelect(body, "aksk", "", false, "vbs_up", "vbs_policy_refresh_success"))
+	for _, body := range relRefusedScrapes(t, e, rt, 3, false) {
+		relSame(t, "last known values", relSelect(baseline, "aksk", "", false, "vbs_up", "vbs_policy_refresh_success", relBackoffMetric),
+			relSelect(body, "aksk", "", false, "vbs_up", "vbs_policy_refresh_success", relBackoffMetric))
 		relSame(t, "the other target", relSelect(baseline, "iam", "", false), relSelect(body, "iam", "", false))
 	}
 	reqs := rt.requestsFor(vbstest.OpListPolicies, relProjectA, "")
@@ -1095,21 +1096,39 @@ func relRevokedAK(t *testing.T, e *relEnv) {
 	} else {
 		t.Logf("log: %s", line)
 	}
+	if _, ok := e.waitLog(time.Second, "target=aksk", "backoff_until="); !ok {
+		t.Errorf("no log line for the back-off:\n%s", e.logs.String())
+	}
+	// The key works again, but the back-off (60 s) still holds: nothing is
+	// sent until it ends. (Its end, on an injected clock:
+	// internal/hwcloud TestAKSKBackoffEndsOnAcceptance.)
 	rt.sim.RestoreAccessKey()
-	relSame(t, "after restoring the key", relSelect(baseline, "aksk", "", false), relSelect(e.scrape(""), "aksk", "", false))
+	relRefusedScrapes(t, e, rt, 1, true)
 }
 
+// relBackoffMetric is the gauge of the credentials back-off.
+const relBackoffMetric = "vbs_auth_backoff_until_timestamp_seconds"
+
 // relRefusedScrapes scrapes n times while the target's AK/SK is refused and
-// asserts, each time, exactly one request (a 401 is never retried), no
-// lockout of the key and vbs_up 0. It returns the scraped bodies.
-func relRefusedScrapes(t *testing.T, e *relEnv, rt *relTarget, n int) []string {
+// asserts no lockout of the key, vbs_up 0 and a back-off end in the future;
+// unless backingOff, the first scrape sends exactly one request (a 401 is
+// never retried) and starts the back-off; the others send none. It returns
+// the scraped bodies.
+func relRefusedScrapes(t *testing.T, e *relEnv, rt *relTarget, n int, backingOff bool) []string {
 	t.Helper()
 	var bodies []string
 	for i := range n {
 		before := rt.sim.Requests("")
 		body := e.scrape("")
-		if got := rt.sim.Requests("") - before; got != 1 {
-			t.Errorf("scrape %d: the simulator saw %d requests with the refused key, want exactly 1", i+1, got)
+		want := 0
+		if i == 0 && !backingOff {
+			want = 1 // one refused request starts the back-off
+		}
+		if got := rt.sim.Requests("") - before; got != want {
+			t.Errorf("scrape %d: the simulator saw %d requests with the refused key, want %d", i+1, got, want)
+		}
+		if v, _ := relValue(t, body, relBackoffMetric, "target", rt.name); v <= float64(time.Now().Unix()) {
+			t.Errorf("scrape %d: %s = %v, want the back-off end in the future", i+1, relBackoffMetric, v)
 		}
 		if rt.sim.AccessKeyLocked() {
 			t.Errorf("scrape %d: the access key is locked out", i+1)
@@ -1132,7 +1151,7 @@ func relWrongSK(t *testing.T, e *relEnv) {
 	if code, body := e.do(http.MethodPost, "/-/reload", nil); code != http.StatusOK {
 		t.Fatalf("reload: HTTP %d: %s", code, body)
 	}
-	relRefusedScrapes(t, e, rt, 3)
+	relRefusedScrapes(t, e, rt, 3, false)
 	if _, ok := e.waitLog(time.Second, "target=aksk", "operation=list_policies", "status=401"); !ok {
 		t.Errorf("no log line for the 401:\n%s", e.logs.String())
 	}
@@ -1232,8 +1251,8 @@ func relTokenRenewalRefused(t *testing.T, e *relEnv) {
 		if v, _ := relValue(t, body, "vbs_up", "target", "iam"); v != 0 {
 			t.Errorf("scrape %d: vbs_up = %v, want 0", i+1, v)
 		}
-		relSame(t, "last known values", relSelect(baseline, "iam", "", false, "vbs_up", "vbs_policy_refresh_success"),
-			relSelect(body, "iam", "", false, "vbs_up", "vbs_policy_refresh_success"))
+		relSame(t, "last known values", relSelect(baseline, "iam", "", false, "vbs_up", "vbs_policy_refresh_success", relBackoffMetric),
+			relSelect(body, "iam", "", false, "vbs_up", "vbs_policy_refresh_success", relBackoffMetric))
 		relSame(t, "the other target", relSelect(baseline, "aksk", "", false), relSelect(body, "aksk", "", false))
 		// One login attempt, then none during the refusal back-off (30 s):
 		// a refused password must not cost a login per scrape (IAM lockout).

@@ -7,7 +7,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/vbs-exporter/vbs_exporter/internal/vbs"
+	"github.com/vbs-exporter/vbs_exporter/internal/hwcloud"
 )
 
 // apiDurationBuckets are the latency buckets of vbs_api_request_duration_seconds.
@@ -49,11 +49,11 @@ func NewAPIMetrics() *APIMetrics {
 
 // Observer returns the function the API client of target calls after every
 // HTTP attempt.
-func (m *APIMetrics) Observer(target string) func(vbs.RequestEvent) {
-	return func(e vbs.RequestEvent) { m.observe(target, e) }
+func (m *APIMetrics) Observer(target string) func(hwcloud.RequestEvent) {
+	return func(e hwcloud.RequestEvent) { m.observe(target, e) }
 }
 
-func (m *APIMetrics) observe(target string, e vbs.RequestEvent) {
+func (m *APIMetrics) observe(target string, e hwcloud.RequestEvent) {
 	code := "error"
 	if e.StatusCode > 0 {
 		code = strconv.Itoa(e.StatusCode)

@@ -129,7 +129,7 @@ type memAPI struct {
 func newMemAPI(sc vbstest.Scenario) *memAPI {
 	m := &memAPI{tasks: map[string][]vbs.Task{}, pageSize: 100}
 	for _, p := range sc.Policies {
-		sched, err := vbs.ParseSchedule(p.StartTime, p.Frequency, p.WeekFrequency)
+		sched, err := vbs.ParseSchedule(p.StartTime, p.Frequency, p.WeekFrequency, p.TimeZone)
 		if err != nil {
 			panic(err)
 		}

@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/common/expfmt"
 
+	"github.com/vbs-exporter/vbs_exporter/internal/hwcloud"
 	"github.com/vbs-exporter/vbs_exporter/internal/vbs"
 	"github.com/vbs-exporter/vbs_exporter/internal/vbs/vbstest"
 )
@@ -27,7 +28,7 @@ func newSim(t testing.TB, pageSize int) (*vbstest.Server, *vbs.Client) {
 		Region:      "cn-north-4",
 		Endpoint:    sim.URL(),
 		ProjectID:   o.ProjectID,
-		Auth:        vbs.NewAKSK(o.AccessKey, o.SecretKey, ""),
+		Auth:        hwcloud.NewAKSK(o.AccessKey, o.SecretKey, ""),
 		PageSize:    pageSize,
 		MaxAttempts: 1,
 	})

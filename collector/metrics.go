@@ -16,6 +16,8 @@ var (
 
 	upDesc = prometheus.NewDesc("vbs_up",
 		"1 if the target's API was reachable and authenticated on this refresh (its policy list was read).", targetLabels, nil)
+	authBackoffDesc = prometheus.NewDesc("vbs_auth_backoff_until_timestamp_seconds",
+		"End of the back-off after the API refused the target's credentials (Unix seconds): no request is sent before then. 0 when no back-off is under way.", targetLabels, nil)
 	refreshDurationDesc = prometheus.NewDesc("vbs_refresh_duration_seconds",
 		"Time this scrape spent refreshing the target.", targetLabels, nil)
 	policyEnabledDesc = prometheus.NewDesc("vbs_policy_enabled",
@@ -51,7 +53,7 @@ var (
 		"Creation time of the disk's oldest RUNNING or WAITING job (Unix seconds); absent when none.", resourceLabels, nil)
 
 	allDescs = []*prometheus.Desc{
-		upDesc, refreshDurationDesc, policyEnabledDesc, policyResourcesDesc, policyIntervalDesc,
+		upDesc, authBackoffDesc, refreshDurationDesc, policyEnabledDesc, policyResourcesDesc, policyIntervalDesc,
 		policyRefreshDesc, policyBackfillDesc, policyJobsDesc, policyLastJobDesc, policyCachedJobsDesc,
 		policyDurationDesc, resourceLastSuccessDesc, resourceLastSuccessDurationDesc,
 		resourceLastStatusDesc, resourceFailuresDesc, resourceRunningDesc,
@@ -112,6 +114,13 @@ func (s *Snapshot) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, lv...)
 	}
 	gauge(upDesc, boolFloat(s.Up), s.Target)
+	if s.HasAuthBackoff {
+		var until float64
+		if !s.AuthBackoffUntil.IsZero() {
+			until = float64(s.AuthBackoffUntil.UnixMilli()) / 1000
+		}
+		gauge(authBackoffDesc, until, s.Target)
+	}
 	gauge(refreshDurationDesc, s.Duration.Seconds(), s.Target)
 	for i := range s.Policies {
 		p := &s.Policies[i]

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/vbs-exporter/vbs_exporter/internal/hwcloud"
 	"github.com/vbs-exporter/vbs_exporter/internal/vbs"
 )
 
@@ -111,7 +112,7 @@ func (s *policyState) refresh(ctx context.Context, api API, now time.Time, lookb
 		}
 		complete = false
 		firstErr = &walkError{segment: marker, err: err}
-		var apiErr *vbs.APIError
+		var apiErr *hwcloud.APIError
 		if marker != "" && errors.As(err, &apiErr) && apiErr.StatusCode == http.StatusBadRequest {
 			// The API refuses the resume marker (the job is gone): the gap
 			// cannot be filled from there, so read the window again.

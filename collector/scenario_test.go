@@ -92,7 +92,10 @@ func loadScenario(sim *vbstest.Server) {
 //   - weekly-archive: 4 successes of 2700 s (the 12th is outside the 12-day
 //     window), last success 2026-11-26T01:45 = 1795657500, newest job 1795654800.
 //   - broken: its jobs were never read: only policy-level metrics, success 0.
-const expectedScenario = `# HELP vbs_policy_backfill_complete 1 once the policy's whole lookback window has been read; 0 while the first walk of a long history is still being read over several scrapes.
+const expectedScenario = `# HELP vbs_auth_backoff_until_timestamp_seconds End of the back-off after the API refused the target's credentials (Unix seconds): no request is sent before then. 0 when no back-off is under way.
+# TYPE vbs_auth_backoff_until_timestamp_seconds gauge
+vbs_auth_backoff_until_timestamp_seconds{target="prod"} 0
+# HELP vbs_policy_backfill_complete 1 once the policy's whole lookback window has been read; 0 while the first walk of a long history is still being read over several scrapes.
 # TYPE vbs_policy_backfill_complete gauge
 vbs_policy_backfill_complete{policy_id="11111111-1111-4111-8111-111111111111",policy_name="daily-db",target="prod"} 1
 vbs_policy_backfill_complete{policy_id="22222222-2222-4222-8222-222222222222",policy_name="weekly-archive",target="prod"} 1

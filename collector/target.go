@@ -16,6 +16,7 @@ import (
 	"github.com/go-kit/log/level"
 
 	"github.com/vbs-exporter/vbs_exporter/config"
+	"github.com/vbs-exporter/vbs_exporter/internal/hwcloud"
 	"github.com/vbs-exporter/vbs_exporter/internal/vbs"
 )
 
@@ -79,6 +80,20 @@ type Snapshot struct {
 	Duration time.Duration
 	Time     time.Time
 	Policies []PolicySnapshot // sorted by policy ID
+	// HasAuthBackoff is true when the target's API reports its credential
+	// back-off (AuthBackoffReporter); AuthBackoffUntil is then the end of
+	// the back-off, the zero time when there is none.
+	HasAuthBackoff   bool
+	AuthBackoffUntil time.Time
+}
+
+// AuthBackoffReporter is implemented by an API that holds back requests
+// after the service refused its credentials (the vbs client does, see
+// hwcloud.NewAKSK).
+type AuthBackoffReporter interface {
+	// AuthBackoffUntil returns when the next request may be sent; the zero
+	// time when no back-off is under way.
+	AuthBackoffUntil() time.Time
 }
 
 // PolicySnapshot is what a refresh knows about one policy.
@@ -253,6 +268,9 @@ func (t *Target) refresh(ctx context.Context) *Snapshot {
 		snap.Up = true
 		t.refreshPolicies(ctx, logger, listed)
 	}
+	if b, ok := t.opts.API.(AuthBackoffReporter); ok {
+		snap.HasAuthBackoff, snap.AuthBackoffUntil = true, b.AuthBackoffUntil()
+	}
 
 	now := t.opts.Now()
 	snap.Duration = now.Sub(start)
@@ -370,11 +388,16 @@ func (t *Target) stateFor(p vbs.Policy) *policyState {
 // vendor's code and request ID.
 func logError(logger log.Logger, msg, op string, err error) {
 	kv := []any{"msg", msg}
-	var apiErr *vbs.APIError
+	var apiErr *hwcloud.APIError
 	if errors.As(err, &apiErr) {
 		kv = append(kv, "operation", apiErr.Operation, "status", apiErr.StatusCode, "code", apiErr.Code, "request_id", apiErr.RequestID)
 	} else {
 		kv = append(kv, "operation", op)
+	}
+	var backoff *hwcloud.AuthBackoffError
+	if errors.As(err, &backoff) {
+		kv[1] = msg + ": the credentials were refused; no request is sent until the back-off ends"
+		kv = append(kv, "backoff_until", backoff.Until.UTC().Format(time.RFC3339))
 	}
 	kv = append(kv, "err", err)
 	level.Warn(logger).Log(kv...)

@@ -1,6 +1,7 @@
 package vbs
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -10,6 +11,16 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/vbs-exporter/vbs_exporter/config"
+	"github.com/vbs-exporter/vbs_exporter/internal/endpoints"
+	"github.com/vbs-exporter/vbs_exporter/internal/hwcloud"
+)
+
+// Defaults of Options specific to VBS; the engine's are hwcloud's.
+const (
+	defaultPageSize = config.DefaultPageSize // config holds the exporter's defaults
+	defaultMaxPages = 100000
 )
 
 // Options configures a Client for one project. Zero values select the
@@ -23,8 +34,8 @@ type Options struct {
 	Endpoint string
 	// ProjectID is required. It is sent in the path and as X-Project-Id.
 	ProjectID string
-	// Auth is required: NewAKSK, NewStaticToken or NewPasswordAuth.
-	Auth Authenticator
+	// Auth is required: hwcloud.NewAKSK, NewStaticToken or NewPasswordAuth.
+	Auth hwcloud.Authenticator
 	// HTTPClient defaults to a client with a 30s overall timeout and
 	// dial/TLS/response-header timeouts. Redirects are not followed unless
 	// the given client sets CheckRedirect.
@@ -40,7 +51,7 @@ type Options struct {
 	// top.
 	MaxAttempts int
 	// MaxBodyBytes caps a 2xx response body, default 16 MiB; a larger one is
-	// an error (errors.Is ErrBodyTooLarge) such as
+	// an error (errors.Is hwcloud.ErrBodyTooLarge) such as
 	// "list_tasks: response body exceeds 16777216 bytes", not retried.
 	MaxBodyBytes int64
 	// BackoffBase is the first retry's backoff ceiling, default 200ms,
@@ -57,7 +68,7 @@ type Options struct {
 	// Observer, when not nil, is called synchronously after every HTTP
 	// attempt, including IAM token fetches that a request of this client
 	// triggers. It must be quick and safe for concurrent use.
-	Observer func(RequestEvent)
+	Observer func(hwcloud.RequestEvent)
 }
 
 // Client talks to the VBS API of one project. It is safe for concurrent use.
@@ -66,18 +77,17 @@ type Options struct {
 // and on HTTP 429, 500, 502, 503 and 504, up to Options.MaxAttempts attempts,
 // waiting as Options.BackoffBase describes. A wait that would pass the
 // context's deadline is not started: the last error is returned at once.
-// Other statuses are returned at once as *APIError; a 401 first calls
+// Other statuses are returned at once as *hwcloud.APIError; a 401 first calls
 // Authenticator.Renew once and, if it reports true, retries once. Context
 // cancellation ends a request, and a walk, promptly.
 type Client struct {
 	projectID string
 	base      *url.URL
-	auth      Authenticator
+	auth      hwcloud.Authenticator
 	pageSize  int
 	maxPages  int
-	observer  func(RequestEvent)
-	eng       *engine
-	ownsHTTP  bool
+	observer  func(hwcloud.RequestEvent)
+	eng       *hwcloud.Engine
 }
 
 // New returns a Client, checking the options and filling in defaults.
@@ -88,48 +98,43 @@ func New(o Options) (*Client, error) {
 	if o.Auth == nil {
 		return nil, errors.New("vbs: no Authenticator (Options.Auth)")
 	}
-	base, err := endpointURL(o.Endpoint, o.Region, "vbs")
+	base, err := hwcloud.EndpointURL(o.Endpoint, o.Region, endpoints.VBS)
 	if err != nil {
 		return nil, fmt.Errorf("vbs: endpoint: %w", err)
 	}
 	for _, f := range []struct {
 		name string
-		v    int64
-	}{
-		{"PageSize", int64(o.PageSize)}, {"MaxPages", int64(o.MaxPages)}, {"MaxAttempts", int64(o.MaxAttempts)},
-		{"MaxBodyBytes", o.MaxBodyBytes}, {"BackoffBase", int64(o.BackoffBase)}, {"BackoffMax", int64(o.BackoffMax)},
-	} {
+		v    int
+	}{{"PageSize", o.PageSize}, {"MaxPages", o.MaxPages}} {
 		if f.v < 0 {
 			return nil, fmt.Errorf("vbs: Options.%s is negative", f.name)
 		}
 	}
-	hc, owned := httpClient(o.HTTPClient)
-	c := &Client{
+	eng, err := hwcloud.NewEngine(engineOptions(o))
+	if err != nil {
+		return nil, fmt.Errorf("vbs: %w", err)
+	}
+	return &Client{
 		projectID: o.ProjectID,
 		base:      base,
 		auth:      o.Auth,
-		pageSize:  orDefault(o.PageSize, defaultPageSize),
-		maxPages:  orDefault(o.MaxPages, defaultMaxPages),
+		pageSize:  cmp.Or(o.PageSize, defaultPageSize),
+		maxPages:  cmp.Or(o.MaxPages, defaultMaxPages),
 		observer:  o.Observer,
-		ownsHTTP:  owned,
-		eng: &engine{
-			hc:          hc,
-			maxAttempts: orDefault(o.MaxAttempts, defaultMaxAttempts),
-			maxBody:     orDefault(o.MaxBodyBytes, defaultMaxBodyBytes),
-			backoffBase: orDefault(o.BackoffBase, defaultBackoffBase),
-			backoffMax:  orDefault(o.BackoffMax, defaultBackoffMax),
-			userAgent:   userAgent(o.UserAgent),
-			jitter:      fullJitter,
-		},
-	}
-	return c, nil
+		eng:       eng,
+	}, nil
 }
 
-func orDefault[T int | int64 | time.Duration](v, def T) T {
-	if v == 0 {
-		return def
+// engineOptions are the request engine's part of o.
+func engineOptions(o Options) hwcloud.EngineOptions {
+	return hwcloud.EngineOptions{
+		HTTPClient:   o.HTTPClient,
+		MaxAttempts:  o.MaxAttempts,
+		MaxBodyBytes: o.MaxBodyBytes,
+		BackoffBase:  o.BackoffBase,
+		BackoffMax:   o.BackoffMax,
+		UserAgent:    o.UserAgent,
 	}
-	return v
 }
 
 // checkID rejects IDs that cannot be a single path segment.
@@ -138,7 +143,7 @@ func checkID(what, id string) error {
 	case id == "":
 		return fmt.Errorf("%s is empty", what)
 	case id == "." || id == "..", strings.Contains(id, "/"):
-		return fmt.Errorf("%s %q is not a valid path segment", what, truncate(id, 100))
+		return fmt.Errorf("%s %q is not a valid path segment", what, hwcloud.Truncate(id, 100))
 	}
 	return nil
 }
@@ -150,12 +155,21 @@ func (c *Client) ProjectID() string { return c.projectID }
 // created (nothing for a client passed in Options.HTTPClient), and those of
 // the Authenticator when it has such a method (NewPasswordAuth's has).
 func (c *Client) CloseIdleConnections() {
-	if c.ownsHTTP {
-		c.eng.hc.CloseIdleConnections()
-	}
+	c.eng.CloseIdleConnections()
 	if a, ok := c.auth.(interface{ CloseIdleConnections() }); ok {
 		a.CloseIdleConnections()
 	}
+}
+
+// AuthBackoffUntil returns the end of the Authenticator's back-off after
+// the service (or IAM) refused its credentials: no request is sent before
+// then. The zero time when there is none, or when the Authenticator has no
+// back-off (NewAKSK's and NewPasswordAuth's have).
+func (c *Client) AuthBackoffUntil() time.Time {
+	if b, ok := c.auth.(interface{ BackoffUntil() time.Time }); ok {
+		return b.BackoffUntil()
+	}
+	return time.Time{}
 }
 
 // String describes the client without secrets.
@@ -165,28 +179,23 @@ func (c *Client) String() string {
 
 // get runs a GET of the path segments under the endpoint with query q.
 func (c *Client) get(ctx context.Context, op string, segs []string, q url.Values, decode func([]byte) error) error {
-	var redact func(string) string
-	if r, ok := c.auth.(redacter); ok {
-		redact = r.redact
-	}
-	return c.eng.do(ctx, &request{
-		op:      op,
-		method:  http.MethodGet,
-		url:     joinPath(c.base, segs, q),
-		header:  http.Header{"X-Project-Id": {c.projectID}},
-		auth:    c.auth,
-		decode:  func(_ http.Header, data []byte) error { return decode(data) },
-		observe: c.observer,
-		redact:  redact,
+	return c.eng.Do(ctx, &hwcloud.Request{
+		Op:      op,
+		Method:  http.MethodGet,
+		URL:     hwcloud.JoinPath(c.base, segs, q),
+		Header:  http.Header{"X-Project-Id": {c.projectID}},
+		Auth:    c.auth,
+		Decode:  func(_ http.Header, data []byte) error { return decode(data) },
+		Observe: c.observer,
 	})
 }
 
 // ListPolicies returns the backup policies of the project
-// (GET /v2/{project_id}/backuppolicy), decoded by DecodePolicies.
+// (GET /v2/{project_id}/backuppolicy), decoded by decodePolicies.
 func (c *Client) ListPolicies(ctx context.Context) ([]Policy, error) {
 	var out []Policy
 	err := c.get(ctx, OpListPolicies, []string{"v2", c.projectID, "backuppolicy"}, nil, func(data []byte) error {
-		p, err := DecodePolicies(data)
+		p, err := decodePolicies(data)
 		out = p
 		return err
 	})
@@ -229,7 +238,7 @@ func (c *Client) TasksPage(ctx context.Context, policyID string, q TaskQuery) ([
 	err := c.get(ctx, OpListTasks, []string{"v2", c.projectID, "backuppolicy", policyID, "backuptasks"}, v,
 		func(data []byte) error {
 			var err error
-			tasks, count, err = DecodeTasksPage(data)
+			tasks, count, err = decodeTasksPage(data)
 			return err
 		})
 	if err != nil {

@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/vbs-exporter/vbs_exporter/internal/hwcloud"
 )
 
 const testToken = "tok-SECRET-0123456789"
@@ -23,7 +25,7 @@ func newTestClient(t *testing.T, srv *httptest.Server, mod func(*Options)) *Clie
 	o := Options{
 		Endpoint:    srv.URL + "/",
 		ProjectID:   "proj-1",
-		Auth:        NewStaticToken(testToken),
+		Auth:        hwcloud.NewStaticToken(testToken),
 		HTTPClient:  srv.Client(),
 		BackoffBase: time.Millisecond,
 		BackoffMax:  4 * time.Millisecond,
@@ -35,27 +37,39 @@ func newTestClient(t *testing.T, srv *httptest.Server, mod func(*Options)) *Clie
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.eng.jitter = func(d time.Duration) time.Duration { return d }
+	setJitter(t, c, o, func(d time.Duration) time.Duration { return d })
 	return c
+}
+
+// setJitter gives c an engine like New's with the given jitter.
+func setJitter(t *testing.T, c *Client, o Options, jitter func(time.Duration) time.Duration) {
+	t.Helper()
+	eo := engineOptions(o)
+	eo.Jitter = jitter
+	eng, err := hwcloud.NewEngine(eo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.eng = eng
 }
 
 // eventLog collects RequestEvents.
 type eventLog struct {
 	mu     sync.Mutex
-	events []RequestEvent
+	events []hwcloud.RequestEvent
 }
 
-func (l *eventLog) observe(ev RequestEvent) {
+func (l *eventLog) observe(ev hwcloud.RequestEvent) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.events = append(l.events, ev)
 }
 
 // brief returns the events without durations and errors, which vary.
-func (l *eventLog) brief() []RequestEvent {
+func (l *eventLog) brief() []hwcloud.RequestEvent {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	out := make([]RequestEvent, len(l.events))
+	out := make([]hwcloud.RequestEvent, len(l.events))
 	for i, ev := range l.events {
 		ev.Duration, ev.Err = 0, nil
 		out[i] = ev
@@ -85,6 +99,7 @@ var vendorPolicy = Policy{
 	ResourceCount: 1,
 	Schedule: Schedule{
 		StartTimes:             []time.Duration{12 * time.Hour},
+		FrequencyDays:          1, // prevails over the weekdays
 		Weekdays:               []time.Weekday{time.Monday, time.Thursday},
 		RetentionNum:           10,
 		RetentionDays:          30,
@@ -126,7 +141,7 @@ func TestListPolicies(t *testing.T) {
 	if n.Load() != 1 {
 		t.Errorf("%d requests, want 1", n.Load())
 	}
-	want := []RequestEvent{{Operation: OpListPolicies, StatusCode: 200, Attempt: 1}}
+	want := []hwcloud.RequestEvent{{Operation: OpListPolicies, StatusCode: 200, Attempt: 1}}
 	if !reflect.DeepEqual(log.brief(), want) {
 		t.Errorf("events %+v, want %+v", log.brief(), want)
 	}
@@ -136,18 +151,16 @@ func TestListPolicies(t *testing.T) {
 }
 
 func TestNew(t *testing.T) {
-	auth := NewStaticToken("x")
+	auth := hwcloud.NewStaticToken("x")
 	c, err := New(Options{Region: "cn-north-4", ProjectID: "p", Auth: auth})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := joinPath(c.base, []string{"v2", "p", "backuppolicy"}, nil).String(); got != "https://vbs.cn-north-4.myhuaweicloud.com/v2/p/backuppolicy" {
+	if got := hwcloud.JoinPath(c.base, []string{"v2", "p", "backuppolicy"}, nil).String(); got != "https://vbs.cn-north-4.myhuaweicloud.com/v2/p/backuppolicy" {
 		t.Errorf("default URL %q", got)
 	}
-	if c.pageSize != 100 || c.maxPages != 100000 || c.eng.maxAttempts != 4 || c.eng.maxBody != 16<<20 ||
-		c.eng.backoffBase != 200*time.Millisecond || c.eng.backoffMax != 10*time.Second ||
-		c.eng.userAgent != "vbs_exporter/unknown" || c.eng.hc.Timeout != 30*time.Second {
-		t.Errorf("defaults: %+v %+v", c, c.eng)
+	if c.pageSize != 100 || c.maxPages != 100000 {
+		t.Errorf("defaults: %+v", c)
 	}
 	c.CloseIdleConnections()
 
@@ -155,11 +168,8 @@ func TestNew(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := joinPath(c.base, []string{"v2", "p"}, nil).String(); got != "https://proxy.example/vbs/v2/p" {
+	if got := hwcloud.JoinPath(c.base, []string{"v2", "p"}, nil).String(); got != "https://proxy.example/vbs/v2/p" {
 		t.Errorf("prefixed URL %q", got)
-	}
-	if c.eng.userAgent != "ua/1" {
-		t.Errorf("UserAgent %q", c.eng.userAgent)
 	}
 
 	bad := []struct {
@@ -174,6 +184,7 @@ func TestNew(t *testing.T) {
 		{Options{Endpoint: "ftp://h", ProjectID: "p", Auth: auth}, `vbs: endpoint: "ftp://h": scheme must be http or https`},
 		{Options{Endpoint: "https://u:pw@h", ProjectID: "p", Auth: auth}, `vbs: endpoint: "https://u:xxxxx@h": user info is not allowed`},
 		{Options{Region: "r", ProjectID: "p", Auth: auth, PageSize: -1}, "vbs: Options.PageSize is negative"},
+		{Options{Region: "r", ProjectID: "p", Auth: auth, MaxAttempts: -1}, "vbs: Options.MaxAttempts is negative"},
 	}
 	for _, b := range bad {
 		if _, err := New(b.o); err == nil || err.Error() != b.want {
@@ -189,64 +200,64 @@ func TestAPIErrors(t *testing.T) {
 		status  int
 		header  map[string]string
 		body    string
-		want    APIError
+		want    hwcloud.APIError
 		wantMsg string
 	}{
 		{
 			name: "vbs shape", status: 404, header: map[string]string{"X-Request-Id": "8c3f"},
 			body:    `{"error": {"code": "AutoBackup.0205", "message": "policy not found"}}`,
-			want:    APIError{Operation: OpListPolicies, StatusCode: 404, Code: "AutoBackup.0205", Message: "policy not found", RequestID: "8c3f"},
+			want:    hwcloud.APIError{Operation: OpListPolicies, StatusCode: 404, Code: "AutoBackup.0205", Message: "policy not found", RequestID: "8c3f"},
 			wantMsg: "list_policies: HTTP 404 AutoBackup.0205: policy not found (request_id 8c3f)",
 		},
 		{
 			name: "api gateway shape", status: 400,
 			body:    `{"error_code": "APIGW.0101", "error_msg": "The API does not exist", "request_id": "body-id"}`,
-			want:    APIError{Operation: OpListPolicies, StatusCode: 400, Code: "APIGW.0101", Message: "The API does not exist", RequestID: "body-id"},
+			want:    hwcloud.APIError{Operation: OpListPolicies, StatusCode: 400, Code: "APIGW.0101", Message: "The API does not exist", RequestID: "body-id"},
 			wantMsg: "list_policies: HTTP 400 APIGW.0101: The API does not exist (request_id body-id)",
 		},
 		{
 			name: "header request id preferred", status: 403, header: map[string]string{"X-Request-Id": "hdr-id"},
 			body:    `{"error_code": "APIG.0201", "error_msg": "forbidden", "request_id": "body-id"}`,
-			want:    APIError{Operation: OpListPolicies, StatusCode: 403, Code: "APIG.0201", Message: "forbidden", RequestID: "hdr-id"},
+			want:    hwcloud.APIError{Operation: OpListPolicies, StatusCode: 403, Code: "APIG.0201", Message: "forbidden", RequestID: "hdr-id"},
 			wantMsg: "list_policies: HTTP 403 APIG.0201: forbidden (request_id hdr-id)",
 		},
 		{
 			name: "numeric code", status: 400,
 			body:    `{"error": {"code": 400, "message": "bad\nrequest", "title": "Bad Request"}}`,
-			want:    APIError{Operation: OpListPolicies, StatusCode: 400, Code: "400", Message: "bad request"},
+			want:    hwcloud.APIError{Operation: OpListPolicies, StatusCode: 400, Code: "400", Message: "bad request"},
 			wantMsg: "list_policies: HTTP 400: bad request",
 		},
 		{
 			name: "html", status: 502, body: html,
-			want: APIError{Operation: OpListPolicies, StatusCode: 502,
+			want: hwcloud.APIError{Operation: OpListPolicies, StatusCode: 502,
 				Message: ("<html> <head><title>502 Bad Gateway</title></head> <body> " + strings.Repeat("x", 300))[:200] + "…"},
 		},
 		{
 			name: "empty body", status: 500,
-			want:    APIError{Operation: OpListPolicies, StatusCode: 500},
+			want:    hwcloud.APIError{Operation: OpListPolicies, StatusCode: 500},
 			wantMsg: "list_policies: HTTP 500 Internal Server Error",
 		},
 		{
 			name: "error as text", status: 400, body: `{"error": "no such thing", "request_id": "r1"}`,
-			want:    APIError{Operation: OpListPolicies, StatusCode: 400, Message: "no such thing", RequestID: "r1"},
+			want:    hwcloud.APIError{Operation: OpListPolicies, StatusCode: 400, Message: "no such thing", RequestID: "r1"},
 			wantMsg: "list_policies: HTTP 400: no such thing (request_id r1)",
 		},
 		{
 			name: "top-level code and message", status: 400, body: `{"code": "VBS.1", "message": "m"}`,
-			want: APIError{Operation: OpListPolicies, StatusCode: 400, Code: "VBS.1", Message: "m"},
+			want: hwcloud.APIError{Operation: OpListPolicies, StatusCode: 400, Code: "VBS.1", Message: "m"},
 		},
 		{
 			name: "code only", status: 403, body: `{"error_code": "APIGW.0302"}`,
-			want:    APIError{Operation: OpListPolicies, StatusCode: 403, Code: "APIGW.0302"},
+			want:    hwcloud.APIError{Operation: OpListPolicies, StatusCode: 403, Code: "APIGW.0302"},
 			wantMsg: "list_policies: HTTP 403 APIGW.0302",
 		},
 		{
 			name: "control characters and invalid UTF-8", status: 400, body: "{\"error_msg\": \"a\\u0000b\\tc\"}\xff",
-			want: APIError{Operation: OpListPolicies, StatusCode: 400, Message: "{\"error_msg\": \"a\\u0000b\\tc\"}"},
+			want: hwcloud.APIError{Operation: OpListPolicies, StatusCode: 400, Message: "{\"error_msg\": \"a\\u0000b\\tc\"}"},
 		},
 		{
 			name: "json without known fields", status: 409, body: `{"foo": "bar"}`,
-			want:    APIError{Operation: OpListPolicies, StatusCode: 409, Message: `{"foo": "bar"}`},
+			want:    hwcloud.APIError{Operation: OpListPolicies, StatusCode: 409, Message: `{"foo": "bar"}`},
 			wantMsg: `list_policies: HTTP 409: {"foo": "bar"}`,
 		},
 	}
@@ -262,9 +273,9 @@ func TestAPIErrors(t *testing.T) {
 			defer srv.Close()
 			c := newTestClient(t, srv, func(o *Options) { o.MaxAttempts = 1 })
 			_, err := c.ListPolicies(context.Background())
-			var ae *APIError
+			var ae *hwcloud.APIError
 			if !errors.As(err, &ae) {
-				t.Fatalf("error %v is not an *APIError", err)
+				t.Fatalf("error %v is not an *hwcloud.APIError", err)
 			}
 			if *ae != tt.want {
 				t.Errorf("got  %#v\nwant %#v", *ae, tt.want)
@@ -273,18 +284,6 @@ func TestAPIErrors(t *testing.T) {
 				t.Errorf("Error() = %q, want %q", err.Error(), tt.wantMsg)
 			}
 		})
-	}
-}
-
-func TestAPIErrorTemporary(t *testing.T) {
-	for code, want := range map[int]bool{400: false, 401: false, 403: false, 404: false, 408: false, 429: true,
-		500: true, 501: false, 502: true, 503: true, 504: true} {
-		if got := (&APIError{StatusCode: code}).Temporary(); got != want {
-			t.Errorf("%d: Temporary = %v", code, got)
-		}
-	}
-	if !(&APIError{StatusCode: 400, Code: "APIGW.0308"}).Temporary() {
-		t.Error("APIGW.0308 not temporary")
 	}
 }
 
@@ -328,14 +327,14 @@ func TestNotRetried(t *testing.T) {
 		c := newTestClient(t, srv, func(o *Options) { o.Observer = log.observe })
 		_, err := c.ListPolicies(context.Background())
 		srv.Close()
-		var ae *APIError
+		var ae *hwcloud.APIError
 		if !errors.As(err, &ae) || ae.StatusCode != status {
 			t.Errorf("%d: error %v", status, err)
 		}
 		if seq.count() != 1 {
 			t.Errorf("%d: %d requests, want 1", status, seq.count())
 		}
-		want := []RequestEvent{{Operation: OpListPolicies, StatusCode: status, Attempt: 1, RequestID: "req-1"}}
+		want := []hwcloud.RequestEvent{{Operation: OpListPolicies, StatusCode: status, Attempt: 1, RequestID: "req-1"}}
 		if !reflect.DeepEqual(log.brief(), want) {
 			t.Errorf("%d: events %+v", status, log.brief())
 		}
@@ -355,7 +354,7 @@ func TestRetryThenSuccess(t *testing.T) {
 	if !reflect.DeepEqual(got, []Policy{vendorPolicy}) {
 		t.Errorf("got %+v", got)
 	}
-	want := []RequestEvent{
+	want := []hwcloud.RequestEvent{
 		{Operation: OpListPolicies, StatusCode: 503, Attempt: 1, Retried: true, RequestID: "req-1"},
 		{Operation: OpListPolicies, StatusCode: 500, Attempt: 2, Retried: true, RequestID: "req-2"},
 		{Operation: OpListPolicies, StatusCode: 429, Attempt: 3, Retried: true, RequestID: "req-3"},
@@ -387,73 +386,17 @@ func TestRetryGivesUp(t *testing.T) {
 	}
 }
 
-func TestBackoff(t *testing.T) {
-	e := &engine{backoffBase: 200 * time.Millisecond, backoffMax: time.Second, jitter: func(d time.Duration) time.Duration { return d }}
-	want := []time.Duration{200 * time.Millisecond, 400 * time.Millisecond, 800 * time.Millisecond, time.Second, time.Second}
-	for i, w := range want {
-		if got := e.backoff(i+1, -1); got != w {
-			t.Errorf("attempt %d: %v, want %v", i+1, got, w)
-		}
-	}
-	if got := e.backoff(100, -1); got != time.Second {
-		t.Errorf("attempt 100: %v", got)
-	}
-	if got := e.backoff(1, 300*time.Millisecond); got != 300*time.Millisecond {
-		t.Errorf("Retry-After 300ms: %v", got)
-	}
-	// Retry-After is not cut to BackoffMax (retrying earlier than told
-	// feeds the throttling); only maxRetryAfter bounds it.
-	if got := e.backoff(1, 90*time.Second); got != 90*time.Second {
-		t.Errorf("Retry-After 90s: %v, want 90s", got)
-	}
-	if got := e.backoff(1, time.Hour); got != maxRetryAfter {
-		t.Errorf("Retry-After 1h: %v, want capped %v", got, maxRetryAfter)
-	}
-	if got := e.backoff(1, 0); got != 0 {
-		t.Errorf("Retry-After 0: %v", got)
-	}
-	e.jitter = func(time.Duration) time.Duration { return 0 }
-	if got := e.backoff(3, -1); got != 0 {
-		t.Errorf("zero jitter: %v", got)
-	}
-	// The default jitter stays within [0, d].
-	for range 1000 {
-		if j := fullJitter(10); j < 0 || j > 10 {
-			t.Fatalf("fullJitter(10) = %v", j)
-		}
-	}
-	if fullJitter(0) != 0 || fullJitter(-1) != 0 {
-		t.Error("fullJitter of non-positive")
-	}
-}
-
-func TestParseRetryAfter(t *testing.T) {
-	now := time.Date(2024, 5, 6, 7, 8, 9, 0, time.UTC)
-	for in, want := range map[string]time.Duration{
-		"":                              -1,
-		"120":                           120 * time.Second,
-		" 3 ":                           3 * time.Second,
-		"0":                             0,
-		"-5":                            -1,
-		"soon":                          -1,
-		"99999999999":                   24 * time.Hour,
-		"Mon, 06 May 2024 07:08:39 GMT": 30 * time.Second,
-		"Mon, 06 May 2024 07:00:00 GMT": 0,
-	} {
-		if got := parseRetryAfter(in, now); got != want {
-			t.Errorf("parseRetryAfter(%q) = %v, want %v", in, got, want)
-		}
-	}
-}
-
 // TestRetryAfterHonoured: the jitter would wait 0 and BackoffMax is 60ms, so
 // a wait of at least a second proves that Retry-After (1 s) was used whole.
 func TestRetryAfterHonoured(t *testing.T) {
 	seq := &statusSeq{statuses: []int{429}, header: http.Header{"Retry-After": {"1"}}, body: vendorPolicies}
 	srv := httptest.NewServer(seq)
 	defer srv.Close()
-	c := newTestClient(t, srv, func(o *Options) { o.BackoffMax = 60 * time.Millisecond })
-	c.eng.jitter = func(time.Duration) time.Duration { return 0 }
+	mod := func(o *Options) { o.BackoffMax = 60 * time.Millisecond }
+	c := newTestClient(t, srv, mod)
+	o := Options{HTTPClient: srv.Client(), BackoffBase: time.Millisecond}
+	mod(&o)
+	setJitter(t, c, o, func(time.Duration) time.Duration { return 0 })
 	start := time.Now()
 	if _, err := c.ListPolicies(context.Background()); err != nil {
 		t.Fatal(err)
@@ -481,11 +424,11 @@ func TestDeadlineShortCircuit(t *testing.T) {
 	if el := time.Since(start); el > time.Second {
 		t.Errorf("took %v", el)
 	}
-	var ae *APIError
+	var ae *hwcloud.APIError
 	if !errors.As(err, &ae) || ae.StatusCode != 503 {
 		t.Fatalf("error %v", err)
 	}
-	want := []RequestEvent{{Operation: OpListPolicies, StatusCode: 503, Attempt: 1, RequestID: "req-1"}}
+	want := []hwcloud.RequestEvent{{Operation: OpListPolicies, StatusCode: 503, Attempt: 1, RequestID: "req-1"}}
 	if !reflect.DeepEqual(log.brief(), want) {
 		t.Errorf("events %+v", log.brief())
 	}
@@ -495,17 +438,27 @@ func TestCancelDuringBackoff(t *testing.T) {
 	seq := &statusSeq{statuses: []int{503, 503}, header: http.Header{"Retry-After": {"5"}}, body: vendorPolicies}
 	srv := httptest.NewServer(seq)
 	defer srv.Close()
-	c := newTestClient(t, srv, func(o *Options) { o.BackoffMax = 10 * time.Second })
 	ctx, cancel := context.WithCancel(context.Background())
-	time.AfterFunc(50*time.Millisecond, cancel)
+	defer cancel()
+	// Cancel once the first answer is in and the 5 s wait is about to start
+	// (not on a timer: under load the answer can take longer than any
+	// fixed delay, and the cancel would then hit the request instead).
+	c := newTestClient(t, srv, func(o *Options) {
+		o.BackoffMax = 10 * time.Second
+		o.Observer = func(ev hwcloud.RequestEvent) {
+			if ev.Retried {
+				cancel()
+			}
+		}
+	})
 	start := time.Now()
 	_, err := c.ListPolicies(ctx)
 	if el := time.Since(start); el > 2*time.Second {
 		t.Errorf("took %v", el)
 	}
-	var ae *APIError
+	var ae *hwcloud.APIError
 	if !errors.Is(err, context.Canceled) || !errors.As(err, &ae) {
-		t.Fatalf("error %v: want context.Canceled wrapping the last APIError", err)
+		t.Fatalf("error %v: want context.Canceled wrapping the last hwcloud.APIError", err)
 	}
 	if !strings.HasPrefix(err.Error(), "list_policies: context canceled (last error: list_policies: HTTP 503") {
 		t.Errorf("error %q", err)
@@ -568,7 +521,7 @@ func TestNetworkErrorRetried(t *testing.T) {
 		t.Fatal(err)
 	}
 	log.mu.Lock()
-	ev := append([]RequestEvent(nil), log.events...)
+	ev := append([]hwcloud.RequestEvent(nil), log.events...)
 	log.mu.Unlock()
 	if len(ev) != 2 || ev[0].StatusCode != 0 || ev[0].Err == nil || !ev[0].Retried || ev[1].StatusCode != 200 || ev[1].Err != nil {
 		t.Fatalf("events %+v", ev)
@@ -584,7 +537,7 @@ func TestNetworkErrorGivesUp(t *testing.T) {
 	url := srv.URL
 	srv.Close() // connection refused from now on
 	var log eventLog
-	c, err := New(Options{Endpoint: url, ProjectID: "p", Auth: NewStaticToken(testToken), Observer: log.observe,
+	c, err := New(Options{Endpoint: url, ProjectID: "p", Auth: hwcloud.NewStaticToken(testToken), Observer: log.observe,
 		MaxAttempts: 3, BackoffBase: time.Millisecond, BackoffMax: time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
@@ -614,7 +567,7 @@ func TestBodyTooLarge(t *testing.T) {
 		c := newTestClient(t, srv, func(o *Options) { o.Observer = log.observe })
 		_, err := c.ListPolicies(context.Background())
 		srv.Close()
-		if err == nil || err.Error() != "list_policies: response body exceeds 16777216 bytes (HTTP 200)" || !errors.Is(err, ErrBodyTooLarge) {
+		if err == nil || err.Error() != "list_policies: response body exceeds 16777216 bytes (HTTP 200)" || !errors.Is(err, hwcloud.ErrBodyTooLarge) {
 			t.Errorf("chunked=%v: error %v", chunked, err)
 		}
 		if n.Load() != 1 {
@@ -692,7 +645,7 @@ func TestRedirectNotFollowed(t *testing.T) {
 	defer srv.Close()
 	c := newTestClient(t, srv, nil)
 	_, err := c.ListPolicies(context.Background())
-	var ae *APIError
+	var ae *hwcloud.APIError
 	if !errors.As(err, &ae) || ae.StatusCode != 302 {
 		t.Errorf("error %v", err)
 	}

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/vbs-exporter/vbs_exporter/internal/hwcloud"
 )
 
 // rawTask holds one element of "tasks" with every field left raw, so that each
@@ -26,7 +28,7 @@ type rawTask struct {
 	Code         json.RawMessage `json:"code"`
 }
 
-// DecodeTasksPage decodes the body of a backup-jobs response,
+// decodeTasksPage decodes the body of a backup-jobs response,
 // {"tasks": [...], "count": N}.
 //
 // Every task field may be missing or null (a missing string is "", a missing
@@ -43,7 +45,7 @@ type rawTask struct {
 // A bad field is an error naming the job and the field, such as
 // `task "c11b5a18": field finished_at: cannot parse "yesterday" as a timestamp`
 // (`task #3` when the job has no job_id).
-func DecodeTasksPage(data []byte) (tasks []Task, count int, err error) {
+func decodeTasksPage(data []byte) (tasks []Task, count int, err error) {
 	var page struct {
 		Tasks json.RawMessage `json:"tasks"`
 		Count json.RawMessage `json:"count"`
@@ -95,7 +97,7 @@ func decodeTask(elem json.RawMessage, i int) (Task, error) {
 		return Task{}, fmt.Errorf("%s: field job_id: %w", label, err)
 	}
 	if t.JobID != "" {
-		label = fmt.Sprintf("task %q", truncate(t.JobID, 100))
+		label = fmt.Sprintf("task %q", hwcloud.Truncate(t.JobID, 100))
 	}
 	fieldErr := func(field string, err error) error {
 		return fmt.Errorf("%s: field %s: %w", label, field, err)
@@ -137,7 +139,7 @@ func decodeTask(elem json.RawMessage, i int) (Task, error) {
 		if err != nil {
 			return Task{}, fieldErr(f.name, err)
 		}
-		v, err := ParseTime(s)
+		v, err := hwcloud.ParseTime(s)
 		if err != nil {
 			return Task{}, fieldErr(f.name, err)
 		}
@@ -152,6 +154,7 @@ type rawPolicy struct {
 	Name     json.RawMessage `json:"backup_policy_name"`
 	Schedule json.RawMessage `json:"scheduled_policy"`
 	Count    json.RawMessage `json:"policy_resource_count"`
+	TimeZone json.RawMessage `json:"time_zone"`
 }
 
 // rawSchedule is scheduled_policy with its fields left raw.
@@ -166,20 +169,25 @@ type rawSchedule struct {
 	RetentionDay  json.RawMessage `json:"retention_day"`
 	RemainFirst   json.RawMessage `json:"remain_first_backup_of_curMonth"`
 	Status        json.RawMessage `json:"status"`
+	TimeZone      json.RawMessage `json:"time_zone"`
 }
 
-// DecodePolicies decodes the body of a backup-policies response,
+// decodePolicies decodes the body of a backup-policies response,
 // {"backup_policies": [...]}.
 //
 // Fields: backup_policy_id, backup_policy_name, policy_resource_count and
-// scheduled_policy with start_time (see ParseStartTimes), frequency,
-// week_frequency (see ParseWeekdays; an array of names or one comma-separated
+// scheduled_policy with start_time (see parseStartTimes), frequency,
+// week_frequency (see parseWeekdays; an array of names or one comma-separated
 // string), rentention_num, rentention_day (the API's spelling; "retention_*"
 // is accepted too), remain_first_backup_of_curMonth ("Y"/"N") and status
 // ("ON"/"OFF", giving Policy.Enabled). Integers may be JSON numbers or numeric
 // strings; missing or null fields are zero values. When a policy has both
-// frequency and week_frequency, the weekdays win and FrequencyDays is 0.
-// Unknown keys are ignored. A policy without backup_policy_id is kept with an
+// frequency and week_frequency, frequency prevails (the vendor's create and
+// modify pages say so); the weekdays are kept in Schedule.Weekdays. time_zone
+// (see parseZone) is read from scheduled_policy or, as the vendor's Python
+// SDK fixture has it, from the policy itself; one that cannot be decoded is a
+// problem that leaves Schedule.Zone nil (UTC) and keeps the rest of the
+// schedule. Unknown keys are ignored. A policy without backup_policy_id is kept with an
 // empty ID.
 //
 // One bad field does not cost the other policies, nor the policy's other
@@ -197,7 +205,7 @@ type rawSchedule struct {
 // not an array, or an element that is not an object, such as
 // `policy #2: is a string, want an object`. "backup_policies": null is an
 // empty list.
-func DecodePolicies(data []byte) ([]Policy, error) {
+func decodePolicies(data []byte) ([]Policy, error) {
 	var body struct {
 		Policies json.RawMessage `json:"backup_policies"`
 	}
@@ -274,7 +282,7 @@ func decodePolicy(elem json.RawMessage, i int) (Policy, error) {
 	if start, err := decodeString(rs.StartTime); err != nil {
 		sproblem("start_time", err)
 		runOK = false
-	} else if sched.StartTimes, err = ParseStartTimes(start); err != nil {
+	} else if sched.StartTimes, err = parseStartTimes(start); err != nil {
 		sproblem("start_time", err)
 		runOK = false
 	}
@@ -290,14 +298,21 @@ func decodePolicy(elem json.RawMessage, i int) (Policy, error) {
 	if week, err := decodeStringList(rs.WeekFrequency); err != nil {
 		sproblem("week_frequency", err)
 		runOK = false
-	} else if sched.Weekdays, err = ParseWeekdays(week); err != nil {
+	} else if sched.Weekdays, err = parseWeekdays(week); err != nil {
 		sproblem("week_frequency", err)
 		runOK = false
 	}
 	if !runOK {
 		sched = Schedule{}
-	} else if len(sched.Weekdays) > 0 {
-		sched.FrequencyDays = 0 // the weekdays win
+	}
+	tzRaw, tzField := rs.TimeZone, "scheduled_policy.time_zone"
+	if len(tzRaw) == 0 || isNull(tzRaw) {
+		tzRaw, tzField = rp.TimeZone, "time_zone"
+	}
+	if tz, err := decodeString(tzRaw); err != nil {
+		problem(tzField, fmt.Errorf("%w; assuming UTC", err))
+	} else if sched.Zone, err = parseZone(tz); err != nil {
+		problem(tzField, fmt.Errorf("%w; assuming UTC", err))
 	}
 
 	ints := []struct {
@@ -420,7 +435,7 @@ func decodeInt(raw json.RawMessage) (int, error) {
 	}
 	f, err := strconv.ParseFloat(text, 64)
 	if err != nil || f != math.Trunc(f) || math.Abs(f) > math.MaxInt32 {
-		return 0, fmt.Errorf("cannot use %q as an integer", truncate(text, 40))
+		return 0, fmt.Errorf("cannot use %q as an integer", hwcloud.Truncate(text, 40))
 	}
 	return int(f), nil
 }

@@ -22,7 +22,7 @@ func TestDecodeTasksPageVendorExample(t *testing.T) {
   ],
   "count": 2
 }`
-	tasks, count, err := DecodeTasksPage([]byte(body))
+	tasks, count, err := decodeTasksPage([]byte(body))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,7 +48,7 @@ func TestDecodeTasksPageFieldForms(t *testing.T) {
 	  {"job_id": "d", "code": 12.50, "created_at": null},
 	  {}
 	]}`
-	tasks, count, err := DecodeTasksPage([]byte(body))
+	tasks, count, err := decodeTasksPage([]byte(body))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,11 +69,11 @@ func TestDecodeTasksPageFieldForms(t *testing.T) {
 		t.Error("PAUSED known")
 	}
 
-	tasks, count, err = DecodeTasksPage([]byte(`{"tasks": null, "count": "x"}`))
+	tasks, count, err = decodeTasksPage([]byte(`{"tasks": null, "count": "x"}`))
 	if err != nil || len(tasks) != 0 || count != -1 {
 		t.Errorf("null tasks: %v %d %v", tasks, count, err)
 	}
-	tasks, count, err = DecodeTasksPage([]byte(`{"tasks": [], "count": 12345}`))
+	tasks, count, err = decodeTasksPage([]byte(`{"tasks": [], "count": 12345}`))
 	if err != nil || len(tasks) != 0 || count != 12345 {
 		t.Errorf("empty tasks: %v %d %v", tasks, count, err)
 	}
@@ -97,7 +97,7 @@ func TestDecodeTasksPageErrors(t *testing.T) {
 		`{"tasks":[`:       `tasks page: unexpected end of JSON input`,
 		``:                 `tasks page: unexpected end of JSON input`,
 	} {
-		_, _, err := DecodeTasksPage([]byte(body))
+		_, _, err := decodeTasksPage([]byte(body))
 		if err == nil || err.Error() != want {
 			t.Errorf("%s:\n got %v\nwant %s", body, err, want)
 		}
@@ -105,7 +105,7 @@ func TestDecodeTasksPageErrors(t *testing.T) {
 }
 
 func TestDecodePolicies(t *testing.T) {
-	got, err := DecodePolicies([]byte(vendorPolicies))
+	got, err := decodePolicies([]byte(vendorPolicies))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,14 +123,15 @@ func TestDecodePolicies(t *testing.T) {
 	  {"backup_policy_id": "p4"},
 	  {"backup_policy_name ": "trailing space key", "scheduled_policy": null}
 	]}`
-	got, err = DecodePolicies([]byte(body))
+	got, err = decodePolicies([]byte(body))
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := []Policy{
 		{ID: "p1", Name: "twice", ResourceCount: 3, Schedule: Schedule{
-			StartTimes: []time.Duration{2 * time.Hour, 14 * time.Hour}, FrequencyDays: 2, RetentionDays: 7}},
-		{ID: "p2", Enabled: true, Schedule: Schedule{
+			StartTimes: []time.Duration{2 * time.Hour, 14 * time.Hour}, FrequencyDays: 2, RetentionDays: 7,
+			Zone: time.FixedZone("UTC+08:00", 8*3600)}},
+		{ID: "p2", Enabled: true, Schedule: Schedule{FrequencyDays: 1, // frequency prevails; the weekdays are kept
 			Weekdays: []time.Weekday{time.Sunday, time.Monday, time.Friday}, KeepFirstBackupOfMonth: true}},
 		{ID: "p3", Schedule: Schedule{StartTimes: []time.Duration{9 * time.Hour}, Weekdays: []time.Weekday{time.Tuesday, time.Saturday}}},
 		{ID: "p4"},
@@ -140,7 +141,7 @@ func TestDecodePolicies(t *testing.T) {
 		t.Errorf("got  %+v\nwant %+v", got, want)
 	}
 
-	got, err = DecodePolicies([]byte(`{"backup_policies": []}`))
+	got, err = decodePolicies([]byte(`{"backup_policies": []}`))
 	if err != nil || got == nil || len(got) != 0 {
 		t.Errorf("empty: %v %v", got, err)
 	}
@@ -214,7 +215,7 @@ func TestDecodePoliciesProblems(t *testing.T) {
 			Policy{ID: "p1", Problems: []string{`field backup_policy_name: is an object, want a string`}}},
 	} {
 		body := `{"backup_policies": [` + tt.policy + `, {"backup_policy_id": "good", "scheduled_policy": {"start_time": "02:00", "frequency": 1}}]}`
-		got, err := DecodePolicies([]byte(body))
+		got, err := decodePolicies([]byte(body))
 		if err != nil {
 			t.Errorf("%s: %v", tt.policy, err)
 			continue
@@ -245,7 +246,7 @@ func TestDecodePoliciesErrors(t *testing.T) {
 		`"x"`: `policies: body is a string, want an object`,
 		`[]`:  `policies: body is an array, want an object`,
 	} {
-		got, err := DecodePolicies([]byte(body))
+		got, err := decodePolicies([]byte(body))
 		if err == nil || err.Error() != want || got != nil {
 			t.Errorf("%s:\n got %v, %v\nwant %s", body, got, err, want)
 		}
@@ -263,25 +264,25 @@ func TestParseStartTimes(t *testing.T) {
 		"0:30":                {30 * time.Minute},
 		"23:59:59":            {24*h - time.Second},
 	} {
-		got, err := ParseStartTimes(in)
+		got, err := parseStartTimes(in)
 		if err != nil || !reflect.DeepEqual(got, want) {
-			t.Errorf("ParseStartTimes(%q) = %v, %v; want %v", in, got, err, want)
+			t.Errorf("parseStartTimes(%q) = %v, %v; want %v", in, got, err, want)
 		}
 	}
 	for _, in := range []string{"24:00", "12", "12:0", "12:60", "-1:00", "1:00:60", "a:00", "12:00:00:00", "123:00", "１２:００"} {
-		if got, err := ParseStartTimes(in); err == nil {
-			t.Errorf("ParseStartTimes(%q) = %v, want an error", in, got)
+		if got, err := parseStartTimes(in); err == nil {
+			t.Errorf("parseStartTimes(%q) = %v, want an error", in, got)
 		}
 	}
 }
 
 func TestParseWeekdays(t *testing.T) {
-	got, err := ParseWeekdays([]string{"SAT", "sun", " Wed ", "wednesday", "", "THU"})
+	got, err := parseWeekdays([]string{"SAT", "sun", " Wed ", "wednesday", "", "THU"})
 	want := []time.Weekday{time.Sunday, time.Wednesday, time.Thursday, time.Saturday}
 	if err != nil || !reflect.DeepEqual(got, want) {
 		t.Errorf("got %v, %v", got, err)
 	}
-	if _, err := ParseWeekdays([]string{"MO"}); err == nil || !strings.Contains(err.Error(), `unknown weekday "MO"`) {
+	if _, err := parseWeekdays([]string{"MO"}); err == nil || !strings.Contains(err.Error(), `unknown weekday "MO"`) {
 		t.Errorf("MO: %v", err)
 	}
 }
@@ -316,6 +317,50 @@ func TestStatusAndDuration(t *testing.T) {
 	} {
 		if got := tt.task.Duration(); got != tt.want {
 			t.Errorf("%+v: Duration %v, want %v", tt.task, got, tt.want)
+		}
+	}
+}
+
+// TestDecodePoliciesTimeZone: time_zone is read from scheduled_policy or,
+// as the vendor's Python SDK fixture has it, from the policy; one that
+// cannot be decoded is a problem, the zone is UTC and the schedule is kept.
+func TestDecodePoliciesTimeZone(t *testing.T) {
+	h := time.Hour
+	body := `{"backup_policies": [
+	  {"backup_policy_id": "in-schedule", "scheduled_policy": {"start_time": "22:00,00:00,02:00", "week_frequency": ["MON"], "time_zone": "UTC+02:00"}},
+	  {"backup_policy_id": "policy-level", "time_zone": "UTC+02:00", "scheduled_policy": {"start_time": "22:00,00:00,02:00", "week_frequency": ["MON"]}},
+	  {"backup_policy_id": "both", "time_zone": "UTC-05:00", "scheduled_policy": {"start_time": "22:00,00:00,02:00", "week_frequency": ["MON"], "time_zone": "+02:00"}},
+	  {"backup_policy_id": "bad", "scheduled_policy": {"start_time": "22:00,00:00,02:00", "week_frequency": ["MON"], "time_zone": "Beijing"}},
+	  {"backup_policy_id": "not a string", "scheduled_policy": {"start_time": "02:00", "frequency": 1, "time_zone": 8}},
+	  {"backup_policy_id": "both frequencies", "scheduled_policy": {"start_time": "02:00", "frequency": 1, "week_frequency": ["MON"], "time_zone": "UTC+08:00"}}
+	]}`
+	got, err := decodePolicies([]byte(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []struct {
+		interval time.Duration
+		zone     string
+		problems []string
+	}{
+		{164 * h, "UTC+02:00", nil},
+		{164 * h, "UTC+02:00", nil},
+		{164 * h, "UTC+02:00", nil},
+		{146 * h, "UTC", []string{`field scheduled_policy.time_zone: cannot use "Beijing" as a time zone (want an offset such as UTC+08:00 or +08:00, or an IANA name such as Asia/Shanghai); assuming UTC`}},
+		{24 * h, "UTC", []string{`field scheduled_policy.time_zone: is a number, want a string; assuming UTC`}},
+		{24 * h, "UTC+08:00", nil},
+	}
+	if len(got) != len(want) {
+		t.Fatalf("%d policies, want %d", len(got), len(want))
+	}
+	for i, w := range want {
+		p := got[i]
+		zone := "UTC"
+		if p.Schedule.Zone != nil {
+			zone = p.Schedule.Zone.String()
+		}
+		if iv := p.Schedule.ExpectedInterval(); iv != w.interval || zone != w.zone || !reflect.DeepEqual(p.Problems, w.problems) {
+			t.Errorf("%s: interval %v, zone %s, problems %q; want %v, %s, %q", p.ID, iv, zone, p.Problems, w.interval, w.zone, w.problems)
 		}
 	}
 }

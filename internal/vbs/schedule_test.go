@@ -29,12 +29,13 @@ func TestExpectedInterval(t *testing.T) {
 		{"no start time, weekly", "", 0, []string{"SUN"}, 168 * h},
 		{"nothing set", "", 0, nil, 0},
 		{"start time only", "02:00", 0, nil, 0},
-		{"weekdays win over frequency", "12:00", 1, []string{"MON", "THU"}, 96 * h},
+		{"frequency prevails over weekdays", "12:00", 1, []string{"MON", "THU"}, 24 * h},
+		{"frequency 3 prevails over a leftover weekday", "12:00", 3, []string{"MON"}, 72 * h},
 		{"SAT+SUN with two times", "06:00,18:00", 0, []string{"SAT", "SUN"}, 5*24*h + 12*h},
 		{"every 14 days", "00:00", 14, nil, 14 * 24 * h},
 	}
 	for _, tt := range tests {
-		s, err := ParseSchedule(tt.start, tt.freq, tt.week)
+		s, err := ParseSchedule(tt.start, tt.freq, tt.week, "")
 		if err != nil {
 			t.Errorf("%s: %v", tt.name, err)
 			continue
@@ -65,95 +66,115 @@ func TestExpectedInterval(t *testing.T) {
 }
 
 func TestParseSchedule(t *testing.T) {
-	s, err := ParseSchedule("14:00,02:00", 3, nil)
+	s, err := ParseSchedule("14:00,02:00", 3, nil, "")
 	if err != nil || s.FrequencyDays != 3 || len(s.StartTimes) != 2 || s.StartTimes[0] != 2*time.Hour || len(s.Weekdays) != 0 {
 		t.Errorf("got %+v, %v", s, err)
 	}
-	s, err = ParseSchedule("", 3, []string{"MON"})
-	if err != nil || s.FrequencyDays != 0 || len(s.Weekdays) != 1 {
-		t.Errorf("weekdays win: %+v, %v", s, err)
+	s, err = ParseSchedule("", 3, []string{"MON"}, "")
+	if err != nil || s.FrequencyDays != 3 || len(s.Weekdays) != 1 || s.ExpectedInterval() != 72*time.Hour {
+		t.Errorf("frequency prevails, weekdays kept: %+v, %v", s, err)
 	}
 	for _, tt := range []struct {
 		start string
 		freq  int
 		week  []string
+		zone  string
 		want  string
 	}{
-		{"25:00", 1, nil, `field start_time: cannot parse "25:00" as a start time (want HH:MM)`},
-		{"", 3651, nil, `field frequency: 3651 is out of range 0..3650`},
-		{"", 1, []string{"XYZ"}, `field week_frequency: unknown weekday "XYZ" (want SUN, MON, TUE, WED, THU, FRI or SAT)`},
+		{"25:00", 1, nil, "", `field start_time: cannot parse "25:00" as a start time (want HH:MM)`},
+		{"02:00+25:00", 1, nil, "", `field start_time: cannot parse "02:00+25:00" as a start time (want HH:MM)`},
+		{"02:00 CET", 1, nil, "", `field start_time: cannot parse "02:00 CET" as a start time (want HH:MM)`},
+		{"", 3651, nil, "", `field frequency: 3651 is out of range 0..3650`},
+		{"", 1, []string{"XYZ"}, "", `field week_frequency: unknown weekday "XYZ" (want SUN, MON, TUE, WED, THU, FRI or SAT)`},
+		{"", 1, nil, "Mars/Olympus", `field time_zone: cannot use "Mars/Olympus" as a time zone (want an offset such as UTC+08:00 or +08:00, or an IANA name such as Asia/Shanghai)`},
+		{"", 1, nil, "UTC+15:00", `field time_zone: cannot use "UTC+15:00" as a time zone (want an offset such as UTC+08:00 or +08:00, or an IANA name such as Asia/Shanghai)`},
 	} {
-		if _, err := ParseSchedule(tt.start, tt.freq, tt.week); err == nil || err.Error() != tt.want {
+		if _, err := ParseSchedule(tt.start, tt.freq, tt.week, tt.zone); err == nil || err.Error() != tt.want {
 			t.Errorf("ParseSchedule(%q, %d, %v) error %v, want %q", tt.start, tt.freq, tt.week, err, tt.want)
 		}
 	}
 }
 
-func TestParseTime(t *testing.T) {
-	plus8 := -8 * time.Hour
+// TestExpectedIntervalTimeZone: start_time is UTC and the weekdays are in
+// time_zone, as the vendor's create-policy page documents ("UTC+02:00时区的
+// 00:00、02:00和04:00 … start_time应取值22:00,00:00,02:00"): the run days
+// are local days, so a start time that is on the previous UTC day moves the
+// run there.
+func TestExpectedIntervalTimeZone(t *testing.T) {
+	h := time.Hour
 	tests := []struct {
-		in   string
-		want time.Time
+		name  string
+		start string
+		freq  int
+		week  []string
+		zone  string
+		want  time.Duration
 	}{
-		{"", time.Time{}},
-		{"   ", time.Time{}},
-		{"2016-12-02T09:06:46.706", utc(2016, 12, 2, 9, 6, 46, 706)},
-		{"2016-12-02T09:06:46", utc(2016, 12, 2, 9, 6, 46, 0)},
-		{"2016-12-02T09:06:46.7", utc(2016, 12, 2, 9, 6, 46, 700)},
-		{"2016-12-02T09:06:46.123456789", time.Date(2016, 12, 2, 9, 6, 46, 123456789, time.UTC)},
-		{"2016-12-02T09:06:46.000001", time.Date(2016, 12, 2, 9, 6, 46, 1000, time.UTC)},
-		{"2016-12-02T09:06:46Z", utc(2016, 12, 2, 9, 6, 46, 0)},
-		{"2023-06-10T07:14:52.176000Z", utc(2023, 6, 10, 7, 14, 52, 176)},
-		{"2016-12-02T17:06:46.706+08:00", utc(2016, 12, 2, 17, 6, 46, 706).Add(plus8)},
-		{"2016-12-02T17:06:46+0800", utc(2016, 12, 2, 9, 6, 46, 0)},
-		{"2016-12-02T17:06:46+08", utc(2016, 12, 2, 9, 6, 46, 0)},
-		{"2016-12-02T01:36:46-07:30", utc(2016, 12, 2, 9, 6, 46, 0)},
-		{"2016-12-02 09:06:46.706", utc(2016, 12, 2, 9, 6, 46, 706)},
-		{"2016-12-02t09:06:46z", utc(2016, 12, 2, 9, 6, 46, 0)},
-		{" 2016-12-02T09:06:46 ", utc(2016, 12, 2, 9, 6, 46, 0)},
-		{"2016-01-01T00:30:00+01:00", utc(2015, 12, 31, 23, 30, 0, 0)},
-		{"2024-02-29T00:00:00", utc(2024, 2, 29, 0, 0, 0, 0)},
-		// The edges of years 1..9999, after the offset is applied.
-		{"0001-01-01T01:30:00+01:00", utc(1, 1, 1, 0, 30, 0, 0)},
-		{"9999-12-31T22:59:59.999999999-01:00", time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.UTC)},
-		{"9999-12-31 00:59:59-23", utc(9999, 12, 31, 23, 59, 59, 0)},
+		// The issue's case: local MON 00:00, 02:00, 04:00 = SUN 22:00, MON
+		// 00:00, MON 02:00 UTC. Read as UTC on MON it would be 146h.
+		{"vendor example, UTC+02:00", "22:00,00:00,02:00", 0, []string{"MON"}, "UTC+02:00", 164 * h},
+		{"vendor example without zone", "22:00,00:00,02:00", 0, []string{"MON"}, "", 146 * h},
+		{"vendor example, +02:00", "22:00,00:00,02:00", 0, []string{"MON"}, "+02:00", 164 * h},
+		{"vendor example, GMT+02:00", "22:00,00:00,02:00", 0, []string{"MON"}, "GMT+02:00", 164 * h},
+		{"vendor example, UTC+2", "22:00,00:00,02:00", 0, []string{"MON"}, "UTC+2", 164 * h},
+		{"vendor example, +0200", "22:00,00:00,02:00", 0, []string{"MON"}, "+0200", 164 * h},
+		{"vendor example, lower case utc+02:00", "22:00,00:00,02:00", 0, []string{"MON"}, "utc+02:00", 164 * h},
+		// Local zone times written with their own zone give the same runs.
+		{"start times with a suffix", "00:00+02:00,02:00+02:00,04:00+02:00", 0, []string{"MON"}, "UTC+02:00", 164 * h},
+		{"start times with Z", "22:00Z,00:00Z,02:00Z", 0, []string{"MON"}, "UTC+02:00", 164 * h},
+		{"start time with a spaced suffix", "06:00 UTC+08:00", 0, []string{"MON", "THU"}, "", 96 * h},
+		// UTC+08:00 (the CBR example zone): MON+THU at 20:00 UTC is local
+		// TUE+FRI 04:00; the gaps stay 72h/96h.
+		{"MON+THU at UTC+08:00", "20:00", 0, []string{"MON", "THU"}, "UTC+08:00", 96 * h},
+		// SAT+SUN at 23:00 and 01:00 UTC, zone -03:00: local 20:00 and 22:00
+		// on SAT and SUN; longest gap SUN 22:00 to SAT 20:00 = 142h. Read as
+		// UTC days: SAT 01:00 … SUN 23:00 to SAT 01:00 = 122h.
+		{"SAT+SUN at UTC-03:00", "23:00,01:00", 0, []string{"SAT", "SUN"}, "UTC-03:00", 142 * h},
+		{"SAT+SUN at UTC-03:00 read as UTC", "23:00,01:00", 0, []string{"SAT", "SUN"}, "", 122 * h},
+		// Every 2 days: the zone decides which start times share a run day.
+		{"every 2 days at UTC+02:00", "22:00,00:00", 2, nil, "UTC+02:00", 46 * h},
+		{"every 2 days, UTC", "22:00,00:00", 2, nil, "", 26 * h},
+		// Daily: a zone shifts every run alike.
+		{"daily at UTC+05:30", "02:00,14:00", 1, nil, "UTC+05:30", 12 * h},
+		// Frequency prevails over weekdays whatever the zone.
+		{"both fields, zone", "22:00", 1, []string{"MON"}, "UTC+02:00", 24 * h},
+		// A fixed IANA zone.
+		{"IANA without DST", "22:00,00:00,02:00", 0, []string{"MON"}, "Asia/Shanghai", 164 * h},
+		// A zone with daylight saving time: the longer of +01:00 and +02:00
+		// (164h at +02:00) plus the hour a clock change can add.
+		{"IANA with DST", "22:00,00:00,02:00", 0, []string{"MON"}, "Europe/Berlin", 165 * h},
 	}
 	for _, tt := range tests {
-		got, err := ParseTime(tt.in)
-		if err != nil || !got.Equal(tt.want) || got.Location() != time.UTC {
-			t.Errorf("ParseTime(%q) = %v (%v), %v; want %v", tt.in, got, got.Location(), err, tt.want)
+		s, err := ParseSchedule(tt.start, tt.freq, tt.week, tt.zone)
+		if err != nil {
+			t.Errorf("%s: %v", tt.name, err)
+			continue
+		}
+		if got := s.ExpectedInterval(); got != tt.want {
+			t.Errorf("%s: ExpectedInterval = %v, want %v", tt.name, got, tt.want)
 		}
 	}
-	for _, in := range []string{
-		"yesterday", "2016-12-02", "2016-12-02T09:06", "2016-12-02T09:06:46.", "2016-12-02T09:06:46.1234567890",
-		"2016-13-02T09:06:46", "2016-00-02T09:06:46", "2023-02-29T00:00:00", "2016-12-32T00:00:00", "2016-12-02T24:00:00",
-		"2016-12-02T23:60:00", "2016-12-02T23:59:60", "2016-12-02X09:06:46", "2016-12-02T09:06:46+8", "2016-12-02T09:06:46+08:",
-		"2016-12-02T09:06:46+24:00", "2016-12-02T09:06:46+08:60", "2016-12-02T09:06:46ZZ", "2016-12-02T09:06:46 UTC",
-		"1480669606", "16-12-02T09:06:46", "2016-12-02T09:06:46,706", "２016-12-02T09:06:46",
+}
+
+func TestParseZone(t *testing.T) {
+	for in, want := range map[string]string{
+		"": "", "UTC": "", "GMT": "", "Z": "", "+00:00": "", "UTC+0": "",
+		"UTC+08:00": "UTC+08:00", "GMT+08:00": "UTC+08:00", "+08:00": "UTC+08:00", "+0800": "UTC+08:00",
+		"+8": "UTC+08:00", "UTC +08:00": "UTC+08:00", " utc-03:30 ": "UTC-03:30", "UTC+14:00": "UTC+14:00",
+		"Asia/Shanghai": "Asia/Shanghai", "America/Sao_Paulo": "America/Sao_Paulo",
 	} {
-		if got, err := ParseTime(in); err == nil {
-			t.Errorf("ParseTime(%q) = %v, want an error", in, got)
+		loc, err := parseZone(in)
+		got := ""
+		if loc != nil {
+			got = loc.String()
+		}
+		if err != nil || got != want {
+			t.Errorf("parseZone(%q) = %q, %v; want %q", in, got, err, want)
 		}
 	}
-	if _, err := ParseTime("yesterday"); err == nil || err.Error() != `cannot parse "yesterday" as a timestamp` {
-		t.Errorf("error %v", err)
-	}
-	// Instants outside the years 1..9999 once the offset is applied: RFC 3339
-	// cannot write them, so they are garbage like any other (found by
-	// FuzzParseTime, see testdata/fuzz/FuzzParseTime).
-	for _, in := range []string{
-		"9999-12-31 01:00:00-23",
-		"9999-12-31T23:00:00-01:00",
-		"9999-12-31T23:59:59.999999999-00:01",
-		"0001-01-01T00:59:59+01:00",
-		"0001-01-01T00:00:00+00:01",
-		"0000-01-01T00:00:00Z",
-		"0000-06-15T12:00:00",
-		"0000-01-01T00:00:00-23:59",
-	} {
-		got, err := ParseTime(in)
-		if want := `cannot parse "` + in + `" as a timestamp`; err == nil || err.Error() != want || !got.IsZero() {
-			t.Errorf("ParseTime(%q) = %v, %v; want the zero time and %s", in, got, err, want)
+	for _, in := range []string{"CST", "Local", "UTC+15", "+08:60", "+008:00", "8", "UTC+08:0", "Beijing", "../etc/passwd", "/etc/localtime", "UTC+08:00 extra"} {
+		if loc, err := parseZone(in); err == nil {
+			t.Errorf("parseZone(%q) = %v, want an error", in, loc)
 		}
 	}
 }

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/vbs-exporter/vbs_exporter/internal/vbs/vbstest"
+
+	"github.com/vbs-exporter/vbs_exporter/internal/hwcloud"
 )
 
 // TestSimulatorWalk10000 walks 10,000 jobs of one policy in the simulator
@@ -42,7 +44,7 @@ func TestSimulatorWalk10000(t *testing.T) {
 	c, err := New(Options{
 		Endpoint:   sim.URL(),
 		ProjectID:  vbstest.DefaultProjectID,
-		Auth:       NewAKSK(vbstest.DefaultAccessKey, vbstest.DefaultSecretKey, ""),
+		Auth:       hwcloud.NewAKSK(vbstest.DefaultAccessKey, vbstest.DefaultSecretKey, ""),
 		HTTPClient: sim.Client(),
 		PageSize:   100,
 	})

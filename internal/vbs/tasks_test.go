@@ -13,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/vbs-exporter/vbs_exporter/internal/hwcloud"
 )
 
 // jobServer serves GET .../backuppolicy/{policy}/backuptasks from a fixed
@@ -381,7 +383,7 @@ func TestWalkErrors(t *testing.T) {
 	defer srv.Close()
 	c := newTestClient(t, srv, func(o *Options) { o.PageSize = 10; o.MaxAttempts = 1 })
 	ids, err := collect(t, c.Tasks(context.Background(), "pol-1", TaskQuery{}))
-	var ae *APIError
+	var ae *hwcloud.APIError
 	if len(ids) != 10 || !errors.As(err, &ae) || ae.StatusCode != 500 || err.Error() != "list_tasks: HTTP 500 Internal Server Error" {
 		t.Errorf("%d jobs, error %v", len(ids), err)
 	}

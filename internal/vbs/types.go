@@ -1,6 +1,6 @@
 // Package vbs is a client for the Huawei Cloud Volume Backup Service (VBS) API:
 // backup policies and the backup jobs ("tasks") they trigger, authenticated
-// with AK/SK request signing or IAM tokens.
+// with AK/SK request signing or IAM tokens (see package hwcloud).
 package vbs
 
 import (
@@ -90,14 +90,20 @@ type Policy struct {
 // Schedule is a policy's parsed scheduled_policy.
 type Schedule struct {
 	// StartTimes are the daily run times as offsets from midnight UTC, sorted
-	// ascending, without duplicates ("02:00,14:00" gives 2h and 14h).
+	// ascending, without duplicates ("02:00,14:00" gives 2h and 14h). The
+	// vendor documents start_time in UTC; an item with its own zone
+	// ("02:00+08:00") is converted.
 	StartTimes []time.Duration
-	// FrequencyDays is the number of days between runs (1-14); 0 when the
-	// schedule uses Weekdays instead.
+	// FrequencyDays is the number of days between runs (1-14); 0 when
+	// unset. When set, it prevails over Weekdays.
 	FrequencyDays int
-	// Weekdays are the days the policy runs on, sorted Sunday first, without
-	// duplicates; empty when FrequencyDays is used.
+	// Weekdays are the days the policy runs on, in Zone, sorted Sunday
+	// first, without duplicates; used only when FrequencyDays is 0.
 	Weekdays []time.Weekday
+	// Zone is the policy's time_zone, the zone of its run days (and of the
+	// local order of StartTimes); nil for UTC or when time_zone is absent
+	// or could not be decoded.
+	Zone *time.Location
 	// RetentionNum and RetentionDays are rentention_num and rentention_day (0 when absent).
 	RetentionNum  int
 	RetentionDays int

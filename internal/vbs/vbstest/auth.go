@@ -16,10 +16,14 @@ import (
 )
 
 const (
-	signAlgorithm   = "SDK-HMAC-SHA256"
-	sdkDateLayout   = "20060102T150405Z"
-	maxClockSkew    = 15 * time.Minute
+	signAlgorithm = "SDK-HMAC-SHA256"
+	sdkDateLayout = "20060102T150405Z"
+	maxClockSkew  = 15 * time.Minute
+	// An AK is locked for lockoutDuration after lockoutFailures failed
+	// signatures within lockoutWindow, as the API gateway does: every
+	// request with it then gets 401, even a correctly signed one.
 	lockoutFailures = 5
+	lockoutWindow   = 5 * time.Minute
 	lockoutDuration = 5 * time.Minute
 	// tokenTimeLayout is how IAM writes expires_at and issued_at.
 	tokenTimeLayout = "2006-01-02T15:04:05.000000Z"
@@ -254,14 +258,15 @@ func (s *Server) verifySignature(r *http.Request, h string, body []byte, reqID s
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if !hmac.Equal([]byte(want), []byte(strings.ToLower(a.signature))) {
-		s.sigFailures++
-		if s.sigFailures >= lockoutFailures {
-			s.sigFailures = 0
+		s.sigFailures = append(slices.DeleteFunc(s.sigFailures, func(t time.Time) bool {
+			return !t.After(now.Add(-lockoutWindow))
+		}), now)
+		if len(s.sigFailures) >= lockoutFailures {
+			s.sigFailures = nil
 			s.lockedUntil = now.Add(lockoutDuration)
 		}
 		return authFailed(reqID, "verify aksk signature fail"), false
 	}
-	s.sigFailures = 0
 	return response{}, true
 }
 
@@ -348,7 +353,7 @@ func (s *Server) RestoreAccessKey() {
 	s.mu.Lock()
 	s.akRevoked = false
 	s.lockedUntil = time.Time{}
-	s.sigFailures = 0
+	s.sigFailures = nil
 	s.mu.Unlock()
 }
 

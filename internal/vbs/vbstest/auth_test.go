@@ -196,19 +196,33 @@ func TestAccessKeyLockout(t *testing.T) {
 	bad.sk = "wrong"
 	send := func(x signer) result { return do(t, x.request(t, s.URL(), http.MethodGet, policiesPath(s), nil, nil)) }
 
-	// Four failures, a success (resets the streak), four more failures: no lock.
+	// Four failures and a success (which does not reset the count), then
+	// 5 minutes pass: the four fall out of the window. Four more, a minute,
+	// and the fifth within 5 minutes of them locks.
 	for range 4 {
 		expect401(t, "bad", send(bad), "verify aksk signature fail")
 	}
 	if r := send(sg); r.status != 200 {
 		t.Fatalf("good: %d", r.status)
 	}
+	clk.Advance(5 * time.Minute)
 	for range 4 {
 		send(bad)
 	}
 	if r := send(sg); r.status != 200 || s.AccessKeyLocked() {
-		t.Fatalf("after 4+4 failures: %d", r.status)
+		t.Fatalf("after 4 failures, 5 minutes, 4 failures: %d", r.status)
 	}
+	clk.Advance(4*time.Minute + 59*time.Second)
+	expect401(t, "bad", send(bad), "verify aksk signature fail")
+	if !s.AccessKeyLocked() {
+		t.Fatal("not locked after 5 failures within 5 minutes")
+	}
+	expect401(t, "locked", send(sg), "the access key is locked after too many failed signatures")
+	clk.Advance(5 * time.Minute)
+	if r := send(sg); r.status != 200 || s.AccessKeyLocked() {
+		t.Fatalf("after the lock: %d", r.status)
+	}
+	s.RestoreAccessKey()
 	for range 5 {
 		expect401(t, "bad", send(bad), "verify aksk signature fail")
 	}
@@ -222,8 +236,8 @@ func TestAccessKeyLockout(t *testing.T) {
 	if r := send(sg); r.status != 200 {
 		t.Errorf("after 5 minutes: %d %s", r.status, r.body)
 	}
-	if got := s.Requests(OpListPolicies); got != 18 {
-		t.Errorf("Requests = %d, want 18", got)
+	if got := s.Requests(OpListPolicies); got != 21 {
+		t.Errorf("Requests = %d, want 21", got)
 	}
 }
 

@@ -48,22 +48,29 @@ type GenOptions struct {
 func DefaultGenNow() time.Time { return time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC) }
 
 // DefaultSchedules returns the default schedule mix of Generate: daily at
-// 02:00, every 2 days at 03:00, weekly on MON and THU at 01:00, and twice
-// daily at 02:00 and 14:00.
+// 02:00 UTC (with a leftover week_frequency that frequency overrides, as
+// real policies can carry), every 2 days at 03:00 UTC, weekly on MON and THU
+// at 01:00 UTC, and twice daily at 02:00 and 14:00 UTC. The first three send
+// a time_zone (UTC+08:00, UTC+01:00, UTC+08:00) under which their local run
+// days are the UTC days, so the runs are those of a zone-less reading too.
 func DefaultSchedules() []Policy {
 	return []Policy{
-		{Name: "daily", StartTime: "02:00", Frequency: 1, RetentionNum: 30, Enabled: true},
-		{Name: "every-2-days", StartTime: "03:00", Frequency: 2, RetentionDay: 30, Enabled: true},
-		{Name: "weekly-mon-thu", StartTime: "01:00", WeekFrequency: []string{"MON", "THU"}, RetentionNum: 8, KeepFirstBackupOfMonth: true, Enabled: true},
+		{Name: "daily", StartTime: "02:00", Frequency: 1, WeekFrequency: []string{"MON"}, TimeZone: "UTC+08:00", RetentionNum: 30, Enabled: true},
+		{Name: "every-2-days", StartTime: "03:00", Frequency: 2, TimeZone: "UTC+01:00", RetentionDay: 30, Enabled: true},
+		{Name: "weekly-mon-thu", StartTime: "01:00", WeekFrequency: []string{"MON", "THU"}, TimeZone: "UTC+08:00", RetentionNum: 8, KeepFirstBackupOfMonth: true, Enabled: true},
 		{Name: "twice-daily", StartTime: "02:00,14:00", Frequency: 1, RetentionNum: 14, Enabled: true},
 	}
 }
 
 // ScheduledRuns returns the run times of p's schedule in (from, to], oldest
-// first, as the simulator interprets it: each comma-separated "HH:MM" of
-// StartTime (UTC; none valid means 00:00) on every day that is one of
-// WeekFrequency (SUN..SAT) or, without weekdays, on every day whose number
-// since 1970-01-01 is a multiple of Frequency (default 1).
+// first, as the simulator interprets the vendor's documentation: each
+// comma-separated "HH:MM" of StartTime is a UTC time of day (none valid
+// means 00:00); its local time of day in TimeZone (a fixed offset
+// "UTC±HH:MM"; "" or anything else is UTC) runs on every local day whose
+// number since 1970-01-01 is a multiple of Frequency when Frequency > 0
+// (frequency prevails over week_frequency), else on every local day that is
+// one of WeekFrequency (SUN..SAT), else daily. "22:00,00:00,02:00" on MON at
+// UTC+02:00 runs on SUN 22:00, MON 00:00 and MON 02:00 UTC.
 func ScheduledRuns(p Policy, from, to time.Time) []time.Time {
 	times := parseStartTimes(p.StartTime)
 	var weekdays [7]bool
@@ -74,24 +81,54 @@ func ScheduledRuns(p Policy, from, to time.Time) []time.Time {
 			useWeekdays = true
 		}
 	}
+	if p.Frequency > 0 {
+		useWeekdays = false
+	}
 	freq := int64(max(p.Frequency, 1))
-	from, to = from.UTC(), to.UTC()
+	off := int64(zoneOffset(p.TimeZone) / time.Second)
+	const daySec = 86400
+	// Local day numbers that can hold a run in (from, to]: a run lies within
+	// a day of its local midnight.
+	first := floorDiv(from.Unix()+off, daySec) - 1
+	last := floorDiv(to.Unix()+off, daySec) + 1
 	var out []time.Time
-	for d := time.Date(from.Year(), from.Month(), from.Day(), 0, 0, 0, 0, time.UTC); !d.After(to); d = d.AddDate(0, 0, 1) {
+	for n := first; n <= last; n++ {
 		if useWeekdays {
-			if !weekdays[d.Weekday()] {
+			if !weekdays[(n%7+7+4)%7] { // 1970-01-01 was a Thursday
 				continue
 			}
-		} else if day := floorDiv(d.Unix(), 86400); (day%freq+freq)%freq != 0 {
+		} else if (n%freq+freq)%freq != 0 {
 			continue
 		}
 		for _, st := range times {
-			if t := d.Add(st); t.After(from) && !t.After(to) {
+			local := (int64(st/time.Second) + off%daySec + daySec) % daySec // local time of day
+			t := time.Unix(n*daySec+local-off, 0).UTC()
+			if t.After(from) && !t.After(to) {
 				out = append(out, t)
 			}
 		}
 	}
+	slices.SortFunc(out, time.Time.Compare)
 	return out
+}
+
+// zoneOffset parses a TimeZone of the form "UTC+08:00" or "UTC-03:30"; 0
+// for anything else.
+func zoneOffset(tz string) time.Duration {
+	rest, ok := strings.CutPrefix(tz, "UTC")
+	if !ok || len(rest) != 6 || (rest[0] != '+' && rest[0] != '-') || rest[3] != ':' {
+		return 0
+	}
+	h, err1 := strconv.Atoi(rest[1:3])
+	m, err2 := strconv.Atoi(rest[4:6])
+	if err1 != nil || err2 != nil || h > 14 || m > 59 {
+		return 0
+	}
+	d := time.Duration(h)*time.Hour + time.Duration(m)*time.Minute
+	if rest[0] == '-' {
+		return -d
+	}
+	return d
 }
 
 func floorDiv(a, b int64) int64 {

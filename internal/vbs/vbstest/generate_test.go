@@ -278,3 +278,46 @@ func TestServeGeneratedScenario(t *testing.T) {
 		t.Errorf("twice daily: %d/%d", len(page.Tasks), page.Count)
 	}
 }
+
+// TestScheduledRunsTimeZone: start_time is UTC, the run days are local days
+// in time_zone, and frequency prevails over week_frequency.
+func TestScheduledRunsTimeZone(t *testing.T) {
+	from, to := d(20, 12), d(27, 12) // Fri 20 12:00 .. Fri 27 12:00
+	cases := []struct {
+		name string
+		p    Policy
+		want []time.Time
+	}{
+		// The vendor's example: local MON 00:00, 02:00, 04:00 at UTC+02:00.
+		{"vendor example", Policy{StartTime: "22:00,00:00,02:00", WeekFrequency: []string{"MON"}, TimeZone: "UTC+02:00"},
+			[]time.Time{d(22, 22), d(23, 0), d(23, 2)}},
+		{"vendor example without zone", Policy{StartTime: "22:00,00:00,02:00", WeekFrequency: []string{"MON"}},
+			[]time.Time{d(23, 0), d(23, 2), d(23, 22)}},
+		{"negative offset", Policy{StartTime: "01:00", WeekFrequency: []string{"SUN"}, TimeZone: "UTC-03:00"},
+			[]time.Time{d(23, 1)}}, // local SUN 22:00 = MON 01:00 UTC
+		{"frequency prevails", Policy{StartTime: "02:00", Frequency: 1, WeekFrequency: []string{"MON"}, TimeZone: "UTC+08:00"},
+			[]time.Time{d(21, 2), d(22, 2), d(23, 2), d(24, 2), d(25, 2), d(26, 2), d(27, 2)}},
+		// Local days at UTC+02:00: 22:00 UTC is on the next local day, so
+		// the even local days 21, 23, 25, 27 run at 22:00 UTC the day before.
+		{"every 2 days, zone", Policy{StartTime: "22:00", Frequency: 2, TimeZone: "UTC+02:00"},
+			[]time.Time{d(20, 22), d(22, 22), d(24, 22), d(26, 22)}},
+		{"unknown zone is UTC", Policy{StartTime: "01:00", WeekFrequency: []string{"MON", "THU"}, TimeZone: "Mars/Olympus"},
+			[]time.Time{d(23, 1), d(26, 1)}},
+	}
+	for _, c := range cases {
+		if got := ScheduledRuns(c.p, from, to); !slices.EqualFunc(got, c.want, time.Time.Equal) {
+			t.Errorf("%s: got %v\nwant %v", c.name, got, c.want)
+		}
+	}
+	// The default schedules' zones keep their runs on the UTC days.
+	for _, p := range DefaultSchedules() {
+		utc := p
+		utc.TimeZone, utc.WeekFrequency = "", nil
+		if p.Frequency == 0 {
+			utc.WeekFrequency = p.WeekFrequency
+		}
+		if got, want := ScheduledRuns(p, from, to), ScheduledRuns(utc, from, to); !slices.EqualFunc(got, want, time.Time.Equal) {
+			t.Errorf("%s: got %v\nwant %v", p.Name, got, want)
+		}
+	}
+}

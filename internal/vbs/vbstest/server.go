@@ -166,7 +166,7 @@ type Server struct {
 	tokens      map[string]*tokenState
 	issued      []string
 	akRevoked   bool
-	sigFailures int
+	sigFailures []time.Time // failed signatures within lockoutWindow
 	lockedUntil time.Time
 	log         []RequestRecord // ring buffer
 	logNext     int
@@ -468,10 +468,15 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.counters[rt.op]++
 	lat := s.latency
 	s.mu.Unlock()
-	defer func() {
-		rec.Status = sw.status
-		s.record(rec)
-	}()
+	logged := false
+	logRequest := func() {
+		if !logged {
+			logged = true
+			rec.Status = sw.status
+			s.record(rec)
+		}
+	}
+	defer logRequest()
 
 	if !s.wait(r.Context(), lat) {
 		s.gone()
@@ -487,6 +492,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if !s.wait(r.Context(), f.Latency) {
 			s.gone()
 			return
+		}
+		if f.Kind == FaultReset {
+			// The client sees the reset the moment the connection closes,
+			// before this handler returns: log the request first, so that
+			// RequestLog holds every request whose outcome a client saw.
+			logRequest()
 		}
 		if s.applyFault(sw, r, rt, f, reqID) {
 			return

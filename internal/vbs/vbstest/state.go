@@ -41,12 +41,16 @@ type Policy struct {
 	// StartTime is sent verbatim as scheduled_policy.start_time, e.g. "02:00"
 	// or "02:00,14:00".
 	StartTime string
-	// Frequency is scheduled_policy.frequency in days (sent when > 0); 0 when
-	// WeekFrequency is used.
+	// Frequency is scheduled_policy.frequency in days (sent when > 0); when
+	// set it prevails over WeekFrequency, as the vendor documents.
 	Frequency int
 	// WeekFrequency is scheduled_policy.week_frequency, e.g. ["MON","THU"]
-	// (sent when non-empty).
+	// (sent when non-empty): local days in TimeZone.
 	WeekFrequency []string
+	// TimeZone is scheduled_policy.time_zone (sent when not empty), e.g.
+	// "UTC+08:00"; the simulator's runs follow a "UTC±HH:MM" zone (see
+	// ScheduledRuns), other values are sent verbatim and read as UTC.
+	TimeZone string
 	// RetentionNum and RetentionDay are sent as rentention_num and
 	// rentention_day (sic) when > 0.
 	RetentionNum int
@@ -653,6 +657,9 @@ func appendPolicy(b []byte, ps *policyState) []byte {
 				sp.b = appendString(sp.b, d)
 			}
 			sp.b = append(sp.b, ']')
+		}
+		if keep("scheduled_policy.time_zone") && p.TimeZone != "" {
+			sp.str("time_zone", p.TimeZone)
 		}
 		if keep("scheduled_policy.rentention_num") && p.RetentionNum > 0 {
 			sp.int("rentention_num", p.RetentionNum)

@@ -1,4 +1,4 @@
-package vbs
+package hwcloud
 
 import (
 	"bytes"
@@ -22,18 +22,18 @@ func TestVendorVector(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cq := CanonicalQuery(u.Query())
-	cr := CanonicalRequest("GET", u.Path, cq, http.Header{"X-Sdk-Date": {"20060102T150405Z"}}, []string{"x-sdk-date"}, nil)
+	cq := canonicalQuery(u.Query())
+	cr := canonicalRequest("GET", u.Path, cq, http.Header{"X-Sdk-Date": {"20060102T150405Z"}}, []string{"x-sdk-date"}, nil)
 	wantCR := "GET\n/path/\nlimit=1\nx-sdk-date:20060102T150405Z\n\nx-sdk-date\n" + emptySHA256
 	if cr != wantCR {
 		t.Fatalf("canonical request\n got %q\nwant %q", cr, wantCR)
 	}
 	const wantSig = "5a2ce64c865e0e6046321c6f3d5a77ba8413eeaf355c3166c03d58d02ac79624"
-	if sig := Sign("SecretKey", "20060102T150405Z", cr); sig != wantSig {
+	if sig := sign("SecretKey", "20060102T150405Z", cr); sig != wantSig {
 		t.Fatalf("signature %s, want %s", sig, wantSig)
 	}
 	wantAuth := "SDK-HMAC-SHA256 Access=AccessKey, SignedHeaders=x-sdk-date, Signature=" + wantSig
-	if got := AuthorizationHeader("AccessKey", []string{"x-sdk-date"}, wantSig); got != wantAuth {
+	if got := authorizationHeader("AccessKey", []string{"x-sdk-date"}, wantSig); got != wantAuth {
 		t.Fatalf("Authorization %q, want %q", got, wantAuth)
 	}
 }
@@ -50,7 +50,7 @@ func TestEscape(t *testing.T) {
 		"日本":           "%E6%97%A5%E6%9C%AC",
 		"!*'();:@$,[]": "%21%2A%27%28%29%3B%3A%40%24%2C%5B%5D",
 	} {
-		if got := Escape(in); got != want {
+		if got := escape(in); got != want {
 			t.Errorf("Escape(%q) = %q, want %q", in, got, want)
 		}
 	}
@@ -65,7 +65,7 @@ func TestCanonicalURI(t *testing.T) {
 		"/v2/p 1/a+b/ä":         "/v2/p%201/a%2Bb/%C3%A4/",
 		"/v2/proj/backuppolicy": "/v2/proj/backuppolicy/",
 	} {
-		if got := CanonicalURI(in); got != want {
+		if got := canonicalURI(in); got != want {
 			t.Errorf("CanonicalURI(%q) = %q, want %q", in, got, want)
 		}
 	}
@@ -90,13 +90,13 @@ func TestCanonicalQuery(t *testing.T) {
 			"a=&b=a%2Bb&b=x%20y&c~=1.2_3-4&%C3%A9=%C3%BC"},
 	}
 	for _, tt := range tests {
-		if got := CanonicalQuery(tt.q); got != tt.want {
-			t.Errorf("%s: CanonicalQuery = %q, want %q", tt.name, got, tt.want)
+		if got := canonicalQuery(tt.q); got != tt.want {
+			t.Errorf("%s: canonicalQuery = %q, want %q", tt.name, got, tt.want)
 		}
 	}
-	// CanonicalQuery must not reorder the caller's slices.
+	// canonicalQuery must not reorder the caller's slices.
 	q := url.Values{"k": {"b", "a"}}
-	CanonicalQuery(q)
+	canonicalQuery(q)
 	if q["k"][0] != "b" {
 		t.Error("CanonicalQuery sorted the caller's values in place")
 	}
@@ -113,31 +113,31 @@ func TestSignOwnCase(t *testing.T) {
 	h.Set("X-Sdk-Date", "20240102T030405Z")
 	h.Set("X-Security-Token", " TOKEN ") // trimmed
 	h.Set("Accept", "application/json")  // not signed
-	signed := SignedHeaders("X-Sdk-Date", "host", "x-security-token", "X-Project-Id", "host")
+	signed := signedHeaders("X-Sdk-Date", "host", "x-security-token", "X-Project-Id", "host")
 	if got := strings.Join(signed, ";"); got != "host;x-project-id;x-sdk-date;x-security-token" {
 		t.Fatalf("SignedHeaders = %q", got)
 	}
-	cr := CanonicalRequest("GET", "/v2/p/ä b+c", CanonicalQuery(q), h, signed, nil)
+	cr := canonicalRequest("GET", "/v2/p/ä b+c", canonicalQuery(q), h, signed, nil)
 	want := "GET\n/v2/p/%C3%A4%20b%2Bc/\na=&b=a%2Bb&b=x%20y&c~=1.2_3-4&%C3%A9=%C3%BC\n" +
 		"host:vbs.cn-north-4.myhuaweicloud.com\nx-project-id:p\nx-sdk-date:20240102T030405Z\nx-security-token:TOKEN\n\n" +
 		"host;x-project-id;x-sdk-date;x-security-token\n" + emptySHA256
 	if cr != want {
 		t.Fatalf("canonical request\n got %q\nwant %q", cr, want)
 	}
-	if sig := Sign("SK-secret", "20240102T030405Z", cr); sig != "5e22e9f215f7c8ea7daa9e3135e8b7bb6cf29b21da07c5fe43fa06e756abaafa" {
+	if sig := sign("SK-secret", "20240102T030405Z", cr); sig != "5e22e9f215f7c8ea7daa9e3135e8b7bb6cf29b21da07c5fe43fa06e756abaafa" {
 		t.Fatalf("signature %s", sig)
 	}
 
 	// With a body and content-type.
 	body := []byte(`{"a":1}`)
 	h2 := http.Header{"Content-Type": {"application/json"}, "Host": {"h.example"}, "X-Sdk-Date": {"20240102T030405Z"}}
-	cr = CanonicalRequest("POST", "/v1/x", "", h2, SignedHeaders("content-type", "host", "x-sdk-date"), body)
+	cr = canonicalRequest("POST", "/v1/x", "", h2, signedHeaders("content-type", "host", "x-sdk-date"), body)
 	want = "POST\n/v1/x/\n\ncontent-type:application/json\nhost:h.example\nx-sdk-date:20240102T030405Z\n\ncontent-type;host;x-sdk-date\n" +
 		"015abd7f5cc57a2dd94b7590f04ad8084273905ee33ec5cebeae62276a97f862"
 	if cr != want {
 		t.Fatalf("canonical request\n got %q\nwant %q", cr, want)
 	}
-	if sig := Sign("SK-secret", "20240102T030405Z", cr); sig != "253e04ddca4dd9e6edf8feafd81bfd6a6b47c492f18d7f89cb36b288b6a99e83" {
+	if sig := sign("SK-secret", "20240102T030405Z", cr); sig != "253e04ddca4dd9e6edf8feafd81bfd6a6b47c492f18d7f89cb36b288b6a99e83" {
 		t.Fatalf("signature %s", sig)
 	}
 }
@@ -154,8 +154,9 @@ func TestAKSKOverTheWire(t *testing.T) {
 	defer srv.Close()
 	auth := NewAKSK("AK-ID-1234", "SK-secret-5678", "STS-token-9")
 	auth.(*akskAuth).now = func() time.Time { return time.Date(2024, 1, 2, 3, 4, 5, 0, time.FixedZone("x", 3600)) }
-	c := newTestClient(t, srv, func(o *Options) { o.Auth = auth; o.ProjectID = "proj 1" })
-	if _, _, err := c.TasksPage(context.Background(), "pol+1", TaskQuery{Status: "EXECUTE_FAIL", Marker: "job a"}); err != nil {
+	c := newTestClient(t, srv, func(o *testOptions) { o.Auth = auth; o.ProjectID = "proj 1" })
+	q := url.Values{"sort_key": {"created_at"}, "sort_dir": {"desc"}, "limit": {"100"}, "status": {"EXECUTE_FAIL"}, "marker": {"job a"}}
+	if _, err := c.get(context.Background(), opListTasks, q, "backuppolicy", "pol+1", "backuptasks"); err != nil {
 		t.Fatal(err)
 	}
 	wantPath := "/v2/proj%201/backuppolicy/pol%2B1/backuptasks"
@@ -211,7 +212,7 @@ func TestAKSKRewritesQuery(t *testing.T) {
 	}
 	canon := "POST\n/v1/x/\na=&b=x%20y&z=1\ncontent-type:application/json\nhost:h.example\nx-sdk-date:20240102T030405Z\n\n" +
 		"content-type;host;x-sdk-date\n015abd7f5cc57a2dd94b7590f04ad8084273905ee33ec5cebeae62276a97f862"
-	want := AuthorizationHeader("AK", []string{"content-type", "host", "x-sdk-date"}, Sign("SK-secret", "20240102T030405Z", canon))
+	want := authorizationHeader("AK", []string{"content-type", "host", "x-sdk-date"}, sign("SK-secret", "20240102T030405Z", canon))
 	if got := req.Header.Get("Authorization"); got != want {
 		t.Errorf("Authorization\n got %q\nwant %q", got, want)
 	}

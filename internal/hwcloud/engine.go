@@ -1,4 +1,4 @@
-package vbs
+package hwcloud
 
 import (
 	"bytes"
@@ -17,14 +17,11 @@ import (
 
 	"github.com/prometheus/common/version"
 
-	"github.com/vbs-exporter/vbs_exporter/config"
 	"github.com/vbs-exporter/vbs_exporter/internal/endpoints"
 )
 
-// Defaults of Options.
+// Defaults of EngineOptions.
 const (
-	defaultPageSize     = config.DefaultPageSize // config holds the exporter's defaults
-	defaultMaxPages     = 100000
 	defaultMaxAttempts  = 4
 	defaultMaxBodyBytes = 16 << 20
 	defaultBackoffBase  = 200 * time.Millisecond
@@ -36,7 +33,7 @@ const (
 
 // RequestEvent describes one HTTP attempt.
 type RequestEvent struct {
-	// Operation is one of the Op* constants.
+	// Operation is the operation name of the request (Request.Op).
 	Operation string
 	// StatusCode is the HTTP status, 0 when no response arrived (network error).
 	StatusCode int
@@ -54,9 +51,52 @@ type RequestEvent struct {
 	Err error
 }
 
-// engine sends requests with retries; shared by Client and passwordAuth.
-type engine struct {
+// EngineOptions configures an Engine. Zero values select the defaults given
+// per field.
+type EngineOptions struct {
+	// HTTPClient defaults to a client with a 30s overall timeout and
+	// dial/TLS/response-header timeouts. Redirects are not followed unless
+	// the given client sets CheckRedirect.
+	HTTPClient *http.Client
+	// MaxAttempts is the number of attempts per request including the
+	// first, default 4. The retry after a 401 and a token renewal comes on
+	// top.
+	MaxAttempts int
+	// MaxBodyBytes caps a 2xx response body, default 16 MiB; a larger one is
+	// an error (errors.Is ErrBodyTooLarge) such as
+	// "list_tasks: response body exceeds 16777216 bytes", not retried.
+	MaxBodyBytes int64
+	// BackoffBase is the first retry's backoff ceiling, default 200ms,
+	// doubling per attempt; the wait is uniform in [0, ceiling] (full
+	// jitter). A Retry-After header (seconds or HTTP date) replaces it.
+	// Either is capped by BackoffMax.
+	BackoffBase time.Duration
+	// BackoffMax caps every wait, default 10s.
+	BackoffMax time.Duration
+	// UserAgent defaults to "vbs_exporter/" + version.Version
+	// (github.com/prometheus/common/version), "vbs_exporter/unknown" when
+	// that is empty.
+	UserAgent string
+	// Jitter picks the wait before a retry from [0, ceiling]; default
+	// uniformly at random (full jitter). A result outside the range is
+	// clamped to it.
+	Jitter func(ceiling time.Duration) time.Duration
+}
+
+// Engine sends requests to Huawei Cloud APIs: authentication, retries with
+// back-off, Retry-After, body limits and typed errors. It is safe for
+// concurrent use.
+//
+// Requests are retried on network errors, on truncated JSON in a 2xx body,
+// and on HTTP 429, 500, 502, 503 and 504, up to EngineOptions.MaxAttempts
+// attempts, waiting as EngineOptions.BackoffBase describes. A wait that would
+// pass the context's deadline is not started: the last error is returned at
+// once. Other statuses are returned at once as *APIError; a 401 first calls
+// Authenticator.Renew once and, if it reports true, retries once. Context
+// cancellation ends a request promptly.
+type Engine struct {
 	hc          *http.Client
+	ownsHTTP    bool
 	maxAttempts int
 	maxBody     int64
 	backoffBase time.Duration
@@ -66,18 +106,74 @@ type engine struct {
 	jitter func(d time.Duration) time.Duration
 }
 
-// request is one logical call.
-type request struct {
-	op     string
-	method string
-	url    *url.URL
-	header http.Header // extra headers
-	body   []byte
-	auth   Authenticator // nil: none
-	// decode handles a 2xx response.
-	decode  func(h http.Header, data []byte) error
-	observe func(RequestEvent) // nil: none
-	redact  func(string) string
+// NewEngine returns an Engine, checking the options and filling in defaults.
+// Errors name the option: "Options.MaxAttempts is negative".
+func NewEngine(o EngineOptions) (*Engine, error) {
+	for _, f := range []struct {
+		name string
+		v    int64
+	}{
+		{"MaxAttempts", int64(o.MaxAttempts)}, {"MaxBodyBytes", o.MaxBodyBytes},
+		{"BackoffBase", int64(o.BackoffBase)}, {"BackoffMax", int64(o.BackoffMax)},
+	} {
+		if f.v < 0 {
+			return nil, fmt.Errorf("Options.%s is negative", f.name)
+		}
+	}
+	jitter := o.Jitter
+	if jitter == nil {
+		jitter = fullJitter
+	}
+	hc, owned := httpClient(o.HTTPClient)
+	return &Engine{
+		hc:          hc,
+		ownsHTTP:    owned,
+		maxAttempts: orDefault(o.MaxAttempts, defaultMaxAttempts),
+		maxBody:     orDefault(o.MaxBodyBytes, defaultMaxBodyBytes),
+		backoffBase: orDefault(o.BackoffBase, defaultBackoffBase),
+		backoffMax:  orDefault(o.BackoffMax, defaultBackoffMax),
+		userAgent:   userAgent(o.UserAgent),
+		jitter:      jitter,
+	}, nil
+}
+
+func orDefault[T int | int64 | time.Duration](v, def T) T {
+	if v == 0 {
+		return def
+	}
+	return v
+}
+
+// CloseIdleConnections closes idle connections of the HTTP client that
+// NewEngine created (nothing for a client passed in EngineOptions.HTTPClient).
+func (e *Engine) CloseIdleConnections() {
+	if e.ownsHTTP {
+		e.hc.CloseIdleConnections()
+	}
+}
+
+// Request is one logical call.
+type Request struct {
+	// Op names the operation in errors and RequestEvents, e.g. "list_tasks".
+	Op string
+	// Method is the HTTP method.
+	Method string
+	// URL is the full request URL (see JoinPath).
+	URL *url.URL
+	// Header holds extra headers (e.g. X-Project-Id), set before signing.
+	Header http.Header
+	// Body is the request body; nil for none.
+	Body []byte
+	// Auth authorizes every attempt; nil: none. Its secrets are redacted from
+	// the errors of the request.
+	Auth Authenticator
+	// Decode handles a 2xx response. An error whose JSON ends early is
+	// retried as a response cut short on the way; others are returned.
+	Decode func(h http.Header, data []byte) error
+	// Observe, when not nil, is called after every HTTP attempt.
+	Observe func(RequestEvent)
+	// redact removes secrets from server text; defaults to Auth's.
+	redact func(string) string
 }
 
 // fullJitter is the default jitter: uniform in [0, d].
@@ -88,57 +184,73 @@ func fullJitter(d time.Duration) time.Duration {
 	return rand.N(d + 1)
 }
 
-// do runs r with retries. See Options for the policy.
-func (e *engine) do(ctx context.Context, r *request) error {
+// Do runs r with retries (see Engine for the policy).
+func (e *Engine) Do(ctx context.Context, r *Request) error {
+	if r.redact == nil {
+		if rd, ok := r.Auth.(redacter); ok {
+			r.redact = rd.redact
+		}
+	}
 	var lastErr error
 	renewed := false
 	maxAttempts := e.maxAttempts
 	for attempt := 1; attempt <= maxAttempts; attempt++ {
 		if err := ctx.Err(); err != nil {
-			return ctxError(r.op, err, lastErr)
+			return ctxError(r.Op, err, lastErr)
 		}
 		var body io.Reader
-		if r.body != nil {
-			body = bytes.NewReader(r.body)
+		if r.Body != nil {
+			body = bytes.NewReader(r.Body)
 		}
-		req, err := http.NewRequestWithContext(ctx, r.method, r.url.String(), body)
+		req, err := http.NewRequestWithContext(ctx, r.Method, r.URL.String(), body)
 		if err != nil {
-			return fmt.Errorf("%s: build request: %w", r.op, err)
+			return fmt.Errorf("%s: build request: %w", r.Op, err)
 		}
-		u := *r.url
+		u := *r.URL
 		req.URL, req.Host = &u, u.Host
-		for k, vs := range r.header {
+		for k, vs := range r.Header {
 			for _, v := range vs {
 				req.Header.Add(k, v)
 			}
 		}
 		req.Header.Set("User-Agent", e.userAgent)
 		req.Header.Set("Accept", "application/json")
-		if r.auth != nil {
-			if err := r.auth.Authorize(withObserver(ctx, r.observe), req, r.body); err != nil {
+		if r.Auth != nil {
+			if err := r.Auth.Authorize(withObserver(ctx, r.Observe), req, r.Body); err != nil {
 				if cerr := ctx.Err(); cerr != nil {
-					return ctxError(r.op, cerr, lastErr)
+					return ctxError(r.Op, cerr, lastErr)
 				}
-				return fmt.Errorf("%s: authenticate: %w", r.op, err)
+				return fmt.Errorf("%s: authenticate: %w", r.Op, err)
 			}
 		}
 
 		start := time.Now()
 		resp, err := e.hc.Do(req)
-		ev := RequestEvent{Operation: r.op, Attempt: attempt}
+		ev := RequestEvent{Operation: r.Op, Attempt: attempt}
 		var data []byte
 		if err == nil {
 			ev.StatusCode = resp.StatusCode
 			ev.RequestID = sanitize(redactWith(r.redact, resp.Header.Get("X-Request-Id")), 200)
-			data, err = e.readBody(resp, r.op)
+			data, err = e.readBody(resp, r.Op)
 			resp.Body.Close()
 			if err != nil {
-				err = bodyError(r.op, resp, err, r.redact)
+				err = bodyError(r.Op, resp, err, r.redact)
 			}
 		} else {
-			err = netError(r.op, r.method, r.url, err, r.redact)
+			err = netError(r.Op, r.Method, r.URL, err, r.redact)
 		}
 		ev.Duration = time.Since(start)
+		var apiErr *APIError
+		if ev.StatusCode != 0 && (ev.StatusCode < 200 || ev.StatusCode >= 300) {
+			if err == nil {
+				apiErr = newAPIError(r.Op, resp.StatusCode, resp.Header, data, r.redact)
+			} else {
+				apiErr = &APIError{Operation: r.Op, StatusCode: ev.StatusCode, RequestID: ev.RequestID}
+			}
+		}
+		if t, ok := r.Auth.(outcomeTracker); ok {
+			t.settle(apiErr, ev.StatusCode != 0)
+		}
 
 		var (
 			attemptErr error // returned if no retry follows
@@ -152,16 +264,16 @@ func (e *engine) do(ctx context.Context, r *request) error {
 			attemptErr = err
 			if cerr := ctx.Err(); cerr != nil {
 				e.emit(r, ev)
-				return ctxError(r.op, cerr, nil)
+				return ctxError(r.Op, cerr, nil)
 			}
 			retry = !errors.Is(err, ErrBodyTooLarge)
 		case resp.StatusCode >= 200 && resp.StatusCode < 300:
-			derr := r.decode(resp.Header, data)
+			derr := r.Decode(resp.Header, data)
 			if derr == nil {
 				e.emit(r, ev)
 				return nil
 			}
-			attemptErr = decodeError(r.op, resp, derr, r.redact)
+			attemptErr = decodeError(r.Op, resp, derr, r.redact)
 			ev.Err = attemptErr
 			// JSON that ends early looks like a response cut short on the
 			// way (a proxy, a dropped chunked stream): worth another
@@ -169,12 +281,11 @@ func (e *engine) do(ctx context.Context, r *request) error {
 			// server bug that retrying won't fix, so it is returned at once.
 			retry = truncatedJSON(derr)
 		default:
-			apiErr := newAPIError(r.op, resp.StatusCode, resp.Header, data, r.redact)
 			attemptErr = apiErr
 			switch {
-			case resp.StatusCode == http.StatusUnauthorized && !renewed && r.auth != nil:
+			case resp.StatusCode == http.StatusUnauthorized && !renewed && r.Auth != nil:
 				renewed = true
-				if r.auth.Renew(ctx) {
+				if r.Auth.Renew(ctx) {
 					retry, immediate = true, true
 					maxAttempts++ // the renewal retry is outside the retry budget
 				}
@@ -203,7 +314,7 @@ func (e *engine) do(ctx context.Context, r *request) error {
 			select {
 			case <-ctx.Done():
 				t.Stop()
-				return ctxError(r.op, ctx.Err(), lastErr)
+				return ctxError(r.Op, ctx.Err(), lastErr)
 			case <-t.C:
 			}
 		}
@@ -211,16 +322,16 @@ func (e *engine) do(ctx context.Context, r *request) error {
 	return lastErr // not reached: the loop returns on its last attempt
 }
 
-func (e *engine) emit(r *request, ev RequestEvent) {
-	if r.observe != nil {
-		r.observe(ev)
+func (e *Engine) emit(r *Request, ev RequestEvent) {
+	if r.Observe != nil {
+		r.Observe(ev)
 	}
 }
 
 // backoff is the wait after the failed attempt (1-based): Retry-After when
 // given (retryAfter >= 0), else full jitter over base·2^(attempt-1); both
 // capped by backoffMax.
-func (e *engine) backoff(attempt int, retryAfter time.Duration) time.Duration {
+func (e *Engine) backoff(attempt int, retryAfter time.Duration) time.Duration {
 	if retryAfter >= 0 {
 		// The server's word, not our back-off cap: retrying earlier feeds a
 		// throttling storm. The caller's deadline check still applies, and
@@ -262,7 +373,7 @@ func parseRetryAfter(v string, now time.Time) time.Duration {
 
 // readBody reads a response body: up to maxBody bytes for 2xx (more is
 // ErrBodyTooLarge), up to errorBodyBytes for others (the rest is ignored).
-func (e *engine) readBody(resp *http.Response, op string) ([]byte, error) {
+func (e *Engine) readBody(resp *http.Response, op string) ([]byte, error) {
 	limit := e.maxBody
 	if resp.StatusCode < 200 || resp.StatusCode >= 300 {
 		limit = min(limit, errorBodyBytes)
@@ -397,8 +508,10 @@ func userAgent(ua string) string {
 	return "vbs_exporter/" + v
 }
 
-// endpointURL parses endpoint, or builds "https://{service}.{region}.myhuaweicloud.com".
-func endpointURL(endpoint, region, service string) (*url.URL, error) {
+// EndpointURL parses endpoint, an http or https base URL without user info,
+// query or fragment (a path prefix is kept), or, when it is empty, returns
+// the default host of service in region (endpoints.Default).
+func EndpointURL(endpoint, region string, service endpoints.Service) (*url.URL, error) {
 	if endpoint == "" {
 		if region == "" {
 			return nil, errors.New("neither endpoint nor region set")
@@ -406,10 +519,10 @@ func endpointURL(endpoint, region, service string) (*url.URL, error) {
 		for i := 0; i < len(region); i++ {
 			c := region[i]
 			if !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-') {
-				return nil, fmt.Errorf("bad region %q", truncate(region, 64))
+				return nil, fmt.Errorf("bad region %q", Truncate(region, 64))
 			}
 		}
-		endpoint = endpoints.Default(endpoints.Service(service), region)
+		endpoint = endpoints.Default(service, region)
 	}
 	u, err := url.Parse(endpoint)
 	if err != nil {
@@ -428,16 +541,18 @@ func endpointURL(endpoint, region, service string) (*url.URL, error) {
 	return u, nil
 }
 
-// joinPath appends escaped segments to base's path (trailing slash
-// tolerated) and sets the canonical query of q.
-func joinPath(base *url.URL, segs []string, q url.Values) *url.URL {
+// JoinPath returns base with the path segments appended, each escaped as
+// AK/SK signing does (a trailing slash of base is tolerated), and the
+// canonical query of q (sorted, escaped the same way), so that the URL sent
+// is the URL signed.
+func JoinPath(base *url.URL, segs []string, q url.Values) *url.URL {
 	raw := strings.TrimRight(base.EscapedPath(), "/")
 	for _, s := range segs {
-		raw += "/" + Escape(s)
+		raw += "/" + escape(s)
 	}
 	path, err := url.PathUnescape(raw)
-	if err != nil { // base.EscapedPath() is valid, Escape output is valid
+	if err != nil { // base.EscapedPath() is valid, escape output is valid
 		path = raw
 	}
-	return &url.URL{Scheme: base.Scheme, Host: base.Host, Path: path, RawPath: raw, RawQuery: CanonicalQuery(q)}
+	return &url.URL{Scheme: base.Scheme, Host: base.Host, Path: path, RawPath: raw, RawQuery: canonicalQuery(q)}
 }

@@ -1,4 +1,4 @@
-package vbs
+package hwcloud
 
 import (
 	"context"

@@ -1,4 +1,4 @@
-package vbs
+package hwcloud
 
 import (
 	"context"
@@ -259,15 +259,15 @@ func TestClient401Renews(t *testing.T) {
 	}{
 		{"renewal helps", false, 2, 2, []RequestEvent{
 			{Operation: OpIAMToken, StatusCode: 201, Attempt: 1},
-			{Operation: OpListPolicies, StatusCode: 401, Attempt: 1, Retried: true},
+			{Operation: opListPolicies, StatusCode: 401, Attempt: 1, Retried: true},
 			{Operation: OpIAMToken, StatusCode: 201, Attempt: 1},
-			{Operation: OpListPolicies, StatusCode: 200, Attempt: 2},
+			{Operation: opListPolicies, StatusCode: 200, Attempt: 2},
 		}},
 		{"renewal does not help", true, 2, 2, []RequestEvent{
 			{Operation: OpIAMToken, StatusCode: 201, Attempt: 1},
-			{Operation: OpListPolicies, StatusCode: 401, Attempt: 1, Retried: true},
+			{Operation: opListPolicies, StatusCode: 401, Attempt: 1, Retried: true},
 			{Operation: OpIAMToken, StatusCode: 201, Attempt: 1},
-			{Operation: OpListPolicies, StatusCode: 401, Attempt: 2},
+			{Operation: opListPolicies, StatusCode: 401, Attempt: 2},
 		}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -290,8 +290,8 @@ func TestClient401Renews(t *testing.T) {
 			defer vbs.Close()
 			var log eventLog
 			p := newPasswordAuth(t, iamSrv, clock, nil)
-			c := newTestClient(t, vbs, func(o *Options) { o.Auth = p; o.Observer = log.observe })
-			_, err := c.ListPolicies(context.Background())
+			c := newTestClient(t, vbs, func(o *testOptions) { o.Auth = p; o.Observer = log.observe })
+			_, err := c.listPolicies(context.Background())
 			if tt.rejectAll {
 				if err == nil || err.Error() != "list_policies: HTTP 401 APIGW.0301: Incorrect token [REDACTED]" {
 					t.Errorf("error %v", err)
@@ -425,11 +425,11 @@ func TestPasswordAuthIAMErrors(t *testing.T) {
 
 func TestNewPasswordAuthValidation(t *testing.T) {
 	_, err := NewPasswordAuth(PasswordAuthOptions{Region: "cn-north-4", Password: testPassword})
-	if err == nil || err.Error() != "vbs: password auth: missing Domain, User, ProjectID" {
+	if err == nil || err.Error() != "password auth: missing Domain, User, ProjectID" {
 		t.Errorf("error %v", err)
 	}
 	_, err = NewPasswordAuth(PasswordAuthOptions{Domain: "d", User: "u", Password: testPassword, ProjectID: "p"})
-	if err == nil || err.Error() != "vbs: password auth: IAM endpoint: neither endpoint nor region set" {
+	if err == nil || err.Error() != "password auth: IAM endpoint: neither endpoint nor region set" {
 		t.Errorf("error %v", err)
 	}
 	a, err := NewPasswordAuth(PasswordAuthOptions{Region: "cn-north-4", Domain: "d", User: "u", Password: testPassword, ProjectID: "p"})
@@ -481,8 +481,8 @@ func TestNoSecretsInOutput(t *testing.T) {
 	}))
 	defer echo.Close()
 	for name, a := range auths {
-		c := newTestClient(t, echo, func(o *Options) { o.Auth = a })
-		_, err := c.ListPolicies(context.Background())
+		c := newTestClient(t, echo, func(o *testOptions) { o.Auth = a })
+		_, err := c.listPolicies(context.Background())
 		if err == nil {
 			t.Fatalf("%s: no error", name)
 		}
@@ -571,5 +571,23 @@ func TestPasswordAuthRefusalBackoff(t *testing.T) {
 	}
 	if n := iam.count(); n != 3 || p.refusals != 0 {
 		t.Errorf("%d logins, %d refusals after success, want 3 and 0", n, p.refusals)
+	}
+}
+
+// TestPasswordAuthIAMEndpoint: the default IAM host comes from the region
+// table (eu-west-101 is on the .eu site); an explicit IAMEndpoint wins.
+func TestPasswordAuthIAMEndpoint(t *testing.T) {
+	for _, tt := range []struct{ region, endpoint, want string }{
+		{"eu-west-101", "", "https://iam.eu-west-101.myhuaweicloud.eu/v3/auth/tokens"},
+		{"cn-north-4", "", "https://iam.cn-north-4.myhuaweicloud.com/v3/auth/tokens"},
+		{"eu-west-101", "https://iam.example.com/", "https://iam.example.com/v3/auth/tokens"},
+	} {
+		a, err := NewPasswordAuth(PasswordAuthOptions{Region: tt.region, IAMEndpoint: tt.endpoint, Domain: "d", User: "u", Password: testPassword, ProjectID: "p"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := a.(*passwordAuth).endpoint.String(); got != tt.want {
+			t.Errorf("region %q, IAMEndpoint %q: %s, want %s", tt.region, tt.endpoint, got, tt.want)
+		}
 	}
 }

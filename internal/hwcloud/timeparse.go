@@ -1,4 +1,4 @@
-package vbs
+package hwcloud
 
 import (
 	"fmt"
@@ -29,7 +29,7 @@ func ParseTime(s string) (time.Time, error) {
 	}
 	t, ok := parseTime(trimmed)
 	if !ok {
-		return time.Time{}, fmt.Errorf("cannot parse %q as a timestamp", truncate(s, 64))
+		return time.Time{}, fmt.Errorf("cannot parse %q as a timestamp", Truncate(s, 64))
 	}
 	return t, nil
 }

@@ -1,4 +1,4 @@
-package vbs
+package hwcloud
 
 import (
 	"crypto/hmac"
@@ -10,16 +10,16 @@ import (
 	"strings"
 )
 
-// SignAlgorithm is the name of Huawei Cloud's AK/SK signing scheme.
-const SignAlgorithm = "SDK-HMAC-SHA256"
+// signAlgorithm is the name of Huawei Cloud's AK/SK signing scheme.
+const signAlgorithm = "SDK-HMAC-SHA256"
 
-// SDKDateFormat is the time layout of the X-Sdk-Date header (always UTC).
-const SDKDateFormat = "20060102T150405Z"
+// sdkDateFormat is the time layout of the X-Sdk-Date header (always UTC).
+const sdkDateFormat = "20060102T150405Z"
 
-// Escape percent-escapes s for signing: only A–Z a–z 0–9 - _ . ~ stay as
+// escape percent-escapes s for signing: only A–Z a–z 0–9 - _ . ~ stay as
 // they are, every other byte becomes %XX with upper-case hex (a space is %20,
 // never +).
-func Escape(s string) string {
+func escape(s string) string {
 	const hexDigits = "0123456789ABCDEF"
 	n := 0
 	for i := 0; i < len(s); i++ {
@@ -47,13 +47,13 @@ func unreserved(c byte) bool {
 		c == '-' || c == '_' || c == '.' || c == '~'
 }
 
-// CanonicalURI returns the canonical URI of a (decoded) URL path: each
-// "/"-separated segment escaped with Escape, and always a trailing "/".
+// canonicalURI returns the canonical URI of a (decoded) URL path: each
+// "/"-separated segment escaped with escape, and always a trailing "/".
 // "/path" gives "/path/"; "" gives "/".
-func CanonicalURI(path string) string {
+func canonicalURI(path string) string {
 	segs := strings.Split(path, "/")
 	for i, s := range segs {
-		segs[i] = Escape(s)
+		segs[i] = escape(s)
 	}
 	u := strings.Join(segs, "/")
 	if !strings.HasSuffix(u, "/") {
@@ -62,12 +62,12 @@ func CanonicalURI(path string) string {
 	return u
 }
 
-// CanonicalQuery returns the canonical query string of q: keys sorted
+// canonicalQuery returns the canonical query string of q: keys sorted
 // bytewise, each key's values sorted, "key=value" pairs with both parts
-// escaped with Escape ("key=" for an empty value), joined by "&". The client
+// escaped with escape ("key=" for an empty value), joined by "&". The client
 // sends exactly this string as the request's query, so that the query sent is
 // the query signed.
-func CanonicalQuery(q url.Values) string {
+func canonicalQuery(q url.Values) string {
 	keys := make([]string, 0, len(q))
 	for k := range q {
 		keys = append(keys, k)
@@ -77,34 +77,34 @@ func CanonicalQuery(q url.Values) string {
 	for _, k := range keys {
 		vals := slices.Clone(q[k])
 		slices.Sort(vals)
-		ek := Escape(k)
+		ek := escape(k)
 		for _, v := range vals {
 			if b.Len() > 0 {
 				b.WriteByte('&')
 			}
 			b.WriteString(ek)
 			b.WriteByte('=')
-			b.WriteString(Escape(v))
+			b.WriteString(escape(v))
 		}
 	}
 	return b.String()
 }
 
-// CanonicalRequest builds the canonical request of the SDK-HMAC-SHA256
-// scheme, lines joined by "\n": method, CanonicalURI(path), the canonical
-// query (as returned by CanonicalQuery), the canonical headers (one
+// canonicalRequest builds the canonical request of the SDK-HMAC-SHA256
+// scheme, lines joined by "\n": method, canonicalURI(path), the canonical
+// query (as returned by canonicalQuery), the canonical headers (one
 // "name:trimmed-value\n" line per signed header, several values of one header
 // sorted and given one line each), the signed header names joined by ";", and
 // the hex SHA-256 of body.
 //
-// signedHeaders must be lower-case and sorted (see SignedHeaders). Header
+// signedHeaders must be lower-case and sorted (see signedHeaders). Header
 // values are looked up case-insensitively in headers; "host" must be present
 // there too (an http.Request keeps it in req.Host, so copy it in).
-func CanonicalRequest(method, path, canonicalQuery string, headers http.Header, signedHeaders []string, body []byte) string {
+func canonicalRequest(method, path, canonicalQuery string, headers http.Header, signedHeaders []string, body []byte) string {
 	var b strings.Builder
 	b.WriteString(method)
 	b.WriteByte('\n')
-	b.WriteString(CanonicalURI(path))
+	b.WriteString(canonicalURI(path))
 	b.WriteByte('\n')
 	b.WriteString(canonicalQuery)
 	b.WriteByte('\n')
@@ -125,9 +125,9 @@ func CanonicalRequest(method, path, canonicalQuery string, headers http.Header, 
 	return b.String()
 }
 
-// SignedHeaders lower-cases, sorts and de-duplicates header names for
-// CanonicalRequest and the Authorization header.
-func SignedHeaders(names ...string) []string {
+// signedHeaders lower-cases, sorts and de-duplicates header names for
+// canonicalRequest and the Authorization header.
+func signedHeaders(names ...string) []string {
 	out := make([]string, len(names))
 	for i, n := range names {
 		out[i] = strings.ToLower(strings.TrimSpace(n))
@@ -136,23 +136,23 @@ func SignedHeaders(names ...string) []string {
 	return slices.Compact(out)
 }
 
-// StringToSign is "SDK-HMAC-SHA256\n<sdkDate>\n<hex SHA-256 of canonicalRequest>".
-func StringToSign(canonicalRequest, sdkDate string) string {
-	return SignAlgorithm + "\n" + sdkDate + "\n" + hexSHA256([]byte(canonicalRequest))
+// stringToSign is "SDK-HMAC-SHA256\n<sdkDate>\n<hex SHA-256 of canonicalRequest>".
+func stringToSign(canonicalRequest, sdkDate string) string {
+	return signAlgorithm + "\n" + sdkDate + "\n" + hexSHA256([]byte(canonicalRequest))
 }
 
-// Sign returns the hex HMAC-SHA256, keyed with the raw secret key, of
-// StringToSign(canonicalRequest, sdkDate).
-func Sign(secretKey, sdkDate, canonicalRequest string) string {
+// sign returns the hex HMAC-SHA256, keyed with the raw secret key, of
+// stringToSign(canonicalRequest, sdkDate).
+func sign(secretKey, sdkDate, canonicalRequest string) string {
 	m := hmac.New(sha256.New, []byte(secretKey))
-	m.Write([]byte(StringToSign(canonicalRequest, sdkDate)))
+	m.Write([]byte(stringToSign(canonicalRequest, sdkDate)))
 	return hex.EncodeToString(m.Sum(nil))
 }
 
-// AuthorizationHeader formats the Authorization header value:
+// authorizationHeader formats the Authorization header value:
 // "SDK-HMAC-SHA256 Access=<AK>, SignedHeaders=<h1;h2>, Signature=<hex>".
-func AuthorizationHeader(accessKey string, signedHeaders []string, signature string) string {
-	return SignAlgorithm + " Access=" + accessKey + ", SignedHeaders=" + strings.Join(signedHeaders, ";") + ", Signature=" + signature
+func authorizationHeader(accessKey string, signedHeaders []string, signature string) string {
+	return signAlgorithm + " Access=" + accessKey + ", SignedHeaders=" + strings.Join(signedHeaders, ";") + ", Signature=" + signature
 }
 
 func hexSHA256(b []byte) string {

@@ -1,4 +1,4 @@
-package vbs
+package hwcloud
 
 import (
 	"bytes"
@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/vbs-exporter/vbs_exporter/internal/endpoints"
 )
 
 // Authenticator adds credentials to a request. Implementations must be safe
@@ -80,31 +82,206 @@ func maskID(s string) string {
 
 // ----- AK/SK -----
 
-// akskAuth signs requests with SDK-HMAC-SHA256.
+// akskAuth signs requests with SDK-HMAC-SHA256 and backs off after the
+// service refused the signature or the key.
 type akskAuth struct {
 	accessKey, secretKey, securityToken string
 	now                                 func() time.Time
+
+	mu sync.Mutex
+	// refusals counts the refusals since the last answer that accepted the
+	// credentials; while it is > 0 the authenticator is in back-off.
+	refusals int
+	// last and prev are the times of the last two refusals (zero: none);
+	// they outlive an accepted answer, for the 5-minute budget.
+	last, prev time.Time
+	// until: no signed request before this.
+	until time.Time
+	// refusal is the last refusal.
+	refusal *APIError
+	// probe is closed when the single request allowed after a back-off has
+	// its answer; nil when none is in flight.
+	probe chan struct{}
 }
+
+// AK/SK refusal back-off: 60 s after the first refusal, doubling up to
+// 15 min, and never sooner than refusalWindow + 1 s after the refusal before
+// the last one, so that at most 2 refusals fall in any 5 minutes (the API
+// gateway locks an AK after 5 failed signatures in 5 minutes, for every user
+// of that AK). The effective waits are 60 s, 241 s, 240 s, 480 s, 900 s, ...
+// (refusals at 0, 60 s, 301 s, 541 s, 1021 s, ...).
+const (
+	akskBackoffBase = 60 * time.Second
+	akskBackoffMax  = 15 * time.Minute
+	refusalWindow   = 5 * time.Minute
+)
 
 // NewAKSK returns an Authenticator that signs every request with the access
 // key and secret key (SDK-HMAC-SHA256). It sets X-Sdk-Date (UTC, format
-// SDKDateFormat) and, when securityToken is not empty (temporary
+// sdkDateFormat) and, when securityToken is not empty (temporary
 // credentials), X-Security-Token, and signs host, x-sdk-date, x-project-id
-// (set by the Client), x-security-token when set, and content-type when the
-// request has a body. It rewrites the request's query to the canonical query
-// it signed. Renew always reports false: a rejected signature is not retried
-// (the API locks an AK after five failures in a row). Empty keys make
-// Authorize fail.
+// (when set), x-security-token when set, and content-type when the request
+// has a body. It rewrites the request's query to the canonical query it
+// signed. Empty keys make Authorize fail.
+//
+// Renew always reports false: a refused signature is not retried. After an
+// answer that refuses the signature or the key (see refusesCredentials:
+// HTTP 401, or 403 with an API Gateway authentication code), Authorize
+// sends nothing for 60 s, doubling up to 15 min, and never sooner than
+// 5 min 1 s after the refusal before the last one: at most 2 refused
+// signatures per 5 minutes per Authenticator, whatever the request rate
+// (the gateway locks an AK after 5). Meanwhile Authorize fails at once with
+// an *AuthBackoffError. When the back-off ends, one request is signed and
+// sent; concurrent ones wait for its answer. An answer that accepts the
+// credentials (any other status) ends the back-off. The state lives in the
+// Authenticator: new credentials (a new Authenticator) start afresh.
 func NewAKSK(accessKey, secretKey, securityToken string) Authenticator {
-	return &akskAuth{accessKey: accessKey, secretKey: secretKey, securityToken: securityToken, now: time.Now}
+	return NewAKSKAt(accessKey, secretKey, securityToken, time.Now)
 }
 
-// Authorize signs req.
-func (a *akskAuth) Authorize(_ context.Context, req *http.Request, body []byte) error {
+// NewAKSKAt is NewAKSK with the clock now for X-Sdk-Date and the back-off.
+func NewAKSKAt(accessKey, secretKey, securityToken string, now func() time.Time) Authenticator {
+	return &akskAuth{accessKey: accessKey, secretKey: secretKey, securityToken: securityToken, now: now}
+}
+
+// AuthBackoffError is returned, without any request sent, while an
+// Authenticator holds back after the service refused its credentials.
+type AuthBackoffError struct {
+	// Until is when the next request may be sent.
+	Until time.Time
+	// Refusals is the number of refusals in a row.
+	Refusals int
+	// Refusal is the last refusal.
+	Refusal *APIError
+}
+
+// Error formats the error as, for example, `credentials refused 2 times in a
+// row, no signed request before 2026-12-02T01:05:00Z; last refusal:
+// list_policies: HTTP 401 APIGW.0301: … (request_id …)`.
+func (e *AuthBackoffError) Error() string {
+	return fmt.Sprintf("credentials refused %d time%s in a row, no signed request before %s; last refusal: %v",
+		e.Refusals, plural(e.Refusals), e.Until.UTC().Format(time.RFC3339), e.Refusal)
+}
+
+// Unwrap returns the last refusal.
+func (e *AuthBackoffError) Unwrap() error { return e.Refusal }
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}
+
+// refusesCredentials reports whether an answer to a signed request refused
+// the signature or the key: HTTP 401 (the API Gateway answers a bad
+// signature, an unknown or locked AK, or a date more than 15 minutes off
+// with 401 APIGW.0301), or 403 with the gateway's authentication codes
+// APIGW.0301 or APIGW.0303 (APIG.* alike). Other 403s — APIGW.0302 (the
+// user is not allowed to call the API) or a service's permission errors —
+// accept the signature and do not count. Source: "Error Codes" of the API
+// signing guide, https://support.huaweicloud.com/intl/en-us/devg-apisign/api-sign-errorcode.html.
+func refusesCredentials(e *APIError) bool {
+	switch e.StatusCode {
+	case http.StatusUnauthorized:
+		return true
+	case http.StatusForbidden:
+		switch e.Code {
+		case "APIGW.0301", "APIG.0301", "APIGW.0303", "APIG.0303":
+			return true
+		}
+	}
+	return false
+}
+
+// outcomeTracker is implemented by Authenticators that learn from the answer
+// to a request they authorized. The Engine calls settle once per attempt
+// whose Authorize succeeded: answer is false when no HTTP answer came
+// (network error, context end), else refused is the APIError of a non-2xx
+// answer (nil for 2xx).
+type outcomeTracker interface {
+	settle(refused *APIError, answered bool)
+}
+
+// BackoffUntil returns the end of the current back-off; the zero time when
+// there is none.
+func (a *akskAuth) BackoffUntil() time.Time {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.refusals == 0 || !a.now().Before(a.until) {
+		return time.Time{}
+	}
+	return a.until
+}
+
+// admit decides whether a signed request may be sent now: nil, or an
+// *AuthBackoffError. After a back-off only one request is in flight; the
+// others wait for its answer (or ctx).
+func (a *akskAuth) admit(ctx context.Context) error {
+	for {
+		a.mu.Lock()
+		if a.refusals == 0 {
+			a.mu.Unlock()
+			return nil
+		}
+		if now := a.now(); now.Before(a.until) {
+			err := &AuthBackoffError{Until: a.until, Refusals: a.refusals, Refusal: a.refusal}
+			a.mu.Unlock()
+			return err
+		}
+		if a.probe == nil {
+			a.probe = make(chan struct{})
+			a.mu.Unlock()
+			return nil
+		}
+		probe := a.probe
+		a.mu.Unlock()
+		select {
+		case <-probe:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// settle records the answer to a signed request.
+func (a *akskAuth) settle(refused *APIError, answered bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.probe != nil {
+		close(a.probe)
+		a.probe = nil
+	}
+	switch {
+	case refused != nil && refusesCredentials(refused):
+		now := a.now()
+		a.refusals++
+		a.prev, a.last = a.last, now
+		wait := akskBackoffMax
+		if a.refusals <= 5 {
+			wait = min(akskBackoffBase<<(a.refusals-1), akskBackoffMax)
+		}
+		a.until = now.Add(wait)
+		if !a.prev.IsZero() {
+			if floor := a.prev.Add(refusalWindow + time.Second); a.until.Before(floor) {
+				a.until = floor
+			}
+		}
+		a.refusal = refused
+	case answered:
+		a.refusals, a.until, a.refusal = 0, time.Time{}, nil
+	}
+}
+
+// Authorize signs req, or fails with an *AuthBackoffError while backing off.
+func (a *akskAuth) Authorize(ctx context.Context, req *http.Request, body []byte) error {
 	if a.accessKey == "" || a.secretKey == "" {
 		return errors.New("AK/SK credentials: access key or secret key is empty")
 	}
-	date := a.now().UTC().Format(SDKDateFormat)
+	if err := a.admit(ctx); err != nil {
+		return err
+	}
+	date := a.now().UTC().Format(sdkDateFormat)
 	req.Header.Set("X-Sdk-Date", date)
 	names := []string{"host", "x-sdk-date"}
 	if req.Header.Get("X-Project-Id") != "" {
@@ -117,13 +294,14 @@ func (a *akskAuth) Authorize(_ context.Context, req *http.Request, body []byte) 
 	if len(body) > 0 && req.Header.Get("Content-Type") != "" {
 		names = append(names, "content-type")
 	}
-	signed := SignedHeaders(names...)
+	signed := signedHeaders(names...)
 
 	query, err := url.ParseQuery(req.URL.RawQuery)
 	if err != nil {
+		a.settle(nil, false) // nothing is sent
 		return fmt.Errorf("AK/SK signing: bad query: %w", err)
 	}
-	cq := CanonicalQuery(query)
+	cq := canonicalQuery(query)
 	req.URL.RawQuery = cq // send exactly what is signed
 
 	host := req.Host
@@ -132,8 +310,8 @@ func (a *akskAuth) Authorize(_ context.Context, req *http.Request, body []byte) 
 	}
 	headers := req.Header.Clone()
 	headers.Set("Host", host)
-	cr := CanonicalRequest(req.Method, req.URL.Path, cq, headers, signed, body)
-	req.Header.Set("Authorization", AuthorizationHeader(a.accessKey, signed, Sign(a.secretKey, date, cr)))
+	cr := canonicalRequest(req.Method, req.URL.Path, cq, headers, signed, body)
+	req.Header.Set("Authorization", authorizationHeader(a.accessKey, signed, sign(a.secretKey, date, cr)))
 	return nil
 }
 
@@ -196,7 +374,7 @@ type PasswordAuthOptions struct {
 	Domain, User, Password string
 	// ProjectID scopes the token; required.
 	ProjectID string
-	// HTTPClient defaults to a client like the one of Options.HTTPClient.
+	// HTTPClient defaults to a client like the one of EngineOptions.HTTPClient.
 	HTTPClient *http.Client
 	// Observer, when not nil, is called after every HTTP attempt to IAM
 	// (Operation OpIAMToken). The Observer of the Client whose request
@@ -229,10 +407,9 @@ type passwordAuth struct {
 	projectID string
 	password  string
 	body      []byte // the request body; contains the password
-	eng       *engine
+	eng       *Engine
 	observer  func(RequestEvent)
 	now       func() time.Time
-	ownsHTTP  bool
 
 	mu        sync.Mutex
 	token     string    // "" when none or discarded by Renew
@@ -283,36 +460,29 @@ func NewPasswordAuth(o PasswordAuthOptions) (Authenticator, error) {
 		}
 	}
 	if len(missing) > 0 {
-		return nil, fmt.Errorf("vbs: password auth: missing %s", strings.Join(missing, ", "))
+		return nil, fmt.Errorf("password auth: missing %s", strings.Join(missing, ", "))
 	}
-	base, err := endpointURL(o.IAMEndpoint, o.Region, "iam")
+	base, err := EndpointURL(o.IAMEndpoint, o.Region, endpoints.IAM)
 	if err != nil {
-		return nil, fmt.Errorf("vbs: password auth: IAM endpoint: %w", err)
+		return nil, fmt.Errorf("password auth: IAM endpoint: %w", err)
 	}
-	u := joinPath(base, []string{"v3", "auth", "tokens"}, nil)
+	u := JoinPath(base, []string{"v3", "auth", "tokens"}, nil)
 
 	body, err := iamRequestBody(o.User, o.Password, o.Domain, o.ProjectID)
 	if err != nil {
-		return nil, fmt.Errorf("vbs: password auth: %w", err)
+		return nil, fmt.Errorf("password auth: %w", err)
 	}
 	now := o.Now
 	if now == nil {
 		now = time.Now
 	}
-	hc, owned := httpClient(o.HTTPClient)
+	eng, err := NewEngine(EngineOptions{HTTPClient: o.HTTPClient, UserAgent: o.UserAgent})
+	if err != nil {
+		return nil, fmt.Errorf("password auth: %w", err)
+	}
 	p := &passwordAuth{
-		ownsHTTP: owned,
 		endpoint: u, user: o.User, domain: o.Domain, projectID: o.ProjectID, password: o.Password,
-		body: body, observer: o.Observer, now: now,
-		eng: &engine{
-			hc:          hc,
-			maxAttempts: defaultMaxAttempts,
-			maxBody:     defaultMaxBodyBytes,
-			backoffBase: defaultBackoffBase,
-			backoffMax:  defaultBackoffMax,
-			userAgent:   userAgent(o.UserAgent),
-			jitter:      fullJitter,
-		},
+		body: body, observer: o.Observer, now: now, eng: eng,
 	}
 	return p, nil
 }
@@ -476,14 +646,14 @@ func (p *passwordAuth) fetch(ctx context.Context, start time.Time) (string, time
 		}
 		return nil
 	}
-	err := p.eng.do(ctx, &request{
-		op:      OpIAMToken,
-		method:  http.MethodPost,
-		url:     p.endpoint,
-		header:  http.Header{"Content-Type": {"application/json;charset=utf8"}},
-		body:    p.body,
-		decode:  decode,
-		observe: observe,
+	err := p.eng.Do(ctx, &Request{
+		Op:      OpIAMToken,
+		Method:  http.MethodPost,
+		URL:     p.endpoint,
+		Header:  http.Header{"Content-Type": {"application/json;charset=utf8"}},
+		Body:    p.body,
+		Decode:  decode,
+		Observe: observe,
 		redact:  p.redact,
 	})
 	if err != nil {
@@ -492,17 +662,35 @@ func (p *passwordAuth) fetch(ctx context.Context, start time.Time) (string, time
 	return tok, lifetime, nil
 }
 
-// parseTimeField parses an optional JSON string timestamp.
+// parseTimeField parses an optional JSON string timestamp (null or absent:
+// the zero time).
 func parseTimeField(raw json.RawMessage, field string) (time.Time, error) {
-	s, err := decodeString(raw)
-	if err != nil {
-		return time.Time{}, fmt.Errorf("field %s: %w", field, err)
+	var s string
+	if raw := bytes.TrimSpace(raw); len(raw) > 0 && !bytes.Equal(raw, []byte("null")) {
+		if json.Unmarshal(raw, &s) != nil {
+			return time.Time{}, fmt.Errorf("field %s: is %s, want a string", field, jsonKind(raw))
+		}
 	}
 	t, err := ParseTime(s)
 	if err != nil {
 		return time.Time{}, fmt.Errorf("field %s: %w", field, err)
 	}
 	return t, nil
+}
+
+// jsonKind names the kind of a JSON value for an error message.
+func jsonKind(raw []byte) string {
+	switch raw[0] {
+	case '"':
+		return "a string"
+	case '{':
+		return "an object"
+	case '[':
+		return "an array"
+	case 't', 'f':
+		return "a boolean"
+	}
+	return "a number"
 }
 
 // Renew discards the cached token so that the next Authorize fetches a new
@@ -521,12 +709,21 @@ func (p *passwordAuth) Renew(context.Context) bool {
 	return true
 }
 
+// BackoffUntil returns when the next login may be tried after IAM refused
+// the credentials; the zero time when no back-off is under way.
+func (p *passwordAuth) BackoffUntil() time.Time {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.refused == nil || !p.now().Before(p.retryAt) {
+		return time.Time{}
+	}
+	return p.retryAt
+}
+
 // CloseIdleConnections closes idle connections to IAM of the HTTP client
 // that NewPasswordAuth created (nothing for PasswordAuthOptions.HTTPClient).
 func (p *passwordAuth) CloseIdleConnections() {
-	if p.ownsHTTP {
-		p.eng.hc.CloseIdleConnections()
-	}
+	p.eng.CloseIdleConnections()
 }
 
 // String describes the credentials without the password or the token.

@@ -1,0 +1,129 @@
+package collector
+
+import (
+	"bytes"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/go-kit/log"
+
+	"github.com/vbs-exporter/vbs_exporter/internal/hwcloud"
+	"github.com/vbs-exporter/vbs_exporter/internal/vbs"
+	"github.com/vbs-exporter/vbs_exporter/internal/vbs/vbstest"
+)
+
+// authClock is the shared fake clock of the simulator, the signer and the
+// target.
+type authClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *authClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *authClock) Add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// syncBuffer is a log sink safe for concurrent use.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestAuthStaleKeyBackoff: after a rotation leaves a stale secret key, a
+// target scraped every 15 s for 30 simulated minutes never gets the AK
+// locked by the simulator (which, like the gateway, locks it after 5 bad
+// signatures within 5 minutes): at most 2 refused signatures fall in any 5
+// minutes, vbs_up is 0, vbs_auth_backoff_until_timestamp_seconds shows the
+// back-off end, and the log says why and until when. A target rebuilt with
+// the fixed key (as a reload that changes the credentials does) is up on its
+// first scrape, in the middle of the stale client's back-off.
+func TestAuthStaleKeyBackoff(t *testing.T) {
+	clock := &authClock{t: testNow}
+	sim := vbstest.NewServer(vbstest.Options{Now: clock.Now})
+	t.Cleanup(sim.Close)
+	sim.Load(vbstest.Generate(vbstest.GenOptions{Policies: 1, Disks: 2, Days: 3, Seed: 5, Now: testNow, Schedules: dailyOnly}))
+	o := sim.Options()
+	newTarget := func(secretKey string, logger log.Logger) *Target {
+		client, err := vbs.New(vbs.Options{Endpoint: sim.URL(), ProjectID: o.ProjectID, MaxAttempts: 1,
+			Auth: hwcloud.NewAKSKAt(o.AccessKey, secretKey, "", clock.Now)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return NewTarget(TargetOptions{Name: "prod", API: client, Now: clock.Now, Logger: logger})
+	}
+	var logs syncBuffer
+	stale := newTarget("stale-secret-key", log.NewLogfmtLogger(&logs))
+
+	var refusals []time.Time
+	for clock.Now().Sub(testNow) < 30*time.Minute {
+		before := sim.Requests("")
+		snap := stale.Refresh(ctxTimeout(t, 10*time.Second))
+		switch n := sim.Requests("") - before; n {
+		case 0:
+		case 1:
+			refusals = append(refusals, clock.Now())
+		default:
+			t.Fatalf("%v: %d requests in one scrape", clock.Now().Sub(testNow), n)
+		}
+		if sim.AccessKeyLocked() {
+			t.Fatalf("%v: the access key is locked", clock.Now().Sub(testNow))
+		}
+		if snap.Up || !snap.HasAuthBackoff || !snap.AuthBackoffUntil.After(clock.Now()) {
+			t.Fatalf("%v: up %v, back-off until %v", clock.Now().Sub(testNow), snap.Up, snap.AuthBackoffUntil)
+		}
+		want := fmt.Sprintf("vbs_auth_backoff_until_timestamp_seconds{target=\"prod\"} %s\n",
+			strconv.FormatFloat(float64(snap.AuthBackoffUntil.Unix()), 'g', -1, 64))
+		if got := render(t, snapshotCollector{snap}); !strings.Contains(got, want) {
+			t.Fatalf("exposition lacks %q", want)
+		}
+		clock.Add(15 * time.Second)
+	}
+	for i := 2; i < len(refusals); i++ {
+		if refusals[i].Sub(refusals[i-2]) <= 5*time.Minute {
+			t.Errorf("3 refused signatures within 5 minutes: %v", refusals[i-2:i+1])
+		}
+	}
+	// 0, 60 s, 315 s (5 min 1 s after the first, on the 15 s grid), 555 s,
+	// 1035 s, 1935 s is past 30 min: 5 refused signatures in 30 minutes.
+	if len(refusals) != 5 {
+		t.Errorf("%d refused signatures in 30 minutes, want 5: %v", len(refusals), refusals)
+	}
+	if l := logs.String(); !strings.Contains(l, "the credentials were refused; no request is sent until the back-off ends") ||
+		!strings.Contains(l, "backoff_until=") || !strings.Contains(l, "code=APIGW.0301") {
+		t.Errorf("log lacks the back-off:\n%s", l)
+	}
+
+	fixed := newTarget(o.SecretKey, nil)
+	before := sim.Requests("")
+	snap := fixed.Refresh(ctxTimeout(t, 10*time.Second))
+	if !snap.Up || !snap.HasAuthBackoff || !snap.AuthBackoffUntil.IsZero() || sim.Requests("") == before {
+		t.Errorf("fixed key: up %v, back-off until %v", snap.Up, snap.AuthBackoffUntil)
+	}
+	if got := render(t, snapshotCollector{snap}); !strings.Contains(got, "vbs_auth_backoff_until_timestamp_seconds{target=\"prod\"} 0\n") {
+		t.Errorf("fixed key: exposition\n%s", got)
+	}
+}
