@@ -136,3 +136,23 @@ func TestRefreshErrorOfThePolicyList(t *testing.T) {
 		t.Errorf("up %v, err %q; want down with the list_policies 403", snap.Up, snap.Err)
 	}
 }
+
+// FailedDisks lists the disks whose newest finished job failed, with the
+// failures in a row (see expectedScenario).
+func TestFailedDisks(t *testing.T) {
+	_, target := newScenarioTarget(t)
+	snap := target.Refresh(ctxTimeout(t, 10*time.Second))
+	daily := policyByID(t, snap, dailyID)
+	want := []FailedDisk{
+		{ResourceID: "vol-a1", ResourceType: "volume", Status: "EXECUTE_FAIL", ConsecutiveFailures: 1},
+		{ResourceID: "vol-a3", ResourceType: "volume", Status: "EXECUTE_TIMEOUT", ConsecutiveFailures: 2},
+	}
+	if got := daily.FailedDisks(); !slices.Equal(got, want) {
+		t.Errorf("daily-db failed disks\n got %+v\nwant %+v", got, want)
+	}
+	for _, id := range []string{weeklyID, brokenID} {
+		if p := policyByID(t, snap, id); p.FailedDisks() != nil {
+			t.Errorf("policy %s: failed disks %+v, want none", id, p.FailedDisks())
+		}
+	}
+}
