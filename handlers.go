@@ -142,13 +142,17 @@ func (h *handlers) scrapeTimeout(r *http.Request) time.Duration {
 // scrapeContext returns the request's context bounded by Prometheus's scrape
 // timeout minus the offset.
 func (h *handlers) scrapeContext(r *http.Request) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(r.Context(), h.refreshTimeout(r))
+}
+
+// refreshTimeout is the time a scrape's refresh may take: the scrape timeout
+// minus the offset (half the scrape timeout when the offset exceeds it).
+func (h *handlers) refreshTimeout(r *http.Request) time.Duration {
 	timeout := h.scrapeTimeout(r)
 	if t := timeout - h.timeoutOffset; t > 0 {
-		timeout = t
-	} else {
-		timeout /= 2
+		return t
 	}
-	return context.WithTimeout(r.Context(), timeout)
+	return timeout / 2
 }
 
 // maxScrapeTimeout bounds a scrape's refresh below the server's WriteTimeout.
@@ -339,10 +343,9 @@ func (h *handlers) debugProbe(w http.ResponseWriter, r *http.Request, t *collect
 		return
 	}
 	defer release()
-	ctx, cancel := h.scrapeContext(r)
+	timeout := h.refreshTimeout(r)
+	ctx, cancel := context.WithTimeout(r.Context(), timeout)
 	defer cancel()
-	dl, _ := ctx.Deadline()
-	timeout := time.Until(dl).Round(time.Millisecond)
 	snap, fresh := t.RefreshTraced(ctx)
 	var buf bytes.Buffer
 	writeDebug(&buf, t.Name(), snap, fresh, timeout, h.ex.api.For(t.Name()))

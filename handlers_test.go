@@ -735,7 +735,7 @@ func TestHandlersMaxRequests(t *testing.T) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	for _, path := range []string{"/metrics", "/probe?target=beta"} {
+	for _, path := range []string{"/metrics", "/probe?target=beta", "/probe?target=beta&debug=true"} {
 		code, body, _ := e.get(path)
 		if code != http.StatusServiceUnavailable || body != "too many concurrent scrapes (limit 1)\n" {
 			t.Errorf("GET %s beyond the limit: status %d body %q, want 503", path, code, htShort(body))

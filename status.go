@@ -287,16 +287,24 @@ func writeDebug(w io.Writer, name string, s *collector.Snapshot, fresh bool, tim
 		fmt.Fprintf(w, "Credential back-off until: %s\n", s.AuthBackoffUntil.UTC().Format(time.RFC3339))
 	}
 
-	fmt.Fprintf(w, "\n\nAPI requests of the refresh (%d", len(s.Requests))
-	if s.RequestsDropped > 0 {
-		fmt.Fprintf(w, ", and %d more not kept", s.RequestsDropped)
-	}
-	fmt.Fprintln(w, "):")
-	if fresh && len(s.Requests) == 0 {
-		fmt.Fprintln(w, "none")
+	requests := s.Requests
+	if !fresh {
+		// The snapshot is an earlier refresh's: its requests and job
+		// changes are not this one's.
+		requests = nil
+		fmt.Fprint(w, "\n\nAPI requests of the refresh: not shown, the refresh had not ended.\n")
+	} else {
+		fmt.Fprintf(w, "\n\nAPI requests of the refresh (%d", len(requests))
+		if s.RequestsDropped > 0 {
+			fmt.Fprintf(w, ", and %d more not kept", s.RequestsDropped)
+		}
+		fmt.Fprintln(w, "):")
+		if len(requests) == 0 {
+			fmt.Fprintln(w, "none")
+		}
 	}
 	pages := map[string]int{}
-	for i, e := range s.Requests {
+	for i, e := range requests {
 		status := "no response"
 		if e.StatusCode > 0 {
 			status = strconv.Itoa(e.StatusCode)
@@ -328,6 +336,10 @@ func writeDebug(w io.Writer, name string, s *collector.Snapshot, fresh bool, tim
 		backfill := "complete"
 		if !p.BackfillComplete {
 			backfill = "incomplete"
+		}
+		if !fresh {
+			fmt.Fprintf(w, "policy %s (%q): backfill %s; cached %d, open %d\n", p.Policy.ID, p.Policy.Name, backfill, p.CachedJobs, p.OpenJobs)
+			continue
 		}
 		fmt.Fprintf(w, "policy %s (%q): refresh %s; backfill %s; pages read %d; jobs new %d, updated %d, dropped %d; cached %d, open %d\n",
 			p.Policy.ID, p.Policy.Name, refresh, backfill, pagesOf(pages, p.Policy.ID),
