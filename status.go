@@ -310,7 +310,7 @@ func writeDebug(w io.Writer, name string, s *collector.Snapshot, fresh bool, tim
 			status = strconv.Itoa(e.StatusCode)
 		}
 		fmt.Fprintf(w, "%d. %s %s %s status=%s request_id=%s latency=%s attempt=%d", i+1, e.Operation, e.Method, e.Path,
-			status, orNone(e.RequestID), durationText(e.Duration), e.Attempt)
+			status, orNone(e.RequestID), e.Duration.Round(time.Microsecond), e.Attempt)
 		if e.Retried {
 			fmt.Fprint(w, " retried")
 		}
