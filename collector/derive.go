@@ -23,12 +23,24 @@ var finishedStatusLabels = []string{
 	string(vbs.StatusExecuteTimeout), string(vbs.StatusSkip),
 }
 
+// lastRunSpan bounds the policy's most recent run: the jobs created at most
+// this long before its newest job. VBS schedules start on the hour, so two
+// scheduled runs are at least an hour apart; half of that keeps one run whole
+// (the scheduler creates a run's jobs within moments) without ever merging
+// two.
+const lastRunSpan int64 = 30 * 60 * 1000 // ms
+
 // policyStats is what the metrics of one policy are made of, derived from the
 // jobs in its lookback window.
 type policyStats struct {
 	jobs      [7]int // by jobStatusLabels
 	durations histogram
 	resources []resourceStats // sorted by resource ID, then type
+	// lastRunResources counts the distinct disks with a job in the last run
+	// (see lastRunSpan) that backed them up or tried to: RUNNING, WAITING,
+	// EXECUTE_SUCCESS, EXECUTE_FAIL or EXECUTE_TIMEOUT. A SKIP or an
+	// undocumented status is no attempt: such a disk stays one the run missed.
+	lastRunResources int
 }
 
 // histogram is a cumulative histogram over durationBuckets.
@@ -53,6 +65,10 @@ type resourceStats struct {
 	// runningSince is the creation time (Unix ms) of the oldest RUNNING or
 	// WAITING job, 0 when none.
 	runningSince int64
+	// lastAttempt is the creation time (Unix ms) of the newest job that
+	// backed the disk up or tried to (see policyStats.lastRunResources), 0
+	// when none.
+	lastAttempt int64
 }
 
 // derive computes the policy's statistics from the cached jobs. It does not
@@ -97,8 +113,10 @@ func derive(c *jobCache) policyStats {
 	var cur *resourceStats
 	var curRes uint32
 	streakOpen := false
+	var newest int64 // creation time of the policy's newest job
 	for _, i := range order {
 		j := &c.jobs[i]
+		newest = max(newest, j.created)
 		if cur == nil || c.res[j.resource] != c.res[curRes] {
 			rk := c.res[j.resource]
 			st.resources = append(st.resources, resourceStats{id: rk.ID, typ: rk.Type, lastFinished: -1})
@@ -114,6 +132,9 @@ func derive(c *jobCache) policyStats {
 		}
 		if code.inFlight() {
 			cur.runningSince = j.created // jobs come newest first: the last one seen is the oldest
+		}
+		if cur.lastAttempt == 0 && (code.inFlight() || code == codeSuccess || code == codeFail || code == codeTimeout) {
+			cur.lastAttempt = j.created
 		}
 		if !code.terminal() {
 			continue
@@ -144,6 +165,11 @@ func derive(c *jobCache) policyStats {
 			if j.finished != 0 && j.created != 0 && j.finished >= j.created {
 				st.durations.observe(float64(dur) / 1000)
 			}
+		}
+	}
+	for ri := range st.resources {
+		if a := st.resources[ri].lastAttempt; a != 0 && a >= newest-lastRunSpan {
+			st.lastRunResources++
 		}
 	}
 	return st
