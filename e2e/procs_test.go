@@ -3,6 +3,7 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"debug/buildinfo"
 	"errors"
 	"fmt"
 	"io"
@@ -46,7 +47,9 @@ func requireTool(t *testing.T, env, name, pkg string) string {
 	return ""
 }
 
-// toolVersion returns the first line of `bin --version`.
+// toolVersion returns the first line of `bin --version`, followed by the
+// main module's version when the binary was built with `go install` (which
+// leaves --version empty).
 func toolVersion(t *testing.T, bin string) string {
 	t.Helper()
 	out, err := exec.Command(bin, "--version").CombinedOutput()
@@ -54,6 +57,9 @@ func toolVersion(t *testing.T, bin string) string {
 		t.Fatalf("%s --version: %v\n%s", bin, err, out)
 	}
 	line, _, _ := strings.Cut(string(out), "\n")
+	if info, err := buildinfo.ReadFile(bin); err == nil && info.Main.Version != "" && info.Main.Version != "(devel)" {
+		line += " [" + info.Main.Path + "@" + info.Main.Version + "]"
+	}
 	return line
 }
 
