@@ -153,7 +153,7 @@ func TestREADMEListsEveryFlag(t *testing.T) {
 	}
 	section, _, _ = strings.Cut(section, "\n## ")
 	for _, f := range helpFlags(t) {
-		if !strings.Contains(section, "| `--"+f+"`") {
+		if !strings.Contains(section, "| `--"+f+"`") && !strings.Contains(section, "| `--[no-]"+f+"`") {
 			t.Errorf("README.md's Flags table lacks --%s", f)
 		}
 	}
@@ -315,8 +315,8 @@ func TestLogRequestsAtDebug(t *testing.T) {
 	var observed []requestEvent
 	observe := func(e requestEvent) { observed = append(observed, e) }
 	events := []requestEvent{
-		{Operation: vbs.OpListTasks, StatusCode: 200, Duration: 1234567 * time.Nanosecond, Attempt: 1, RequestID: "req-1"},
-		{Operation: vbs.OpListPolicies, StatusCode: 0, Duration: 3 * time.Second, Attempt: 2, Retried: true, Err: errors.New("list_policies: connection refused")},
+		{Operation: vbs.OpListTasks, Method: "GET", Path: "/v2/p1/backuppolicy/pol-1/backuptasks", StatusCode: 200, Duration: 1234567 * time.Nanosecond, Attempt: 1, RequestID: "req-1"},
+		{Operation: vbs.OpListPolicies, Method: "GET", Path: "/v2/p1/backuppolicy", StatusCode: 0, Duration: 3 * time.Second, Attempt: 2, Retried: true, Err: errors.New("list_policies: connection refused")},
 	}
 	for _, format := range []string{"logfmt", "json"} {
 		var buf bytes.Buffer
@@ -332,8 +332,8 @@ func TestLogRequestsAtDebug(t *testing.T) {
 		lines := parseLogLines(t, format, buf.String())
 		checkLogKeyOrder(t, lines)
 		want := []string{
-			"level=debug msg=API request target=prod operation=list_tasks status=200 request_id=req-1 latency=1.235ms attempt=1 retried=false",
-			"level=debug msg=API request target=prod operation=list_policies status=error request_id= latency=3s attempt=2 retried=true err=list_policies: connection refused",
+			"level=debug msg=API request target=prod operation=list_tasks method=GET path=/v2/p1/backuppolicy/pol-1/backuptasks status=200 request_id=req-1 latency=1.235ms attempt=1 retried=false",
+			"level=debug msg=API request target=prod operation=list_policies method=GET path=/v2/p1/backuppolicy status=error request_id= latency=3s attempt=2 retried=true err=list_policies: connection refused",
 		}
 		if len(lines) != len(want) {
 			t.Fatalf("%s: %d lines, want %d:\n%s", format, len(lines), len(want), buf.String())

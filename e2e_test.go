@@ -638,7 +638,8 @@ func e2eLogKeyOrder(t *testing.T, bin string) {
 			for _, l := range lines {
 				seen[l.vals["msg"]]++
 				if l.vals["msg"] == "API request" {
-					if l.vals["level"] != "debug" || l.vals["target"] != "logs" || l.vals["status"] != "200" || l.vals["attempt"] != "1" || l.vals["latency"] == "" {
+					if l.vals["level"] != "debug" || l.vals["target"] != "logs" || l.vals["status"] != "200" || l.vals["attempt"] != "1" || l.vals["latency"] == "" ||
+						l.vals["method"] != "GET" || !strings.HasPrefix(l.vals["path"], "/v2/"+sim.Options().ProjectID+"/backuppolicy") || strings.Contains(l.vals["path"], "?") {
 						t.Errorf("API request line %v", l.vals)
 					}
 					seen[l.vals["operation"]]++

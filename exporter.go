@@ -36,7 +36,8 @@ func newExporter(api *collector.APIMetrics, logger log.Logger) *exporter {
 	return &exporter{api: api, logger: logger, targets: make(map[string]*builtTarget)}
 }
 
-// apply switches to cfg. It is called after every successful (re)load.
+// apply switches to cfg. It is called after every successful (re)load, one
+// at a time.
 func (e *exporter) apply(cfg *config.Config) {
 	next := make(map[string]*builtTarget, len(cfg.Targets))
 	order := make([]string, 0, len(cfg.Targets))
@@ -64,6 +65,14 @@ func (e *exporter) apply(cfg *config.Config) {
 	e.targets, e.order = next, order
 	e.mu.Unlock()
 	e.api.Retain(order)
+	// A rebuilt or removed target's client is done: its idle connections
+	// (and those of a refresh still running, when it ends) close now rather
+	// than at the idle timeout.
+	for name, old := range prev {
+		if cur, ok := next[name]; !ok || cur != old {
+			old.target.Close()
+		}
+	}
 }
 
 // all returns every target in configuration order.
@@ -75,6 +84,13 @@ func (e *exporter) all() []*collector.Target {
 		out = append(out, e.targets[n].target)
 	}
 	return out
+}
+
+// names returns the configured target names in configuration order.
+func (e *exporter) names() []string {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	return slices.Clone(e.order)
 }
 
 // get returns the named target.
@@ -90,7 +106,14 @@ func (e *exporter) get(name string) (*collector.Target, bool) {
 
 // buildTarget makes the API client and the collector target for tc.
 func buildTarget(tc config.Target, api *collector.APIMetrics, logger log.Logger) (*collector.Target, error) {
-	observer := logRequests(api.Observer(tc.Name), logger, tc.Name)
+	// Every request is counted (vbs_api_*) and, during a debug refresh,
+	// recorded for /probe?debug=true.
+	requests := collector.NewRequestRecorder()
+	count := logRequests(api.Observer(tc.Name), logger, tc.Name)
+	observer := func(e hwcloud.RequestEvent) {
+		count(e)
+		requests.Observe(e)
+	}
 	var auth hwcloud.Authenticator
 	c := tc.Credentials
 	switch c.Kind {
@@ -133,5 +156,6 @@ func buildTarget(tc config.Target, api *collector.APIMetrics, logger log.Logger)
 		Concurrency:        tc.Concurrency,
 		MinRefreshInterval: tc.MinRefreshInterval,
 		Logger:             log.With(logger, "component", "collector"),
+		Requests:           requests,
 	}), nil
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"html"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -368,11 +369,14 @@ func TestHandlersProbeRejectsBadQueries(t *testing.T) {
 	}{
 		{"no query", "", "the target parameter is missing: use /probe?target=NAME with a configured target name\n"},
 		{"empty target", "target=", "the target parameter is missing: use /probe?target=NAME with a configured target name\n"},
-		{"unknown target", "target=nope", "unknown target \"nope\": not in the configuration\n"},
-		{"a URL is not a target", "target=http%3A%2F%2F127.0.0.1%3A1%2F", "unknown target \"http://127.0.0.1:1/\": not in the configuration\n"},
+		{"unknown target", "target=nope", "unknown target \"nope\": not in the configuration; configured targets: \"alpha\", \"beta\"\n"},
+		{"a URL is not a target", "target=http%3A%2F%2F127.0.0.1%3A1%2F", "unknown target \"http://127.0.0.1:1/\": not in the configuration; configured targets: \"alpha\", \"beta\"\n"},
 		{"target twice", "target=alpha&target=beta", "the target parameter is given more than once\n"},
 		{"same target twice", "target=alpha&target=alpha", "the target parameter is given more than once\n"},
-		{"unknown parameter", "target=alpha&module=x", "unknown query parameter \"module\": /probe takes only target\n"},
+		{"unknown parameter", "target=alpha&module=x", "unknown query parameter \"module\": /probe takes only target and debug\n"},
+		{"debug not a boolean", "target=alpha&debug=1", "the debug parameter must be given once, as true or false\n"},
+		{"debug twice", "target=alpha&debug=true&debug=true", "the debug parameter must be given once, as true or false\n"},
+		{"debug of an unknown target", "target=nope&debug=true", "unknown target \"nope\": not in the configuration; configured targets: \"alpha\", \"beta\"\n"},
 		{"malformed escape", "target=%zz", "malformed query string: invalid URL escape \"%zz\"\n"},
 		{"query too long", long, "query string longer than 512 bytes\n"},
 	} {
@@ -464,10 +468,10 @@ func TestHandlersMetricsServesEverything(t *testing.T) {
 	}
 	m.expect(t, float64(e.simA.Requests(vbstest.OpListTasks)), "vbs_api_requests_total", "target", "alpha", "operation", "list_tasks", "code", "200")
 	m.expect(t, float64(e.simB.Requests(vbstest.OpListTasks)), "vbs_api_requests_total", "target", "beta", "operation", "list_tasks", "code", "200")
-	// The first scrape walked alpha's seven jobs in pages of two (4 pages);
-	// the later ones read one page each.
-	if n := e.simA.Requests(vbstest.OpListTasks); n != 4+scrapes-1 {
-		t.Errorf("simulator alpha saw %d list_tasks requests, want %d (a backfill of 4 pages, then 1 per scrape)", n, 4+scrapes-1)
+	// The first scrape walked alpha's seven jobs in pages of two (4 pages,
+	// then the empty page that ends a walk); the later ones read one page each.
+	if n := e.simA.Requests(vbstest.OpListTasks); n != 5+scrapes-1 {
+		t.Errorf("simulator alpha saw %d list_tasks requests, want %d (a backfill of 4 pages and an empty one, then 1 per scrape)", n, 5+scrapes-1)
 	}
 
 	if mf := m["vbs_exporter_build_info"]; mf == nil || len(mf.Metric) != 1 || mf.Metric[0].GetGauge().GetValue() != 1 {
@@ -529,22 +533,26 @@ func TestHandlersScrapeTimeoutHeader(t *testing.T) {
 func TestHandlersReload(t *testing.T) {
 	e := newHTEnv(t, htOptions{})
 
-	// Only POST.
-	for _, method := range []string{http.MethodGet, http.MethodPut, http.MethodHead} {
+	// Only POST and PUT (Prometheus's convention).
+	for _, method := range []string{http.MethodGet, http.MethodDelete, http.MethodHead} {
 		code, _, resp := htRead(t, e.do(context.Background(), method, "/-/reload", nil))
-		if code != http.StatusMethodNotAllowed || resp.Header.Get("Allow") != http.MethodPost {
-			t.Errorf("%s /-/reload: status %d Allow %q, want 405 and POST", method, code, resp.Header.Get("Allow"))
+		if code != http.StatusMethodNotAllowed || resp.Header.Get("Allow") != "POST, PUT" {
+			t.Errorf("%s /-/reload: status %d Allow %q, want 405 and POST, PUT", method, code, resp.Header.Get("Allow"))
 		}
 	}
 	code, body, _ := e.get("/-/reload")
-	if code != http.StatusMethodNotAllowed || body != "this endpoint requires a POST request\n" {
+	if code != http.StatusMethodNotAllowed || body != "method GET not allowed: use POST, PUT\n" {
 		t.Errorf("GET /-/reload: status %d body %q", code, body)
 	}
+	if code, body, _ := htRead(t, e.do(context.Background(), http.MethodPut, "/-/reload", nil)); code != http.StatusOK || body != "configuration reloaded\n" {
+		t.Errorf("PUT /-/reload: status %d body %q, want 200", code, body)
+	}
 
-	// The first scrape backfills alpha: seven jobs in pages of two.
+	// The first scrape backfills alpha: seven jobs in pages of two, then the
+	// empty page that ends a walk.
 	e.scrape("/metrics")
-	if n := e.simA.Requests(vbstest.OpListTasks); n != 4 {
-		t.Fatalf("first scrape: alpha's simulator saw %d list_tasks requests, want 4", n)
+	if n := e.simA.Requests(vbstest.OpListTasks); n != 5 {
+		t.Fatalf("first scrape: alpha's simulator saw %d list_tasks requests, want 5", n)
 	}
 	alpha, _ := e.ex.get("alpha")
 	beta, _ := e.ex.get("beta")
@@ -674,28 +682,30 @@ func TestHandlersHealthyAndLandingPage(t *testing.T) {
 	}
 	var hrefs []string
 	for _, m := range regexp.MustCompile(`href="([^"]*)"`).FindAllStringSubmatch(body, -1) {
-		hrefs = append(hrefs, m[1])
+		hrefs = append(hrefs, html.UnescapeString(m[1]))
 	}
-	for _, want := range []string{"/metrics", "/probe?target=", "/config", "/-/healthy"} {
+	// The Probe link and the target list lead to real targets.
+	for _, want := range []string{"/metrics", "/probe?target=alpha", "/probe?target=beta", "/probe?target=alpha&debug=true", "/probe?target=beta&debug=true", "/config", "/-/healthy"} {
 		if !slices.Contains(hrefs, want) {
 			t.Errorf("the landing page does not link %s; links: %q", want, hrefs)
 		}
 	}
-	// Every local link leads somewhere (the probe link without a name is
-	// the probe's own usage message).
+	// Every local link leads somewhere.
 	for _, href := range hrefs {
 		if !strings.HasPrefix(href, "/") {
 			continue
 		}
-		code, body, _ := e.get(href)
-		switch {
-		case href == "/probe?target=":
-			if code != http.StatusBadRequest || !strings.Contains(body, "/probe?target=NAME") {
-				t.Errorf("GET %s: status %d body %q", href, code, htShort(body))
-			}
-		case code != http.StatusOK:
-			t.Errorf("the landing page links %s, which answers %d", href, code)
+		if code, body, _ := e.get(href); code != http.StatusOK {
+			t.Errorf("the landing page links %s, which answers %d: %s", href, code, htShort(body))
 		}
+	}
+	// A reload that adds a target lists it.
+	e.writeConfig(e.config("", e.gammaTarget()))
+	if err := e.h.reload(); err != nil {
+		t.Fatal(err)
+	}
+	if _, body, _ := e.get("/"); !strings.Contains(body, `href="/probe?target=gamma"`) {
+		t.Errorf("after a reload that added gamma, the landing page does not link its probe:\n%s", htShort(body))
 	}
 	if code, _, _ := e.get("/nonexistent"); code != http.StatusNotFound {
 		t.Errorf("GET /nonexistent: status %d, want 404", code)
@@ -725,7 +735,7 @@ func TestHandlersMaxRequests(t *testing.T) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	for _, path := range []string{"/metrics", "/probe?target=beta"} {
+	for _, path := range []string{"/metrics", "/probe?target=beta", "/probe?target=beta&debug=true"} {
 		code, body, _ := e.get(path)
 		if code != http.StatusServiceUnavailable || body != "too many concurrent scrapes (limit 1)\n" {
 			t.Errorf("GET %s beyond the limit: status %d body %q, want 503", path, code, htShort(body))

@@ -170,7 +170,8 @@ type requestEvent = hwcloud.RequestEvent
 
 // logRequests wraps observe, the API client's observer of target, so that
 // every HTTP attempt is also logged at debug level. The event carries no
-// secret: the request ID and error text are already redacted by the client.
+// secret: the path (no host, no query) and the request ID and error text are
+// already redacted by the client.
 func logRequests(observe func(requestEvent), logger log.Logger, target string) func(requestEvent) {
 	debug := level.Debug(logger)
 	return func(e requestEvent) {
@@ -182,7 +183,7 @@ func logRequests(observe func(requestEvent), logger log.Logger, target string) f
 			status = fmt.Sprint(e.StatusCode)
 		}
 		kv := []any{"msg", "API request", "target", target, "operation", e.Operation,
-			"status", status, "request_id", e.RequestID, "latency", e.Duration.Round(time.Microsecond),
+			"method", e.Method, "path", e.Path, "status", status, "request_id", e.RequestID, "latency", e.Duration.Round(time.Microsecond),
 			"attempt", e.Attempt, "retried", e.Retried}
 		if e.Err != nil {
 			kv = append(kv, "err", e.Err)

@@ -55,6 +55,7 @@ type options struct {
 	configFile     string
 	configCheck    bool
 	telemetryPath  string
+	metricsTargets bool
 	maxRequests    int
 	timeoutOffset  time.Duration
 	defaultTimeout time.Duration
@@ -84,6 +85,7 @@ func parseFlags(args []string, stdout, stderr io.Writer) (o *options, code int, 
 	app.Flag("config.file", "Path to the configuration file (an annotated example: examples/vbs.yml).").Default("vbs.yml").StringVar(&o.configFile)
 	app.Flag("config.check", "Validate the configuration file, print the result and exit 0 (valid) or 1 (invalid) without serving.").BoolVar(&o.configCheck)
 	app.Flag("web.telemetry-path", "Path under which to expose metrics.").Default("/metrics").StringVar(&o.telemetryPath)
+	app.Flag("web.metrics.targets", "Serve every configured target on the telemetry path besides the exporter's own metrics. With --no-web.metrics.targets it holds only the exporter's own metrics, as blackbox_exporter's does: scrape targets through /probe?target=NAME.").Default("true").BoolVar(&o.metricsTargets)
 	app.Flag("web.max-requests", "Maximum number of concurrent scrape requests (/metrics and /probe); more get HTTP 503. 0 means no limit.").Default("40").IntVar(&o.maxRequests)
 	app.Flag("scrape.timeout-offset", "Offset subtracted from Prometheus's X-Prometheus-Scrape-Timeout-Seconds to leave time for rendering the metrics.").Default("500ms").DurationVar(&o.timeoutOffset)
 	app.Flag("scrape.default-timeout", "Refresh deadline when the scraper sends no X-Prometheus-Scrape-Timeout-Seconds header.").Default("10s").DurationVar(&o.defaultTimeout)
@@ -172,6 +174,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		defaultTimeout: o.defaultTimeout,
 		maxRequests:    o.maxRequests,
 		runtimeMetrics: true,
+		ownMetricsOnly: !o.metricsTargets,
 	})
 	if err != nil {
 		level.Error(logger).Log("msg", "loading the configuration failed", "err", err)

@@ -1705,7 +1705,8 @@ func TestHostileProbeQueries(t *testing.T) {
 		want         int
 	}{
 		{http.MethodGet, "/-/reload", 405},
-		{http.MethodPut, "/-/reload", 405},
+		{http.MethodDelete, "/-/reload", 405},
+		{http.MethodPut, "/-/reload", 200}, // Prometheus's convention: POST or PUT
 		{http.MethodGet, "/nope", 404},
 		{http.MethodGet, "/metrics/../config", 200}, // cleaned by the mux: a redirect followed to /config
 	} {

@@ -31,6 +31,9 @@ type APIMetrics struct {
 	mu        sync.Mutex
 	requests  map[apiRequestKey]uint64
 	durations map[apiDurationKey]*histogramCounts
+	// live holds the targets named by the last Retain; nil (no Retain yet)
+	// accepts every target.
+	live map[string]bool
 }
 
 type histogramCounts struct {
@@ -60,6 +63,11 @@ func (m *APIMetrics) observe(target string, e hwcloud.RequestEvent) {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if m.live != nil && !m.live[target] {
+		// A removed target's refresh that ends after the reload: its
+		// series are gone and must not come back.
+		return
+	}
 	m.requests[apiRequestKey{target, e.Operation, code}]++
 	dk := apiDurationKey{target, e.Operation}
 	h := m.durations[dk]
@@ -78,17 +86,22 @@ func (m *APIMetrics) observe(target string, e hwcloud.RequestEvent) {
 }
 
 // Retain drops the metrics of every target not named: a target removed from
-// the configuration stops being exported.
+// the configuration stops being exported, and the requests its clients still
+// make (a refresh that outlives the reload) are no longer counted.
 func (m *APIMetrics) Retain(targets []string) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.live = make(map[string]bool, len(targets))
+	for _, t := range targets {
+		m.live[t] = true
+	}
 	for k := range m.requests {
-		if !slices.Contains(targets, k.target) {
+		if !m.live[k.target] {
 			delete(m.requests, k)
 		}
 	}
 	for k := range m.durations {
-		if !slices.Contains(targets, k.target) {
+		if !m.live[k.target] {
 			delete(m.durations, k)
 		}
 	}
@@ -124,3 +137,17 @@ func (m *APIMetrics) collect(ch chan<- prometheus.Metric, names []string) {
 		ch <- prometheus.MustNewConstHistogram(apiDurationDesc, h.count, h.sum, buckets, k.target, k.operation)
 	}
 }
+
+// For returns a collector of the API metrics of the named targets only, for
+// a scrape that serves those targets.
+func (m *APIMetrics) For(targets ...string) prometheus.Collector {
+	return apiSubset{m: m, targets: append([]string{}, targets...)} // never nil: nil means every target
+}
+
+type apiSubset struct {
+	m       *APIMetrics
+	targets []string
+}
+
+func (s apiSubset) Describe(ch chan<- *prometheus.Desc) { s.m.Describe(ch) }
+func (s apiSubset) Collect(ch chan<- prometheus.Metric) { s.m.collect(ch, s.targets) }

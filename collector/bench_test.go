@@ -118,6 +118,51 @@ func BenchmarkScrape(b *testing.B) {
 	fmt.Fprint(os.Stdout, t.String())
 }
 
+// longOpenLatency is the simulated API latency of BenchmarkScrapeLongOpenJob.
+const longOpenLatency = 40 * time.Millisecond
+
+// BenchmarkScrapeLongOpenJob measures the steady refresh of one policy with
+// 1,000 disks backed up daily (7,000 jobs in its 7-day window) and one job
+// RUNNING for 6 days, at 40 ms simulated latency per request (issue 9.2):
+// task requests (the reliable number) and wall time (noisy on a shared CPU).
+func BenchmarkScrapeLongOpenJob(b *testing.B) {
+	sc := vbstest.Generate(vbstest.GenOptions{Policies: 1, Disks: 1000, Days: 8, Seed: 9, Now: testNow, Schedules: dailyOnly})
+	pid := sc.Policies[0].ID
+	open := ""
+	for _, j := range sc.Jobs[pid] {
+		if age := testNow.Sub(j.CreatedAt); age > 6*24*time.Hour-12*time.Hour && age <= 6*24*time.Hour+12*time.Hour {
+			open = j.JobID
+			break
+		}
+	}
+	sim, client := newSim(b, 100)
+	sim.Load(sc)
+	if err := sim.UpdateJob(pid, open, func(j *vbstest.Job) { j.Status = "RUNNING"; j.FinishedAt = time.Time{} }); err != nil {
+		b.Fatal(err)
+	}
+	target := NewTarget(TargetOptions{Name: "bench", API: client, Now: func() time.Time { return testNow }})
+	if snap := target.Refresh(ctxTimeout(b, 10*time.Minute)); snap.Policies[0].CachedJobs != 7000 {
+		b.Fatalf("%d jobs cached, want 7000", snap.Policies[0].CachedJobs)
+	}
+	sim.SetLatency(longOpenLatency)
+	var requests int
+	var wall time.Duration
+	for b.Loop() {
+		sim.ResetCounters()
+		start := time.Now()
+		snap := target.Refresh(ctxTimeout(b, 10*time.Minute))
+		wall = time.Since(start)
+		requests = sim.Requests(vbstest.OpListTasks)
+		if p := snap.Policies[0]; !p.RefreshSuccess || p.CachedJobs != 7000 {
+			b.Fatalf("success=%v cached=%d", p.RefreshSuccess, p.CachedJobs)
+		}
+	}
+	b.ReportMetric(float64(requests), "task-requests/scrape")
+	b.ReportMetric(float64(wall.Milliseconds()), "ms/scrape")
+	fmt.Fprintf(os.Stdout, "\nSteady refresh, 7,000-job policy with a job open for 6 days, %v latency: %d task requests, %v\n",
+		longOpenLatency, requests, wall.Round(time.Millisecond))
+}
+
 // memAPI serves pre-built jobs from memory, without HTTP, so that memory
 // measurements see the exporter's heap alone.
 type memAPI struct {
@@ -168,6 +213,17 @@ func (m *memAPI) Tasks(_ context.Context, policyID string, q vbs.TaskQuery) iter
 		}
 	}
 }
+
+func (m *memAPI) Job(_ context.Context, policyID, jobID string) (vbs.Task, bool, error) {
+	for _, t := range m.tasks[policyID] {
+		if t.JobID == jobID {
+			return t, true, nil
+		}
+	}
+	return vbs.Task{}, false, nil
+}
+
+func (m *memAPI) PageSize() int { return m.pageSize }
 
 func heapAlloc() uint64 {
 	runtime.GC()

@@ -285,3 +285,23 @@ func unixMilli(t time.Time) int64 {
 	}
 	return t.UnixMilli()
 }
+
+// jobID returns the API's job ID of a key, and false for the synthetic key
+// of a job that has none.
+func (r jobRef) jobID() (string, bool) {
+	if r.isUUID {
+		const hexDigits = "0123456789abcdef"
+		b := make([]byte, 0, 36)
+		for i, c := range r.uuid {
+			if i == 4 || i == 6 || i == 8 || i == 10 {
+				b = append(b, '-')
+			}
+			b = append(b, hexDigits[c>>4], hexDigits[c&0xf])
+		}
+		return string(b), true
+	}
+	if len(r.str) > 0 && r.str[0] == 0 {
+		return "", false
+	}
+	return r.str, true
+}

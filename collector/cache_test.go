@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -14,7 +15,9 @@ import (
 // TestCachedMatchesFullWalk proves that the incremental refresh exports
 // exactly what a full walk of the window exports, on randomized histories
 // where jobs arrive, finish, change from undocumented statuses, get stuck and
-// slide out of the window between scrapes.
+// slide out of the window between scrapes. Some jobs stay open for days
+// (re-read by job_id= or by walking, whichever is cheaper), then finish,
+// vanish from the API, or leave the window still open.
 func TestCachedMatchesFullWalk(t *testing.T) {
 	for seed := uint64(1); seed <= 6; seed++ {
 		t.Run(fmt.Sprintf("seed=%d", seed), func(t *testing.T) {
@@ -30,14 +33,26 @@ func TestCachedMatchesFullWalk(t *testing.T) {
 			naive := NewTarget(TargetOptions{Name: "t", API: client, Now: clock, DisableCache: true})
 			rng := rand.New(rand.NewPCG(seed, 42))
 			next := 0
+			stuck := map[string]bool{} // long-open jobs, by job ID
+			rechecks := 0              // job_id= queries of the cached target
 			for step := 0; step < 15; step++ {
+				sim.ResetCounters()
 				got := render(t, snapshotCollector{cached.Refresh(ctxTimeout(t, 30*time.Second))})
+				for _, r := range sim.RequestLog(vbstest.OpListTasks) {
+					if strings.Contains(r.RawQuery, "job_id=") {
+						rechecks++
+					}
+				}
 				want := render(t, snapshotCollector{naive.Refresh(ctxTimeout(t, 30*time.Second))})
 				if got != want {
 					t.Fatalf("step %d: cached refresh differs from the full walk:\n--- cached\n%s\n--- full walk\n%s", step, got, want)
 				}
 				now = now.Add(time.Duration(1+rng.IntN(30)) * time.Hour)
-				mutate(t, sim, sc, rng, now, &next)
+				mutate(t, sim, sc, rng, now, &next, stuck)
+			}
+			t.Logf("%d job_id= re-reads", rechecks)
+			if rechecks == 0 {
+				t.Error("no open job was re-read with job_id=: the history does not exercise it")
 			}
 		})
 	}
@@ -45,12 +60,29 @@ func TestCachedMatchesFullWalk(t *testing.T) {
 
 // mutate changes the simulated account the way time does: new runs (some
 // still in flight, some in an undocumented state), running jobs that finish,
-// and undocumented states that resolve.
-func mutate(t *testing.T, sim *vbstest.Server, sc vbstest.Scenario, rng *rand.Rand, now time.Time, next *int) {
+// and undocumented states that resolve. Jobs in stuck stay open for days:
+// each step one finishes with probability 1/6 and vanishes from the API
+// with probability 1/10.
+func mutate(t *testing.T, sim *vbstest.Server, sc vbstest.Scenario, rng *rand.Rand, now time.Time, next *int, stuck map[string]bool) {
 	t.Helper()
 	statuses := []string{"RUNNING", "WAITING", "EXECUTE_SUCCESS", "EXECUTE_FAIL", "EXECUTE_TIMEOUT", "SKIP", "FROZEN"}
 	for _, p := range sc.Policies {
 		for _, j := range sim.Jobs(p.ID) {
+			if stuck[j.JobID] {
+				switch r := rng.IntN(30); {
+				case r < 5:
+					delete(stuck, j.JobID)
+					if err := sim.FinishJob(p.ID, j.JobID, statuses[2+rng.IntN(4)], now.Add(-time.Duration(rng.IntN(60))*time.Minute)); err != nil {
+						t.Fatal(err)
+					}
+				case r < 8:
+					delete(stuck, j.JobID)
+					if err := sim.RemoveJob(p.ID, j.JobID); err != nil {
+						t.Fatal(err)
+					}
+				}
+				continue
+			}
 			switch j.Status {
 			case "RUNNING", "WAITING":
 				if rng.IntN(3) > 0 {
@@ -67,7 +99,7 @@ func mutate(t *testing.T, sim *vbstest.Server, sc vbstest.Scenario, rng *rand.Ra
 				}
 			}
 		}
-		for d := 0; d < rng.IntN(4); d++ {
+		for range rng.IntN(12) {
 			*next++
 			st := statuses[rng.IntN(len(statuses))]
 			j := vbstest.Job{
@@ -79,6 +111,8 @@ func mutate(t *testing.T, sim *vbstest.Server, sc vbstest.Scenario, rng *rand.Ra
 			}
 			if st != "RUNNING" && st != "WAITING" && st != "FROZEN" {
 				j.FinishedAt = j.CreatedAt.Add(time.Duration(rng.IntN(7200)) * time.Second)
+			} else if rng.IntN(3) == 0 {
+				stuck[j.JobID] = true
 			}
 			sim.AddJobs(p.ID, j)
 		}
@@ -86,7 +120,8 @@ func mutate(t *testing.T, sim *vbstest.Server, sc vbstest.Scenario, rng *rand.Ra
 }
 
 // Two scrapes that arrive together share one refresh: one policy list call,
-// one walk per policy.
+// one walk per policy. Each walk reads the policy's whole history (3 days in a
+// 7-day window): one page, then the empty page that ends a walk.
 func TestConcurrentScrapesShareOneRefresh(t *testing.T) {
 	sim, client := newSim(t, 100)
 	sim.Load(vbstest.Generate(vbstest.GenOptions{Policies: 3, Disks: 5, Days: 3, Seed: 7, Now: testNow}))
@@ -112,8 +147,8 @@ func TestConcurrentScrapesShareOneRefresh(t *testing.T) {
 	if n := sim.Requests(vbstest.OpListPolicies); n != 1 {
 		t.Errorf("policy list requests = %d, want 1", n)
 	}
-	if n := sim.Requests(vbstest.OpListTasks); n != 3 {
-		t.Errorf("task requests = %d, want 3 (one page per policy)", n)
+	if n := sim.Requests(vbstest.OpListTasks); n != 6 {
+		t.Errorf("task requests = %d, want 6 (one page and one empty page per policy)", n)
 	}
 }
 
@@ -172,6 +207,7 @@ func TestSteadyStateCost(t *testing.T) {
 	if got := sim.Requests(vbstest.OpListTasks); got != 5 {
 		t.Errorf("after 50 new jobs: task requests = %d, want 5", got)
 	}
+	t.Run("job open for 6 days in a 7,000-job window", testSteadyStateLongOpenJob)
 }
 
 // A first walk that does not fit in one scrape's deadline keeps what it read

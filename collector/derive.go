@@ -23,12 +23,28 @@ var finishedStatusLabels = []string{
 	string(vbs.StatusExecuteTimeout), string(vbs.StatusSkip),
 }
 
+// lastRunSpan bounds the policy's most recent run: the jobs created at most
+// this long before its newest job. VBS schedules start on the hour, so two
+// scheduled runs are at least an hour apart; half of that keeps one run whole
+// (the scheduler creates a run's jobs within moments) without ever merging
+// two.
+const lastRunSpan int64 = 30 * 60 * 1000 // ms
+
 // policyStats is what the metrics of one policy are made of, derived from the
 // jobs in its lookback window.
 type policyStats struct {
 	jobs      [7]int // by jobStatusLabels
 	durations histogram
 	resources []resourceStats // sorted by resource ID, then type
+	// trustedFrom is the earliest job time (Unix ms) that was too far ahead
+	// to be trusted: once the trust limit reaches it the statistics must be
+	// derived again. 0 when every time was trusted.
+	trustedFrom int64
+	// lastRunResources counts the distinct disks with a job in the last run
+	// (see lastRunSpan) that backed them up or tried to: RUNNING, WAITING,
+	// EXECUTE_SUCCESS, EXECUTE_FAIL or EXECUTE_TIMEOUT. A SKIP or an
+	// undocumented status is no attempt: such a disk stays one the run missed.
+	lastRunResources int
 }
 
 // histogram is a cumulative histogram over durationBuckets.
@@ -53,20 +69,41 @@ type resourceStats struct {
 	// runningSince is the creation time (Unix ms) of the oldest RUNNING or
 	// WAITING job, 0 when none.
 	runningSince int64
+	// lastAttempt is the creation time (Unix ms) of the newest job that
+	// backed the disk up or tried to (see policyStats.lastRunResources), 0
+	// when none.
+	lastAttempt int64
 }
 
-// derive computes the policy's statistics from the cached jobs. It does not
-// modify the cache.
-func derive(c *jobCache) policyStats {
+// derive computes the policy's statistics from the cached jobs. A created_at
+// or finished_at later than trust (Unix ms: the exporter's clock plus
+// futureSlack) is treated as unknown: it sets no last job, last success,
+// running-since or duration and does not order the jobs, but the job still
+// counts by status. It does not modify the cache.
+func derive(c *jobCache, trust int64) policyStats {
 	st := policyStats{durations: histogram{counts: make([]uint64, len(durationBuckets))}}
 	order := make([]uint32, len(c.jobs))
 	for i := range order {
 		order[i] = uint32(i)
 	}
+	// times holds each job's trusted created and finished times.
+	times := make([][2]int64, len(c.jobs))
+	for i, j := range c.jobs {
+		for k, v := range [2]int64{j.created, j.finished} {
+			if v > trust {
+				if st.trustedFrom == 0 || v < st.trustedFrom {
+					st.trustedFrom = v
+				}
+				v = 0
+			}
+			times[i][k] = v
+		}
+	}
 	// Group by disk, newest first within a disk; ties are broken by the other
 	// fields so that the result does not depend on the order jobs were cached in.
 	slices.SortFunc(order, func(a, b uint32) int {
 		ja, jb := &c.jobs[a], &c.jobs[b]
+		ta, tb := times[a], times[b]
 		ra, rb := c.res[ja.resource], c.res[jb.resource]
 		if ra != rb {
 			if ra.ID != rb.ID {
@@ -81,10 +118,10 @@ func derive(c *jobCache) policyStats {
 			return 1
 		}
 		switch {
-		case ja.created != jb.created:
-			return cmpDesc(ja.created, jb.created)
-		case ja.finished != jb.finished:
-			return cmpDesc(ja.finished, jb.finished)
+		case ta[0] != tb[0]:
+			return cmpDesc(ta[0], tb[0])
+		case ta[1] != tb[1]:
+			return cmpDesc(ta[1], tb[1])
 		case c.statusOf(ja.status) != c.statusOf(jb.status):
 			if c.statusOf(ja.status) < c.statusOf(jb.status) {
 				return -1
@@ -97,8 +134,11 @@ func derive(c *jobCache) policyStats {
 	var cur *resourceStats
 	var curRes uint32
 	streakOpen := false
+	var newest int64 // creation time of the policy's newest job
 	for _, i := range order {
 		j := &c.jobs[i]
+		created, finished := times[i][0], times[i][1]
+		newest = max(newest, created) // 0 when the creation time is not trusted
 		if cur == nil || c.res[j.resource] != c.res[curRes] {
 			rk := c.res[j.resource]
 			st.resources = append(st.resources, resourceStats{id: rk.ID, typ: rk.Type, lastFinished: -1})
@@ -112,15 +152,18 @@ func derive(c *jobCache) policyStats {
 		} else {
 			st.jobs[6]++
 		}
-		if code.inFlight() {
-			cur.runningSince = j.created // jobs come newest first: the last one seen is the oldest
+		if code.inFlight() && created != 0 {
+			cur.runningSince = created // jobs come newest first: the last one seen is the oldest
+		}
+		if cur.lastAttempt == 0 && created != 0 && (code.inFlight() || code == codeSuccess || code == codeFail || code == codeTimeout) {
+			cur.lastAttempt = created
 		}
 		if !code.terminal() {
 			continue
 		}
 		var dur int64
-		if j.finished != 0 && j.created != 0 && j.finished > j.created {
-			dur = j.finished - j.created
+		if finished != 0 && created != 0 && finished > created {
+			dur = finished - created
 		}
 		if cur.lastFinished < 0 {
 			cur.lastFinished = int(code - codeSuccess)
@@ -133,17 +176,22 @@ func derive(c *jobCache) policyStats {
 			}
 		}
 		if code == codeSuccess {
-			if !cur.hasSuccess {
+			if !cur.hasSuccess && (finished != 0 || created != 0) {
 				cur.hasSuccess = true
-				cur.lastSuccess = j.finished
+				cur.lastSuccess = finished
 				if cur.lastSuccess == 0 {
-					cur.lastSuccess = j.created // no finished_at: the conservative choice
+					cur.lastSuccess = created // no finished_at: the conservative choice
 				}
 				cur.lastSuccessDuration = dur
 			}
-			if j.finished != 0 && j.created != 0 && j.finished >= j.created {
+			if finished != 0 && created != 0 && finished >= created {
 				st.durations.observe(float64(dur) / 1000)
 			}
+		}
+	}
+	for ri := range st.resources {
+		if a := st.resources[ri].lastAttempt; a != 0 && a >= newest-lastRunSpan {
+			st.lastRunResources++
 		}
 	}
 	return st

@@ -5,8 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"maps"
 	"net/http"
+	"slices"
+	"sort"
+	"strings"
 	"time"
+
+	"github.com/go-kit/log"
+	"github.com/go-kit/log/level"
 
 	"github.com/vbs-exporter/vbs_exporter/internal/hwcloud"
 	"github.com/vbs-exporter/vbs_exporter/internal/vbs"
@@ -16,7 +23,22 @@ import (
 type API interface {
 	ListPolicies(ctx context.Context) ([]vbs.Policy, error)
 	Tasks(ctx context.Context, policyID string, q vbs.TaskQuery) iter.Seq2[vbs.Task, error]
+	// Job reads one job of a policy with one request (?job_id=); it reports
+	// false when the API returns no job (see vbs.Client.Job).
+	Job(ctx context.Context, policyID, jobID string) (vbs.Task, bool, error)
 }
+
+// pageSizer is implemented by an API that knows how many jobs a page holds
+// (vbs.Client); the refresh uses it to price walking against re-reading.
+type pageSizer interface{ PageSize() int }
+
+// defaultPageSize is the page size assumed for an API that does not say.
+const defaultPageSize = 100
+
+// futureSlack is how far ahead of the exporter's clock a job's time may lie
+// and still be trusted. A created_at or finished_at beyond it is a clock or
+// data error: it is kept (the job counts by status) but treated as unknown.
+const futureSlack = time.Hour
 
 // minLookback is the shortest automatic lookback window.
 const minLookback = 7 * 24 * time.Hour
@@ -58,7 +80,38 @@ type policyState struct {
 	listed bool
 	// lookback is the window of the last refresh.
 	lookback time.Duration
+	// jobFilterIgnored is set once the API answered a job_id= query with
+	// other jobs: from then on open jobs are re-read by walking down to them.
+	jobFilterIgnored bool
+	// warned holds, per cached job, the future-dated fields already logged
+	// (warnCreated, warnFinished), so that each is logged once per job.
+	warned map[jobRef]uint8
+	// lookbackWarned is the (lookback, expected interval) pair last warned
+	// about as too short, so that the warning comes once per policy.
+	lookbackWarned [2]time.Duration
+	// changes counts what the last refresh did to the cache; lastErr is
+	// that refresh's error, "" when it read the policy completely.
+	changes JobChanges
+	lastErr string
 }
+
+// JobChanges counts what one refresh did to a policy's cached jobs.
+type JobChanges struct {
+	// New counts jobs read that were not cached (after a reset of the cache,
+	// such as a grown window, every job read again counts as new).
+	New int
+	// Updated counts cached jobs read again with a different status or time.
+	Updated int
+	// Dropped counts jobs that left the cache: out of the window, gone from
+	// the API, or forgotten by a reset.
+	Dropped int
+}
+
+// Bits of policyState.warned.
+const (
+	warnCreated uint8 = 1 << iota
+	warnFinished
+)
 
 func newPolicyState(p vbs.Policy) *policyState {
 	return &policyState{policy: p, cache: newJobCache(), dirty: true}
@@ -85,7 +138,17 @@ func (e *walkError) Unwrap() error { return e.err }
 // refresh reads what changed since the last refresh. With cache false it
 // forgets everything first and walks the whole window (the naive baseline).
 // Whatever it fetched is kept, even when it fails part way.
-func (s *policyState) refresh(ctx context.Context, api API, now time.Time, lookback time.Duration, cache bool) error {
+//
+// New jobs are read from the top of the policy's list down to the first job
+// already held (or the window's edge). Jobs held in a non-final state are
+// re-read as planRechecks decides: those near the top by walking on past the
+// first held job, the others with one job_id= query each, so that the cost
+// does not depend on how old the oldest open job is.
+func (s *policyState) refresh(ctx context.Context, api API, now time.Time, lookback time.Duration, cache bool, logger log.Logger) error {
+	// Every job that enters the cache is counted as new by store, so what
+	// the cache lost is what it held plus those minus what it holds now.
+	held := s.cache.len()
+	defer func() { s.changes.Dropped = held + s.changes.New - s.cache.len() }()
 	if !cache || lookback > s.lookback {
 		// The naive walk, or a window that grew (the schedule changed): the
 		// cache does not reach back far enough, so read the window again.
@@ -93,7 +156,8 @@ func (s *policyState) refresh(ctx context.Context, api API, now time.Time, lookb
 	}
 	s.lookback = lookback
 	cutoff := now.Add(-lookback).UnixMilli()
-	unseen := s.cache.nonTerminal()
+	trust := now.Add(futureSlack).UnixMilli()
+	covered, recheck := s.planRechecks(api, cutoff)
 	segments := append([]string{""}, s.pending...)
 	var next []string
 	var firstErr error
@@ -103,7 +167,7 @@ func (s *policyState) refresh(ctx context.Context, api API, now time.Time, lookb
 			next = append(next, segments[i:]...)
 			break
 		}
-		last, err := s.walk(ctx, api, marker, cutoff, unseen)
+		last, err := s.walk(ctx, api, marker, cutoff, trust, covered, recheck, logger)
 		if err == nil {
 			if marker == "" {
 				s.headDone = true
@@ -127,16 +191,196 @@ func (s *policyState) refresh(ctx context.Context, api API, now time.Time, lookb
 		}
 	}
 	s.pending = next
-	if complete && len(unseen) > 0 {
-		// Jobs that were in flight and are gone from the API: a full walk
-		// would not see them either.
+	var gone map[jobRef]struct{}
+	if complete && len(covered) > 0 {
+		// Jobs that were in flight, that the walk went past without seeing:
+		// they are gone from the API, and a full walk would not see them
+		// either.
+		gone = make(map[jobRef]struct{}, len(covered))
+		for r := range covered {
+			gone[r] = struct{}{}
+		}
+	}
+	if err := s.recheck(ctx, api, recheck, trust, logger, &gone); err != nil && firstErr == nil {
+		firstErr = err
+	}
+	if len(gone) > 0 {
 		s.dirty = s.cache.retain(func(r jobRef, _ cachedJob) bool {
-			_, gone := unseen[r]
-			return !gone
+			_, g := gone[r]
+			return !g
 		}) || s.dirty
 	}
 	s.prune(cutoff)
+	s.forgetWarnings()
 	return firstErr
+}
+
+// planRechecks splits the cached jobs in a non-final state (inside the
+// window) into those the walk from the top re-reads on its way down
+// (covered) and those re-read one by one with a job_id= query (recheck),
+// both keyed to their creation time.
+//
+// Walking down to an open job costs the pages above it; a job_id= query costs
+// one request per job. With the open jobs ordered newest first, the walk
+// covers the prefix that minimises pages + queries: a job open for days under
+// thousands of newer jobs costs one query instead of dozens of pages, while a
+// run of hundreds of disks still in flight near the top is re-read by the one
+// or few pages that hold it instead of hundreds of queries. Covering nothing
+// costs the first page plus k queries, so a steady refresh with k open jobs
+// and no new ones costs at most 1 + k task requests whatever the history.
+//
+// Why not status= batching: a job missing from the status=RUNNING list may
+// have succeeded, failed or vanished, so each would need a job_id= query
+// anyway; every status in use (WAITING, undocumented ones the API may refuse
+// as a filter value) needs its own walk; and with many RUNNING jobs each walk
+// is several pages plus the empty page that ends it.
+//
+// Jobs without a job_id, and every open job once the API was seen to ignore
+// job_id=, can only be re-read by walking and are always covered.
+func (s *policyState) planRechecks(api API, cutoff int64) (covered, recheck map[jobRef]int64) {
+	covered, recheck = map[jobRef]int64{}, map[jobRef]int64{}
+	type openJob struct {
+		ref     jobRef
+		created int64
+		rank    int // cached jobs created after it: its depth in the list
+		walk    bool
+	}
+	var open []openJob
+	for r, created := range s.cache.nonTerminal() {
+		if created < cutoff {
+			continue // leaves the window on this refresh
+		}
+		_, hasID := r.jobID()
+		open = append(open, openJob{ref: r, created: created, walk: s.jobFilterIgnored || !hasID})
+	}
+	if len(open) == 0 {
+		return covered, recheck
+	}
+	slices.SortFunc(open, func(a, b openJob) int { return cmpDesc(a.created, b.created) })
+	// rank: a cached job is newer than the open jobs created before it, a
+	// suffix of open (newest first); diff counts where each suffix starts.
+	k := len(open)
+	diff := make([]int, k+1)
+	for _, j := range s.cache.jobs {
+		diff[sort.Search(k, func(i int) bool { return open[i].created < j.created })]++
+	}
+	rank := 0
+	for i := range open {
+		rank += diff[i]
+		open[i].rank = rank
+	}
+	pageSize := defaultPageSize
+	if ps, ok := api.(pageSizer); ok && ps.PageSize() > 0 {
+		pageSize = ps.PageSize()
+	}
+	minCover := 0 // jobs that must be walked to
+	for i, o := range open {
+		if o.walk {
+			minCover = i + 1
+		}
+	}
+	best, bestCost := minCover, -1
+	for j := minCover; j <= k; j++ {
+		pages := 1
+		if j > 0 {
+			pages = open[j-1].rank/pageSize + 1
+		}
+		if cost := pages + k - j; bestCost < 0 || cost <= bestCost {
+			best, bestCost = j, cost
+		}
+	}
+	for i, o := range open {
+		if i < best {
+			covered[o.ref] = o.created
+		} else {
+			recheck[o.ref] = o.created
+		}
+	}
+	return covered, recheck
+}
+
+// recheck re-reads each job in jobs with a job_id= query, newest first. A job
+// the API no longer returns is added to *gone. It stops at the first error.
+func (s *policyState) recheck(ctx context.Context, api API, jobs map[jobRef]int64, trust int64, logger log.Logger, gone *map[jobRef]struct{}) error {
+	refs := slices.Collect(maps.Keys(jobs))
+	slices.SortFunc(refs, func(a, b jobRef) int { return cmpDesc(jobs[a], jobs[b]) })
+	for _, r := range refs {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		id, _ := r.jobID()
+		t, found, err := api.Job(ctx, s.policy.ID, id)
+		if err != nil {
+			if errors.Is(err, vbs.ErrFilterIgnored) {
+				// Walk down to open jobs from the next refresh on.
+				s.jobFilterIgnored = true
+			}
+			return fmt.Errorf("re-reading job %s, held in a non-final state: %w", id, err)
+		}
+		if !found {
+			if *gone == nil {
+				*gone = map[jobRef]struct{}{}
+			}
+			(*gone)[r] = struct{}{}
+			continue
+		}
+		created := t.CreatedAt
+		if created.IsZero() {
+			created = t.FinishedAt
+		}
+		if created.IsZero() {
+			created = time.UnixMilli(jobs[r])
+		}
+		s.store(r, &t, created, trust, logger)
+	}
+	return nil
+}
+
+// store caches a job read from the API and warns, once per job and field,
+// about times too far in the future to be trusted.
+func (s *policyState) store(r jobRef, t *vbs.Task, created time.Time, trust int64, logger log.Logger) {
+	_, known := s.cache.lookup(r)
+	if s.cache.upsert(r, t, created) {
+		s.dirty = true
+		if known {
+			s.changes.Updated++
+		} else {
+			s.changes.New++
+		}
+	}
+	var bits uint8
+	var fields, values []string
+	for _, f := range []struct {
+		bit  uint8
+		name string
+		at   time.Time
+	}{{warnCreated, "created_at", t.CreatedAt}, {warnFinished, "finished_at", t.FinishedAt}} {
+		if f.at.IsZero() || f.at.UnixMilli() <= trust || s.warned[r]&f.bit != 0 {
+			continue
+		}
+		bits |= f.bit
+		fields = append(fields, f.name)
+		values = append(values, f.at.UTC().Format("2006-01-02T15:04:05.000Z07:00"))
+	}
+	if bits == 0 {
+		return
+	}
+	if s.warned == nil {
+		s.warned = map[jobRef]uint8{}
+	}
+	s.warned[r] |= bits
+	level.Warn(logger).Log("msg", "a job's time is more than "+futureSlack.String()+" ahead of the exporter's clock; it is not used for last job, last success, running since, durations or order (the job still counts by status)",
+		"policy_id", s.policy.ID, "policy_name", s.policy.Name, "job_id", t.JobID,
+		"field", strings.Join(fields, ","), "value", strings.Join(values, ","), "operation", vbs.OpListTasks)
+}
+
+// forgetWarnings drops the warning marks of jobs no longer cached.
+func (s *policyState) forgetWarnings() {
+	for r := range s.warned {
+		if _, ok := s.cache.lookup(r); !ok {
+			delete(s.warned, r)
+		}
+	}
 }
 
 // reset forgets the cached jobs and walks; the policy's newest job is kept.
@@ -163,23 +407,25 @@ func (s *policyState) prune(cutoff int64) {
 }
 
 // walk reads jobs newest first, starting after marker ("" = from the newest),
-// until it reaches the end of the window or a job that is cached in a final
-// state and older than every job that was in flight (so that nothing below it
-// can have changed). It returns the ID of the last job it stored, for resuming.
-func (s *policyState) walk(ctx context.Context, api API, marker string, cutoff int64, unseen map[jobRef]int64) (last string, err error) {
+// until it reaches the end of the window, or a job already cached once no
+// covered job (see planRechecks) lies above it: below that point every job is
+// cached, and its open jobs are re-read by recheck. Jobs it sees leave covered
+// and recheck. Times more than futureSlack ahead (trust, Unix ms) neither set
+// the newest job nor end the walk. It returns the ID of the last job it
+// stored, for resuming.
+func (s *policyState) walk(ctx context.Context, api API, marker string, cutoff, trust int64, covered, recheck map[jobRef]int64, logger log.Logger) (last string, err error) {
 	first := marker == ""
 	seen := false
-	minUnseen := minValue(unseen)
-	// A resumed walk must only get jobs older than its marker job. Stopping
-	// at a cached job that is not (an API that ignores the marker serves the
-	// first page again) would take the unread gap below the marker for read.
-	markerMs, hasMarkerMs := int64(0), false
+	minCovered := minValue(covered)
+	q := vbs.TaskQuery{Marker: marker}
 	if marker != "" {
+		// A resumed walk must only get jobs older than its marker job; the
+		// client checks that the API honoured the marker.
 		if i, ok := s.cache.lookup(refOf(&vbs.Task{JobID: marker})); ok {
-			markerMs, hasMarkerMs = s.cache.jobs[i].created, true
+			q.MarkerCreated = time.UnixMilli(s.cache.jobs[i].created).Add(time.Millisecond - 1).UTC()
 		}
 	}
-	for t, terr := range api.Tasks(ctx, s.policy.ID, vbs.TaskQuery{Marker: marker}) {
+	for t, terr := range api.Tasks(ctx, s.policy.ID, q) {
 		if terr != nil {
 			return last, terr
 		}
@@ -200,39 +446,38 @@ func (s *policyState) walk(ctx context.Context, api API, marker string, cutoff i
 			continue
 		}
 		ms := created.UnixMilli()
-		if first {
+		trusted := ms <= trust
+		if first && trusted {
 			first = false
 			if !s.hasNewest || s.newest != ms {
 				s.newest, s.hasNewest = ms, true
 				s.dirty = true
 			}
 		}
-		if hasMarkerMs && ms > markerMs {
-			return last, fmt.Errorf("%s: job %q, listed after the marker job, is newer than it: the API ignored the marker", vbs.OpListTasks, t.JobID)
-		}
-		if ms < cutoff {
+		if trusted && ms < cutoff {
 			return last, nil
 		}
 		ref := refOf(&t)
-		if i, ok := s.cache.lookup(ref); ok && s.cache.jobs[i].status.terminal() && ms < minUnseen {
-			return last, nil
-		}
-		if s.cache.upsert(ref, &t, created) {
-			s.dirty = true
-		}
-		if _, ok := unseen[ref]; ok {
-			delete(unseen, ref)
-			minUnseen = minValue(unseen)
+		_, known := s.cache.lookup(ref)
+		s.store(ref, &t, created, trust, logger)
+		delete(recheck, ref)
+		if _, ok := covered[ref]; ok {
+			delete(covered, ref)
+			minCovered = minValue(covered)
 		}
 		if t.JobID != "" {
 			last = t.JobID
+		}
+		if known && trusted && ms < minCovered {
+			return last, nil
 		}
 	}
 	if !seen && marker == "" && (s.hasNewest || s.cache.len() > 0) {
 		// The policy has no job at all any more: forget what it had.
 		s.hasNewest, s.newest, s.dirty = false, 0, true
 		s.cache = newJobCache()
-		clear(unseen)
+		clear(covered)
+		clear(recheck)
 	}
 	return last, nil
 }
@@ -248,10 +493,12 @@ func minValue(m map[jobRef]int64) int64 {
 	return minV
 }
 
-// derived returns the policy's statistics, recomputing them when the cache changed.
-func (s *policyState) derived() policyStats {
-	if s.dirty {
-		s.stats = derive(s.cache)
+// derived returns the policy's statistics at now, recomputing them when the
+// cache changed or a time that was too far ahead has come within futureSlack.
+func (s *policyState) derived(now time.Time) policyStats {
+	trust := now.Add(futureSlack).UnixMilli()
+	if s.dirty || s.stats.trustedFrom != 0 && trust >= s.stats.trustedFrom {
+		s.stats = derive(s.cache, trust)
 		s.dirty = false
 	}
 	return s.stats

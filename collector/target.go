@@ -7,6 +7,7 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"reflect"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -48,6 +49,10 @@ type TargetOptions struct {
 	Logger log.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Requests, when not nil, receives every API request of the target's
+	// client (see RequestRecorder.Observe) and records those of a
+	// RefreshTraced refresh.
+	Requests *RequestRecorder
 }
 
 // Target is one configured project: its policies' job caches and the result
@@ -63,11 +68,21 @@ type Target struct {
 	policies map[string]*policyState
 
 	refreshes atomic.Int64
+	// versions numbers the snapshots whose exported values (other than the
+	// refresh duration) differ from the previous one's.
+	versions atomic.Uint64
+	// closed is set by Close: the refresh still running closes the client's
+	// idle connections when it ends.
+	closed bool
+	// stale is the last stale copy of last made by lastStale (guarded by
+	// mu), served again with its Version while last is the same.
+	stale, staleOf *Snapshot
 }
 
 type refreshCall struct {
-	done chan struct{}
-	snap *Snapshot
+	done   chan struct{}
+	snap   *Snapshot
+	traced bool
 }
 
 // Snapshot is the immutable result of one refresh of a target.
@@ -80,11 +95,24 @@ type Snapshot struct {
 	Duration time.Duration
 	Time     time.Time
 	Policies []PolicySnapshot // sorted by policy ID
+	// Version identifies the snapshot's exported values other than Duration:
+	// a refresh that changed nothing keeps the previous snapshot's Version,
+	// so what was rendered from that one can be served again. Versions are
+	// per Target.
+	Version uint64
 	// HasAuthBackoff is true when the target's API reports its credential
 	// back-off (AuthBackoffReporter); AuthBackoffUntil is then the end of
 	// the back-off, the zero time when there is none.
 	HasAuthBackoff   bool
 	AuthBackoffUntil time.Time
+	// Err is why the policy list could not be read when Up is false
+	// (secrets redacted by the client), "" otherwise.
+	Err string
+	// Requests are the API requests of a RefreshTraced refresh, in the
+	// order they ended, at most MaxTracedRequests; nil for other
+	// refreshes. RequestsDropped counts those beyond the limit.
+	Requests        []hwcloud.RequestEvent
+	RequestsDropped int
 }
 
 // AuthBackoffReporter is implemented by an API that holds back requests
@@ -114,7 +142,16 @@ type PolicySnapshot struct {
 	// partly: until then job-derived metrics are not exported, so that an
 	// API that never answered does not look like a policy without backups.
 	HasData bool
-	stats   policyStats
+	// OpenJobs is the number of cached jobs in a non-final state (running,
+	// waiting or unknown), which later refreshes read again.
+	OpenJobs int
+	// Changes counts what this refresh did to the policy's cached jobs;
+	// zero when the policy was not read (the policy list failed).
+	Changes JobChanges
+	// Err is why this refresh did not read the policy completely, "" when it
+	// did or when it did not try (see Snapshot.Err).
+	Err   string
+	stats policyStats
 }
 
 // NewTarget returns a target that has not been refreshed yet.
@@ -162,31 +199,72 @@ func (t *Target) Last() *Snapshot {
 // with Up false) is returned while the refresh goes on in the background,
 // bounded by its first caller's deadline.
 func (t *Target) Refresh(ctx context.Context) *Snapshot {
+	snap, _ := t.refreshCall(ctx, false)
+	return snap
+}
+
+// MaxTracedRequests bounds Snapshot.Requests.
+const MaxTracedRequests = 10000
+
+// RefreshTraced runs a refresh of its own, like a debug probe: it waits for
+// a refresh under way to end (within ctx), ignores MinRefreshInterval and
+// records the refresh's API requests in Snapshot.Requests (with
+// TargetOptions.Requests set). Scrapes that arrive meanwhile share it as
+// usual. It reports false, with the snapshot Refresh would serve, when ctx
+// ended before the refresh did, or left too little time to start one.
+func (t *Target) RefreshTraced(ctx context.Context) (*Snapshot, bool) {
+	return t.refreshCall(ctx, true)
+}
+
+func (t *Target) refreshCall(ctx context.Context, traced bool) (*Snapshot, bool) {
 	t.mu.Lock()
-	if t.last != nil && t.opts.MinRefreshInterval > 0 && t.opts.Now().Sub(t.last.Time) < t.opts.MinRefreshInterval {
+	if !traced && t.last != nil && t.opts.MinRefreshInterval > 0 && t.opts.Now().Sub(t.last.Time) < t.opts.MinRefreshInterval {
 		snap := t.last
 		t.mu.Unlock()
-		return snap
+		return snap, false
 	}
 	call := t.inflight
+	for traced && call != nil {
+		// A traced refresh is one of its own: the requests of a refresh
+		// that started before it are not its.
+		t.mu.Unlock()
+		select {
+		case <-call.done:
+		case <-ctx.Done():
+			return t.lastStale(), false
+		}
+		t.mu.Lock()
+		call = t.inflight
+	}
 	if call == nil {
 		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < minRefreshBudget {
 			// Too little time to read anything: a refresh would only fail
 			// and, shared or kept for MinRefreshInterval, make the API look
 			// down to other scrapers. Serve what is known instead.
 			t.mu.Unlock()
-			return t.lastOrEmpty()
+			return t.lastOrEmpty(), false
 		}
-		call = &refreshCall{done: make(chan struct{})}
+		call = &refreshCall{done: make(chan struct{}), traced: traced}
 		t.inflight = call
 		rctx, cancel := detach(ctx)
+		rec := t.opts.Requests
+		if !traced {
+			rec = nil
+		}
+		rec.start()
 		go func() {
 			defer cancel()
 			snap := t.refresh(rctx)
+			snap.Requests, snap.RequestsDropped = rec.stop()
 			t.mu.Lock()
+			snap.Version = t.versionAfter(t.last, snap)
 			t.last = snap
 			t.inflight = nil
+			closed := t.closed
 			t.mu.Unlock()
+			if closed {
+				t.closeIdle()
+			}
 			call.snap = snap
 			close(call.done)
 		}()
@@ -194,13 +272,13 @@ func (t *Target) Refresh(ctx context.Context) *Snapshot {
 	t.mu.Unlock()
 	select {
 	case <-call.done:
-		return call.snap
+		return call.snap, true
 	case <-ctx.Done():
 		select {
 		case <-call.done: // finished in the same instant: serve it
-			return call.snap
+			return call.snap, true
 		default:
-			return t.lastStale()
+			return t.lastStale(), false
 		}
 	}
 }
@@ -211,12 +289,68 @@ func (t *Target) Refresh(ctx context.Context) *Snapshot {
 // is false.
 func (t *Target) lastStale() *Snapshot {
 	last := t.lastOrEmpty()
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.staleOf == last {
+		return t.stale
+	}
 	stale := *last
 	stale.Policies = slices.Clone(last.Policies)
 	for i := range stale.Policies {
 		stale.Policies[i].RefreshSuccess = false
 	}
+	stale.Version = t.versions.Add(1)
+	t.stale, t.staleOf = &stale, last
 	return &stale
+}
+
+// versionAfter returns the Version of next, which follows prev: prev's when
+// every exported value but the refresh duration is the same, a new one
+// otherwise. Derived statistics count as the same only when they are the
+// very ones prev holds (not recomputed since).
+func (t *Target) versionAfter(prev, next *Snapshot) uint64 {
+	if prev == nil || prev.Up != next.Up || prev.Target != next.Target || len(prev.Policies) != len(next.Policies) ||
+		prev.HasAuthBackoff != next.HasAuthBackoff || !prev.AuthBackoffUntil.Equal(next.AuthBackoffUntil) {
+		return t.versions.Add(1)
+	}
+	for i := range next.Policies {
+		if !samePolicySnapshot(&prev.Policies[i], &next.Policies[i]) {
+			return t.versions.Add(1)
+		}
+	}
+	return prev.Version
+}
+
+func samePolicySnapshot(a, b *PolicySnapshot) bool {
+	if a.Known != b.Known || a.RefreshSuccess != b.RefreshSuccess || a.BackfillComplete != b.BackfillComplete ||
+		a.HasLastJob != b.HasLastJob || a.LastJob != b.LastJob || a.CachedJobs != b.CachedJobs || a.HasData != b.HasData ||
+		!reflect.DeepEqual(a.Policy, b.Policy) {
+		return false
+	}
+	sa, sb := &a.stats, &b.stats
+	return sa.jobs == sb.jobs && sa.durations.count == sb.durations.count && sa.durations.sum == sb.durations.sum &&
+		sameSlice(sa.durations.counts, sb.durations.counts) && sameSlice(sa.resources, sb.resources)
+}
+
+// sameSlice reports whether a and b are the same slice (not only equal).
+func sameSlice[E any](a, b []E) bool {
+	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
+}
+
+// Close releases the target's API client after a reload removed or rebuilt
+// it: its idle connections close now, and those of a refresh still running
+// when that refresh ends. A closed target still answers Refresh.
+func (t *Target) Close() {
+	t.mu.Lock()
+	t.closed = true
+	t.mu.Unlock()
+	t.closeIdle()
+}
+
+func (t *Target) closeIdle() {
+	if c, ok := t.opts.API.(interface{ CloseIdleConnections() }); ok {
+		c.CloseIdleConnections()
+	}
 }
 
 // minRefreshBudget is the least time left before a caller's deadline for
@@ -231,7 +365,7 @@ func (t *Target) lastOrEmpty() *Snapshot {
 	if t.last != nil {
 		return t.last
 	}
-	return &Snapshot{Target: t.opts.Name, Time: t.opts.Now()}
+	return &Snapshot{Target: t.opts.Name, Time: t.opts.Now(), Version: t.versions.Add(1)}
 }
 
 // detach returns a context that ends a little before ctx's deadline (or after
@@ -258,9 +392,13 @@ func (t *Target) refresh(ctx context.Context) *Snapshot {
 	logger := log.With(t.opts.Logger, "target", t.opts.Name)
 	snap := &Snapshot{Target: t.opts.Name}
 
+	for _, s := range t.policies {
+		s.changes, s.lastErr = JobChanges{}, ""
+	}
 	listed, err := t.opts.API.ListPolicies(ctx)
 	if err != nil {
 		logError(logger, "listing policies failed", vbs.OpListPolicies, err)
+		snap.Err = err.Error()
 		for _, s := range t.policies {
 			s.lastSuccess = false
 		}
@@ -285,7 +423,10 @@ func (t *Target) refresh(ctx context.Context) *Snapshot {
 			LastJob:          s.newest,
 			CachedJobs:       s.cache.len(),
 			HasData:          s.headDone || s.cache.len() > 0,
-			stats:            s.derived(),
+			OpenJobs:         len(s.cache.open),
+			Changes:          s.changes,
+			Err:              s.lastErr,
+			stats:            s.derived(now),
 		}
 		snap.Policies = append(snap.Policies, ps)
 		level.Debug(logger).Log("msg", "policy refreshed", "policy_id", s.policy.ID, "policy_name", s.policy.Name,
@@ -342,6 +483,7 @@ func (t *Target) refreshPolicies(ctx context.Context, logger log.Logger, listed 
 					t.policies[id] = s
 				}
 				s.lastSuccess = false
+				s.lastErr = "the policy is not in the project's policy list"
 				level.Warn(logger).Log("msg", "configured policy is not in the project's policy list; keeping its last known values",
 					"policy_id", id, "policy_name", s.policy.Name, "operation", vbs.OpListPolicies)
 				continue
@@ -354,19 +496,40 @@ func (t *Target) refreshPolicies(ctx context.Context, logger log.Logger, listed 
 	sem := make(chan struct{}, t.opts.Concurrency)
 	var wg sync.WaitGroup
 	for _, s := range work {
+		lookback := lookbackFor(t.opts.Lookback, s.policy)
+		warnShortLookback(logger, s, lookback)
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			err := s.refresh(ctx, t.opts.API, now, lookbackFor(t.opts.Lookback, s.policy), !t.opts.DisableCache)
+			plog := log.With(logger, "policy_id", s.policy.ID, "policy_name", s.policy.Name)
+			err := s.refresh(ctx, t.opts.API, now, lookback, !t.opts.DisableCache, logger)
 			s.lastSuccess = err == nil
 			if err != nil {
-				logError(log.With(logger, "policy_id", s.policy.ID, "policy_name", s.policy.Name),
-					"reading the policy's jobs failed; keeping what was read", vbs.OpListTasks, err)
+				s.lastErr = err.Error()
+				logError(plog, "reading the policy's jobs failed; keeping what was read", vbs.OpListTasks, err)
 			}
 		}()
 	}
 	wg.Wait()
+}
+
+// warnShortLookback warns, once per policy and (lookback, interval) pair,
+// when the lookback window is shorter than twice the policy's expected
+// interval: the window then cannot hold two runs, and a missed run is not
+// seen as one (the disks' last success leaves the window).
+func warnShortLookback(logger log.Logger, s *policyState, lookback time.Duration) {
+	interval := s.policy.Schedule.ExpectedInterval()
+	if interval <= 0 || lookback >= 2*interval {
+		s.lookbackWarned = [2]time.Duration{}
+		return
+	}
+	if s.lookbackWarned == [2]time.Duration{lookback, interval} {
+		return
+	}
+	s.lookbackWarned = [2]time.Duration{lookback, interval}
+	level.Warn(logger).Log("msg", "the lookback window is shorter than twice the policy's expected interval; missed runs may go unseen",
+		"policy_id", s.policy.ID, "policy_name", s.policy.Name, "lookback", lookback, "expected_interval", interval)
 }
 
 // stateFor returns the state of a listed policy, creating it when new.

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/vbs-exporter/vbs_exporter/config"
@@ -40,8 +41,10 @@ type Options struct {
 	// dial/TLS/response-header timeouts. Redirects are not followed unless
 	// the given client sets CheckRedirect.
 	HTTPClient *http.Client
-	// PageSize is the limit of each task page, default config.DefaultPageSize. A page shorter
-	// than this ends a walk, so it must not exceed the server's own maximum.
+	// PageSize is the limit of each task page, default
+	// config.DefaultPageSize. The server may cap it (its maximum is
+	// undocumented): a walk never ends on a short page, only on an empty
+	// one, so a cap loses no job.
 	PageSize int
 	// MaxPages caps the page requests of one task walk, default 100000; a
 	// walk that would need page MaxPages+1 ends with a *PagingError.
@@ -86,8 +89,11 @@ type Client struct {
 	auth      hwcloud.Authenticator
 	pageSize  int
 	maxPages  int
-	observer  func(hwcloud.RequestEvent)
-	eng       *hwcloud.Engine
+	// served is the largest page a server that caps limit below pageSize
+	// was seen to serve, 0 until a short page was followed by more jobs.
+	served   atomic.Int64
+	observer func(hwcloud.RequestEvent)
+	eng      *hwcloud.Engine
 }
 
 // New returns a Client, checking the options and filling in defaults.
@@ -209,15 +215,33 @@ func (c *Client) ListPolicies(ctx context.Context) ([]Policy, error) {
 type TaskQuery struct {
 	// Status is an optional status filter, passed through as ?status=.
 	Status Status
+	// JobID is an optional job filter, passed through as ?job_id= (see Job).
+	JobID string
 	// Marker optionally starts the walk after this job ID (resumes a walk).
 	Marker string
+	// MarkerCreated is the creation time of the Marker job, when the caller
+	// knows it: a job listed after the marker that is newer than it means
+	// that the API ignored the marker, and ends the walk with a *PagingError
+	// instead of serving the newest jobs again as if they were older ones.
+	MarkerCreated time.Time
+}
+
+// PageSize returns the number of jobs a task page holds: Options.PageSize,
+// or less once the server was seen to cap limit below it (a short page
+// followed by more jobs). Callers use it to estimate what a walk costs.
+func (c *Client) PageSize() int {
+	if n := int(c.served.Load()); n > 0 && n < c.pageSize {
+		return n
+	}
+	return c.pageSize
 }
 
 // TasksPage fetches one page of a policy's jobs
 // (GET /v2/{project_id}/backuppolicy/{policy_id}/backuptasks) with
-// sort_key=created_at, sort_dir=desc, limit=PageSize and the marker and status
-// of q when set. It returns the decoded jobs and the "count" field (-1 when
-// absent). Most callers want Tasks.
+// sort_key=created_at, sort_dir=desc, limit=PageSize and the marker, status
+// and job ID of q when set. It returns the decoded jobs and the "count" field
+// (-1 when absent), which the vendor leaves undefined (the total, or the
+// page's size): no walk relies on it. Most callers want Tasks.
 func (c *Client) TasksPage(ctx context.Context, policyID string, q TaskQuery) ([]Task, int, error) {
 	if err := checkID("policy ID", policyID); err != nil {
 		return nil, 0, fmt.Errorf("%s: %w", OpListTasks, err)
@@ -233,6 +257,9 @@ func (c *Client) TasksPage(ctx context.Context, policyID string, q TaskQuery) ([
 	if q.Status != "" {
 		v.Set("status", string(q.Status))
 	}
+	if q.JobID != "" {
+		v.Set("job_id", q.JobID)
+	}
 	var tasks []Task
 	var count int
 	err := c.get(ctx, OpListTasks, []string{"v2", c.projectID, "backuppolicy", policyID, "backuptasks"}, v,
@@ -247,26 +274,57 @@ func (c *Client) TasksPage(ctx context.Context, policyID string, q TaskQuery) ([
 	return tasks, count, nil
 }
 
+// ErrFilterIgnored is wrapped by the error of Job when the API answered a
+// job_id= query with other jobs only: it does not honour the filter.
+var ErrFilterIgnored = errors.New("the API ignored the job_id filter")
+
+// Job reads one job of a policy with one request (?job_id=). It reports
+// false when the API returns no job: the vendor does not say what job_id=
+// answers for a job it no longer has, and an empty list is the only answer
+// that can mean "gone". An answer that holds other jobs but not this one is
+// an error wrapping ErrFilterIgnored, never "gone".
+func (c *Client) Job(ctx context.Context, policyID, jobID string) (Task, bool, error) {
+	if jobID == "" {
+		return Task{}, false, fmt.Errorf("%s: empty job ID", OpListTasks)
+	}
+	tasks, _, err := c.TasksPage(ctx, policyID, TaskQuery{JobID: jobID})
+	if err != nil {
+		return Task{}, false, err
+	}
+	for _, t := range tasks {
+		if t.JobID == jobID {
+			return t, true, nil
+		}
+	}
+	if len(tasks) == 0 {
+		return Task{}, false, nil
+	}
+	return Task{}, false, fmt.Errorf("%s: policy %q, job_id=%s: %d other jobs and not this one: %w",
+		OpListTasks, policyID, hwcloud.Truncate(jobID, 100), len(tasks), ErrFilterIgnored)
+}
+
 // Tasks walks the policy's jobs newest first, page by page (see TasksPage;
 // each next page uses marker = the job ID of the last job of the previous
 // page).
 //
 // Each job is yielded once: jobs are deduplicated by job_id, and the job of
 // q.Marker counts as already seen. A job without a job_id cannot be
-// deduplicated and is always yielded; if it is the last job
-// of a full page the walk cannot go on and ends with a *PagingError.
+// deduplicated and is always yielded; if it is the last job of a page the
+// walk cannot go on and ends with a *PagingError.
 //
-// An empty page ends the walk, and so does a page shorter than PageSize
-// (without another request) unless the response's count says more jobs match
-// than the walk has yielded: a server that caps limit below PageSize (the
-// maximum is undocumented) serves short pages that are not the last, and
-// stopping there would lose jobs silently. A walk resumed from a marker
-// cannot tell how many jobs lie before it, so it may make one extra request
-// that comes back empty. A non-empty page whose every job was already
-// seen, a next marker equal to the previous one, or a walk that would need
-// more than MaxPages page requests ends it with a *PagingError. Any error is
-// yielded once as (Task{}, err) and ends the walk. The caller may stop early
-// by breaking out of the loop; no further request is made then.
+// Only an empty page (or one that holds nothing but the marker job again)
+// ends the walk. A short page does not: the server may cap limit below
+// PageSize (its maximum is undocumented), and "count" may be the page's size
+// rather than the total, so neither says that nothing follows. A walk to the
+// end thus costs one request more than its pages; callers that stop on their
+// own (jobs they hold, the end of their window) break out of the loop, and no
+// further request is made then.
+//
+// A non-empty page whose every job was already seen, a next marker equal to
+// the previous one, a job newer than q.MarkerCreated (the API ignored the
+// marker of a resumed walk), or a walk that would need more than MaxPages
+// page requests ends it with a *PagingError.
+// Any error is yielded once as (Task{}, err) and ends the walk.
 func (c *Client) Tasks(ctx context.Context, policyID string, q TaskQuery) iter.Seq2[Task, error] {
 	return func(yield func(Task, error) bool) {
 		seen := make(map[string]struct{})
@@ -276,14 +334,15 @@ func (c *Client) Tasks(ctx context.Context, policyID string, q TaskQuery) iter.S
 			// top of the next page must not yield it again.
 			seen[marker] = struct{}{}
 		}
-		yielded := 0
+		bound := q.MarkerCreated // no job listed after the marker may be newer
+		short := 0               // length of the previous page when it was short
 		for page := 1; ; page++ {
 			if page > c.maxPages {
 				yield(Task{}, &PagingError{PolicyID: policyID, Page: page, Marker: marker,
 					Reason: fmt.Sprintf("more than %d pages (Options.MaxPages)", c.maxPages)})
 				return
 			}
-			tasks, count, err := c.TasksPage(ctx, policyID, TaskQuery{Status: q.Status, Marker: marker})
+			tasks, _, err := c.TasksPage(ctx, policyID, TaskQuery{Status: q.Status, JobID: q.JobID, Marker: marker})
 			if err != nil {
 				yield(Task{}, err)
 				return
@@ -291,6 +350,11 @@ func (c *Client) Tasks(ctx context.Context, policyID string, q TaskQuery) iter.S
 			if len(tasks) == 0 || marker != "" && len(tasks) == 1 && tasks[0].JobID == marker {
 				return // empty, or only the marker job repeated
 			}
+			if short > 0 && int64(short) > c.served.Load() {
+				// A short page was not the last: the server caps limit.
+				c.served.Store(int64(short))
+			}
+			perr := &PagingError{PolicyID: policyID, Page: page, Marker: marker}
 			fresh := 0
 			for _, t := range tasks {
 				if t.JobID != "" {
@@ -299,33 +363,37 @@ func (c *Client) Tasks(ctx context.Context, policyID string, q TaskQuery) iter.S
 					}
 					seen[t.JobID] = struct{}{}
 				}
+				if marker != "" && !bound.IsZero() && t.CreatedAt.After(bound) {
+					perr.Reason = fmt.Sprintf("job %q, listed after the marker job, is newer than it: the API ignored the marker", hwcloud.Truncate(t.JobID, 100))
+					yield(Task{}, perr)
+					return
+				}
 				fresh++
-				yielded++
 				if !yield(t, nil) {
 					return
 				}
 			}
-			perr := &PagingError{PolicyID: policyID, Page: page, Marker: marker}
 			if fresh == 0 {
 				perr.Reason = fmt.Sprintf("every job on the page (%d) was already seen", len(tasks))
 				yield(Task{}, perr)
 				return
 			}
-			if len(tasks) < c.pageSize && count <= yielded {
-				return // count is -1 when the response has none
-			}
-			next := tasks[len(tasks)-1].JobID
+			last := tasks[len(tasks)-1]
 			switch {
-			case next == "":
-				perr.Reason = "the last job of a full page has no job_id, so there is no marker for the next page"
-			case next == marker:
+			case last.JobID == "":
+				perr.Reason = "the last job of the page has no job_id, so there is no marker for the next page"
+			case last.JobID == marker:
 				perr.Reason = "the next marker equals the previous one"
 			}
 			if perr.Reason != "" {
 				yield(Task{}, perr)
 				return
 			}
-			marker = next
+			short = 0
+			if len(tasks) < c.pageSize {
+				short = len(tasks)
+			}
+			marker = last.JobID
 		}
 	}
 }

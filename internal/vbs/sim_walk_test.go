@@ -15,15 +15,11 @@ import (
 // (AK/SK signed with the simulator's default credentials, so every request
 // is also checked by its independent signature verifier) with page size 100.
 //
-// It takes exactly 101 requests. Pages 1 to 100 are full, and a full page
-// cannot say that it is the last: only an empty page, or a page shorter than
-// the page size, ends a walk. The simulator's count is the total (10,000),
-// but count never ends a walk either — the client only uses it to keep
-// walking past a short page while count says more jobs match than it has
-// yielded (see Client.Tasks) — so after the 100th page the client asks for
-// a 101st, which comes back empty and ends the walk. (100 requests would
-// need the client to stop on count == jobs yielded; it does not trust count
-// that far, since vbs-api.md leaves its meaning unverified.)
+// It takes exactly 101 requests. Pages 1 to 100 are full, and no page but
+// an empty one ends a walk (a short page does not either: the server may cap
+// limit, see Client.Tasks). The simulator's count is the total (10,000), but
+// the client never uses count, whose meaning vbs-api.md leaves unverified, so
+// after the 100th page it asks for a 101st, which comes back empty.
 func TestSimulatorWalk10000(t *testing.T) {
 	const n = 10000
 	sim := vbstest.NewServer(vbstest.Options{})

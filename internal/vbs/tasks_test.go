@@ -28,6 +28,8 @@ type jobServer struct {
 	// limit is below the client's; noCount leaves count out.
 	maxLimit int
 	noCount  bool
+	// countPage reports count as the page's size, not the total.
+	countPage bool
 
 	mu      sync.Mutex
 	queries []string // RawQuery of every request
@@ -74,7 +76,21 @@ func (s *jobServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if page == nil {
 		page = []map[string]any{}
 	}
+	if id := q.Get("job_id"); id != "" && s.page == nil {
+		page = nil
+		for _, j := range s.jobs {
+			if j["job_id"] == id {
+				page = []map[string]any{j}
+			}
+		}
+	}
+	if page == nil {
+		page = []map[string]any{}
+	}
 	body := map[string]any{"tasks": page, "count": len(s.jobs)}
+	if s.countPage {
+		body["count"] = len(page)
+	}
 	if s.noCount {
 		delete(body, "count")
 	}
@@ -162,13 +178,15 @@ func TestWalk10000(t *testing.T) {
 	}
 }
 
-func TestWalkShortPageEnds(t *testing.T) {
+// TestWalkEndsOnEmptyPage: only an empty page ends a walk, never a short
+// one alone, so a walk to the end costs one request more than its pages.
+func TestWalkEndsOnEmptyPage(t *testing.T) {
 	for _, tt := range []struct{ jobs, pageSize, wantReqs int }{
-		{250, 100, 3}, // 100, 100, 50: the short page ends the walk
+		{250, 100, 4}, // 100, 100, 50, then an empty page
 		{0, 100, 1},   // an empty first page
-		{99, 100, 1},
+		{99, 100, 2},
 		{100, 100, 2}, // full page, then an empty one
-		{7, 3, 3},
+		{7, 3, 4},
 	} {
 		s := &jobServer{t: t, jobs: makeJobs(tt.jobs)}
 		srv := httptest.NewServer(s)
@@ -185,28 +203,103 @@ func TestWalkShortPageEnds(t *testing.T) {
 }
 
 // TestWalkServerCapsLimit: a server that serves at most 40 jobs a page while
-// the client asks for 100. The short pages are not the last: count (the
-// total) says more jobs match, so the walk goes on and reads every job. A
-// response without count falls back to "a short page is the last".
+// the client asks for 100. The short pages are not the last, whatever count
+// says (the total, the page's size, or nothing): the walk reads every job and
+// ends on the empty page. The client then reports the cap as its PageSize.
 func TestWalkServerCapsLimit(t *testing.T) {
 	for _, tt := range []struct {
-		noCount            bool
-		wantJobs, wantReqs int
+		name               string
+		noCount, countPage bool
 	}{
-		{false, 250, 7}, // 6 pages of at most 40, then an empty one
-		{true, 40, 1},
+		{"count is the total", false, false},
+		{"no count", true, false},
+		{"count is the page size", false, true},
 	} {
-		s := &jobServer{t: t, jobs: makeJobs(250), maxLimit: 40, noCount: tt.noCount}
+		s := &jobServer{t: t, jobs: makeJobs(250), maxLimit: 40, noCount: tt.noCount, countPage: tt.countPage}
 		srv := httptest.NewServer(s)
 		c := newTestClient(t, srv, nil)
+		if got := c.PageSize(); got != 100 {
+			t.Errorf("%s: PageSize before the walk = %d, want 100", tt.name, got)
+		}
 		ids, err := collect(t, c.Tasks(context.Background(), "pol-1", TaskQuery{}))
 		srv.Close()
-		if err != nil || len(ids) != tt.wantJobs {
-			t.Errorf("%+v: %d jobs, error %v", tt, len(ids), err)
+		if err != nil || len(ids) != 250 {
+			t.Errorf("%s: %d jobs, error %v", tt.name, len(ids), err)
 		}
-		if n := len(s.requests()); n != tt.wantReqs {
-			t.Errorf("%+v: %d requests, want %d", tt, n, tt.wantReqs)
+		if n := len(s.requests()); n != 8 { // 6 pages of 40, one of 10, then an empty one
+			t.Errorf("%s: %d requests, want 8", tt.name, n)
 		}
+		if got := c.PageSize(); got != 40 {
+			t.Errorf("%s: PageSize after the walk = %d, want 40 (the server's cap)", tt.name, got)
+		}
+	}
+}
+
+// TestWalkCountIsPageSize: a server whose count is the page's size and whose
+// pages are as long as asked: every job is read.
+func TestWalkCountIsPageSize(t *testing.T) {
+	s := &jobServer{t: t, jobs: makeJobs(250), countPage: true}
+	srv := httptest.NewServer(s)
+	defer srv.Close()
+	c := newTestClient(t, srv, nil)
+	ids, err := collect(t, c.Tasks(context.Background(), "pol-1", TaskQuery{}))
+	if err != nil || len(ids) != 250 {
+		t.Errorf("%d jobs, error %v", len(ids), err)
+	}
+}
+
+// TestWalkMarkerIgnoredOnResume: a resumed walk told the marker job's
+// creation time stops with a *PagingError when the API serves newer jobs
+// after the marker (it ignored the marker), instead of yielding them as
+// older ones.
+func TestWalkMarkerIgnoredOnResume(t *testing.T) {
+	jobs := makeJobs(30)
+	s := &jobServer{t: t, jobs: jobs, page: func(_ string, limit int) []map[string]any { return jobs[:limit] }}
+	srv := httptest.NewServer(s)
+	defer srv.Close()
+	c := newTestClient(t, srv, func(o *Options) { o.PageSize = 10 })
+	markerCreated := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC).Add(-15 * time.Minute) // job-00015
+	ids, err := collect(t, c.Tasks(context.Background(), "pol-1", TaskQuery{Marker: "job-00015", MarkerCreated: markerCreated}))
+	var pe *PagingError
+	if len(ids) != 0 || !errors.As(err, &pe) {
+		t.Fatalf("%d jobs, error %v; want none and a *PagingError", len(ids), err)
+	}
+	if want := `list_tasks: paging policy "pol-1" stopped at page 1 (marker "job-00015"): job "job-00000", listed after the marker job, is newer than it: the API ignored the marker`; err.Error() != want {
+		t.Errorf("error %q\nwant  %q", err, want)
+	}
+}
+
+// TestJob: one request with job_id=; an empty answer is "gone"; an answer
+// with other jobs only is ErrFilterIgnored, never "gone".
+func TestJob(t *testing.T) {
+	s := &jobServer{t: t, jobs: makeJobs(30)}
+	srv := httptest.NewServer(s)
+	defer srv.Close()
+	c := newTestClient(t, srv, nil)
+	task, ok, err := c.Job(context.Background(), "pol-1", "job-00017")
+	if err != nil || !ok || task.JobID != "job-00017" || task.Status != StatusExecuteSuccess {
+		t.Errorf("known job: %+v, %v, %v", task, ok, err)
+	}
+	if _, ok, err := c.Job(context.Background(), "pol-1", "job-99999"); ok || err != nil {
+		t.Errorf("unknown job: found=%v err=%v, want false and nil", ok, err)
+	}
+	want := []string{
+		"job_id=job-00017&limit=100&sort_dir=desc&sort_key=created_at",
+		"job_id=job-99999&limit=100&sort_dir=desc&sort_key=created_at",
+	}
+	if got := s.requests(); !reflect.DeepEqual(got, want) {
+		t.Errorf("queries\n got %q\nwant %q", got, want)
+	}
+	ignoring := &jobServer{t: t, jobs: makeJobs(30), page: func(_ string, _ int) []map[string]any { return makeJobs(30) }}
+	srv2 := httptest.NewServer(ignoring)
+	defer srv2.Close()
+	c = newTestClient(t, srv2, nil)
+	_, ok, err = c.Job(context.Background(), "pol-1", "job-99999")
+	if ok || !errors.Is(err, ErrFilterIgnored) {
+		t.Fatalf("filter ignored: found=%v err=%v", ok, err)
+	}
+	if want := `list_tasks: policy "pol-1", job_id=job-99999: 30 other jobs and not this one: the API ignored the job_id filter`; err.Error() != want {
+		t.Errorf("error %q", err)
 	}
 }
 
@@ -299,12 +392,12 @@ func TestWalkPagingErrors(t *testing.T) {
 			wantMsg: `list_tasks: paging policy "pol-1" stopped at page 4 (marker "job-00029"): more than 3 pages (Options.MaxPages)`,
 		},
 		{
-			name: "full page ending with a job without job_id",
+			name: "page ending with a job without job_id",
 			page: func(string, int) []map[string]any {
 				return append(append([]map[string]any{}, jobs[:9]...), idless(1)...)
 			},
 			wantJobs: 10, wantReqs: 1,
-			wantErr: PagingError{PolicyID: "pol-1", Page: 1, Reason: "the last job of a full page has no job_id, so there is no marker for the next page"},
+			wantErr: PagingError{PolicyID: "pol-1", Page: 1, Reason: "the last job of the page has no job_id, so there is no marker for the next page"},
 		},
 	}
 	for _, tt := range tests {
@@ -342,7 +435,12 @@ func TestWalkDedupAndIDless(t *testing.T) {
 		{"status": "WAITING"},                        // no job_id: kept
 		{"job_id": "b", "status": "SKIP"},
 	}
-	s := &jobServer{t: t, page: func(string, int) []map[string]any { return page }}
+	s := &jobServer{t: t, page: func(marker string, _ int) []map[string]any {
+		if marker != "" {
+			return nil // the next page is empty
+		}
+		return page
+	}}
 	srv := httptest.NewServer(s)
 	defer srv.Close()
 	c := newTestClient(t, srv, func(o *Options) { o.PageSize = 10 })

@@ -94,8 +94,12 @@ type Options struct {
 	// SkipAuth accepts VBS requests without any credentials.
 	SkipAuth bool
 	// MaxLimit is the largest tasks page size; larger limits are clamped to it.
-	// Default DefaultMaxLimit.
+	// Default DefaultMaxLimit; set it to 100 for a server that caps limit
+	// below what a client asks for.
 	MaxLimit int
+	// CountIsPageSize makes "count" the number of jobs on the page instead of
+	// the number of matching jobs: the vendor documents neither for sure.
+	CountIsPageSize bool
 }
 
 func (o Options) withDefaults() Options {

@@ -260,6 +260,20 @@ func TestLimitClampedAndDefault(t *testing.T) {
 	}
 }
 
+// With CountIsPageSize, count is the number of jobs on the page.
+func TestCountIsPageSize(t *testing.T) {
+	s, _ := newTestServer(t, Options{CountIsPageSize: true, MaxLimit: 100})
+	s.AddPolicy(Policy{ID: "p"})
+	s.AddJobs("p", seqJobs(250, testNow.Add(-300*time.Minute))...)
+	if page := decodeTasks(t, get(t, s, tasksPath(s, "p"), [2]string{"limit", "1000"})); len(page.Tasks) != 100 || page.Count != 100 {
+		t.Errorf("limit 1000 against a cap of 100: %d tasks, count %d; want 100 and 100", len(page.Tasks), page.Count)
+	}
+	last := "job-00050" // the 200th newest: 50 older jobs follow
+	if page := decodeTasks(t, get(t, s, tasksPath(s, "p"), [2]string{"limit", "100"}, [2]string{"marker", last})); len(page.Tasks) != 50 || page.Count != 50 {
+		t.Errorf("last page: %d tasks, count %d; want 50 and 50", len(page.Tasks), page.Count)
+	}
+}
+
 func TestRoutingErrors(t *testing.T) {
 	s, _ := newTestServer(t, Options{})
 	s.AddPolicy(Policy{ID: "p"})

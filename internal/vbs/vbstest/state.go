@@ -277,6 +277,28 @@ func (s *Server) UpdateJob(policyID, jobID string, fn func(*Job)) error {
 	return nil
 }
 
+// RemoveJob deletes a job, as the API does with jobs it no longer keeps: a
+// job_id= query for it then answers an empty list.
+func (s *Server) RemoveJob(policyID, jobID string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ps := s.policies[policyID]
+	if ps == nil {
+		return fmt.Errorf("vbstest: policy %q not found", policyID)
+	}
+	i, ok := ps.index[jobID]
+	if !ok {
+		return fmt.Errorf("vbstest: job %q not found in policy %q", jobID, policyID)
+	}
+	ps.jobs = slices.Delete(ps.jobs, i, i+1)
+	clear(ps.index)
+	for k := range ps.jobs {
+		ps.index[ps.jobs[k].JobID] = k
+	}
+	ps.statsValid = false
+	return nil
+}
+
 // Jobs returns copies of a policy's jobs, newest first (created_at, then
 // job_id, descending); nil for an unknown policy.
 func (s *Server) Jobs(policyID string) []Job {
@@ -340,6 +362,7 @@ type taskQuery struct {
 	jobID           string
 	status          string
 	markerInclusive bool // FaultDuplicatePages
+	countPage       bool // Options.CountIsPageSize
 }
 
 type paramError struct{ msg string }
@@ -478,6 +501,9 @@ func (ps *policyState) renderTasks(q taskQuery) ([]byte, error) {
 			emit(j)
 		}
 	}
+	if q.countPage {
+		count = written
+	}
 	b = append(b, `],"count":`...)
 	b = strconv.AppendInt(b, int64(count), 10)
 	b = append(b, '}')
@@ -489,6 +515,7 @@ func (s *Server) listTasks(r *http.Request, policyID string, f *Fault) response 
 	if err != nil {
 		return vbsError(http.StatusBadRequest, CodeInvalidParameter, err.Error())
 	}
+	q.countPage = s.opts.CountIsPageSize
 	if f != nil {
 		switch f.Kind {
 		case FaultStuckMarker:
