@@ -91,6 +91,22 @@ type policyState struct {
 	lookbackWarned [2]time.Duration
 	// clean scrubs text from the API (see cleanerFor); set by refresh.
 	clean func(s string, limit int) string
+	// changes counts what the last refresh did to the cache; lastErr is
+	// that refresh's error, "" when it read the policy completely.
+	changes JobChanges
+	lastErr string
+}
+
+// JobChanges counts what one refresh did to a policy's cached jobs.
+type JobChanges struct {
+	// New counts jobs read that were not cached (after a reset of the cache,
+	// such as a grown window, every job read again counts as new).
+	New int
+	// Updated counts cached jobs read again with a different status or time.
+	Updated int
+	// Dropped counts jobs that left the cache: out of the window, gone from
+	// the API, or forgotten by a reset.
+	Dropped int
 }
 
 // Bits of policyState.warned.
@@ -154,6 +170,10 @@ func (e *walkError) Unwrap() error { return e.err }
 // first held job, the others with one job_id= query each, so that the cost
 // does not depend on how old the oldest open job is.
 func (s *policyState) refresh(ctx context.Context, api API, now time.Time, lookback time.Duration, cache bool, logger log.Logger) error {
+	// Every job that enters the cache is counted as new by store, so what
+	// the cache lost is what it held plus those minus what it holds now.
+	held := s.cache.len()
+	defer func() { s.changes.Dropped = held + s.changes.New - s.cache.len() }()
 	if !cache || lookback > s.lookback {
 		// The naive walk, or a window that grew (the schedule changed): the
 		// cache does not reach back far enough, so read the window again.
@@ -347,6 +367,7 @@ func (s *policyState) recheck(ctx context.Context, api API, jobs map[jobRef]int6
 // keeps its code and message (cleaned, see cleanerFor) and is logged once,
 // when the cache first holds it as failed.
 func (s *policyState) store(r jobRef, t *vbs.Task, created time.Time, trust int64, logger log.Logger) {
+	i, known := s.cache.lookup(r)
 	var d failDetail
 	failed := t.Status == vbs.StatusExecuteFail || t.Status == vbs.StatusExecuteTimeout
 	logFailure := false
@@ -358,11 +379,15 @@ func (s *policyState) store(r jobRef, t *vbs.Task, created time.Time, trust int6
 		d = failDetail{jobID: t.JobID, code: clean(t.Code, maxFailCode), message: clean(t.Message, maxFailMessage)}
 		// Logged when the cache first holds the job as failed: no per-job
 		// mark is kept (a cache read again from scratch logs it again).
-		i, held := s.cache.lookup(r)
-		logFailure = !held || !s.cache.jobs[i].status.failed()
+		logFailure = !known || !s.cache.jobs[i].status.failed()
 	}
 	if s.cache.upsert(r, t, created, d) {
 		s.dirty = true
+		if known {
+			s.changes.Updated++
+		} else {
+			s.changes.New++
+		}
 	}
 	if logFailure {
 		at := t.FinishedAt
