@@ -13,20 +13,24 @@ LDFLAGS   := -s -w \
 	-X github.com/prometheus/common/version.BuildDate=$(BUILDDATE)
 FUZZTIME  ?= 30s
 
-.PHONY: all build test vet unit check-metrics check-alerts check-deploy e2e bench fuzz prometheusrule clean
+.PHONY: all build test vet lint unit check-metrics check-alerts check-deploy e2e bench fuzz prometheusrule clean
 
 all: build
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o vbs_exporter .
 
-## test: everything CI runs — vet, unit and integration tests under -race
+## test: everything CI runs — vet, staticcheck, unit and integration tests under -race
 ## (fuzz seed corpora included), promtool on a real scrape, alert rules and
 ## their unit tests, the PrometheusRule drift check.
-test: vet unit check-metrics check-alerts check-deploy
+test: vet lint unit check-metrics check-alerts check-deploy
 
 vet:
 	$(GO) vet ./...
+
+## lint: staticcheck, pinned as a tool in go.mod (go get -tool ...@version to move it).
+lint:
+	$(GO) tool staticcheck ./...
 
 unit:
 	$(GO) test -race -count=1 ./...

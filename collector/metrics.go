@@ -7,8 +7,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-const namespace = "vbs"
-
 var (
 	targetLabels   = []string{"target"}
 	policyLabels   = []string{"target", "policy_id", "policy_name"}

@@ -22,7 +22,6 @@ var (
 	idRE         = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
 
 	durationType = reflect.TypeOf(time.Duration(0))
-	secretType   = reflect.TypeOf(Secret(""))
 	nodeType     = reflect.TypeOf(&yaml.Node{})
 )
 

@@ -107,7 +107,7 @@ type Engine struct {
 }
 
 // NewEngine returns an Engine, checking the options and filling in defaults.
-// Errors name the option: "Options.MaxAttempts is negative".
+// Errors name the option: "engine options: MaxAttempts is negative".
 func NewEngine(o EngineOptions) (*Engine, error) {
 	for _, f := range []struct {
 		name string
@@ -117,7 +117,7 @@ func NewEngine(o EngineOptions) (*Engine, error) {
 		{"BackoffBase", int64(o.BackoffBase)}, {"BackoffMax", int64(o.BackoffMax)},
 	} {
 		if f.v < 0 {
-			return nil, fmt.Errorf("Options.%s is negative", f.name)
+			return nil, fmt.Errorf("engine options: %s is negative", f.name)
 		}
 	}
 	jitter := o.Jitter

@@ -204,12 +204,6 @@ func TestAPIErrorShapes(t *testing.T) {
 	}
 }
 
-// jsonString is s as a JSON string literal.
-func jsonString(s string) string {
-	b, _ := json.Marshal(s)
-	return string(b)
-}
-
 // iamStatuses are the statuses FuzzIAMTokenResponse's server answers with.
 var iamStatuses = []int{201, 200, 204, 400, 401, 403, 404, 429, 500, 503}
 
