@@ -6,6 +6,7 @@ import (
 	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 
 	"github.com/vbs-exporter/vbs_exporter/internal/hwcloud"
 )
@@ -13,40 +14,35 @@ import (
 // apiDurationBuckets are the latency buckets of vbs_api_request_duration_seconds.
 var apiDurationBuckets = []float64{0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30}
 
-var (
-	apiRequestsDesc = prometheus.NewDesc("vbs_api_requests_total",
-		"HTTP requests to the VBS and IAM APIs, by operation and HTTP status code (\"error\" when no response arrived). Every attempt counts, retries included.",
-		[]string{"target", "operation", "code"}, nil)
-	apiDurationDesc = prometheus.NewDesc("vbs_api_request_duration_seconds",
-		"Latency of HTTP requests to the VBS and IAM APIs.",
-		[]string{"target", "operation"}, nil)
-)
-
-type apiRequestKey struct{ target, operation, code string }
-type apiDurationKey struct{ target, operation string }
-
 // APIMetrics counts the exporter's requests to the API per target. It lives
 // as long as the process: its counters survive config reloads.
 type APIMetrics struct {
-	mu        sync.Mutex
-	requests  map[apiRequestKey]uint64
-	durations map[apiDurationKey]*histogramCounts
+	requests  *prometheus.CounterVec
+	durations *prometheus.HistogramVec
+
+	// mu orders observations against Retain: a target's series are only
+	// created while it is live, and a collection sees both vectors at once.
+	mu sync.Mutex
 	// live holds the targets named by the last Retain; nil (no Retain yet)
 	// accepts every target.
 	live map[string]bool
-}
-
-type histogramCounts struct {
-	counts []uint64 // cumulative per apiDurationBuckets
-	count  uint64
-	sum    float64
+	// seen holds the targets that have series, for Retain to delete.
+	seen map[string]bool
 }
 
 // NewAPIMetrics returns empty API request metrics.
 func NewAPIMetrics() *APIMetrics {
 	return &APIMetrics{
-		requests:  make(map[apiRequestKey]uint64),
-		durations: make(map[apiDurationKey]*histogramCounts),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "vbs_api_requests_total",
+			Help: "HTTP requests to the VBS and IAM APIs, by operation and HTTP status code (\"error\" when no response arrived). Every attempt counts, retries included.",
+		}, []string{"target", "operation", "code"}),
+		durations: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "vbs_api_request_duration_seconds",
+			Help:    "Latency of HTTP requests to the VBS and IAM APIs.",
+			Buckets: apiDurationBuckets,
+		}, []string{"target", "operation"}),
+		seen: make(map[string]bool),
 	}
 }
 
@@ -68,21 +64,9 @@ func (m *APIMetrics) observe(target string, e hwcloud.RequestEvent) {
 		// series are gone and must not come back.
 		return
 	}
-	m.requests[apiRequestKey{target, e.Operation, code}]++
-	dk := apiDurationKey{target, e.Operation}
-	h := m.durations[dk]
-	if h == nil {
-		h = &histogramCounts{counts: make([]uint64, len(apiDurationBuckets))}
-		m.durations[dk] = h
-	}
-	v := e.Duration.Seconds()
-	for i, ub := range apiDurationBuckets {
-		if v <= ub {
-			h.counts[i]++
-		}
-	}
-	h.count++
-	h.sum += v
+	m.seen[target] = true
+	m.requests.WithLabelValues(target, e.Operation, code).Inc()
+	m.durations.WithLabelValues(target, e.Operation).Observe(e.Duration.Seconds())
 }
 
 // Retain drops the metrics of every target not named: a target removed from
@@ -95,22 +79,19 @@ func (m *APIMetrics) Retain(targets []string) {
 	for _, t := range targets {
 		m.live[t] = true
 	}
-	for k := range m.requests {
-		if !m.live[k.target] {
-			delete(m.requests, k)
-		}
-	}
-	for k := range m.durations {
-		if !m.live[k.target] {
-			delete(m.durations, k)
+	for t := range m.seen {
+		if !m.live[t] {
+			m.requests.DeletePartialMatch(prometheus.Labels{"target": t})
+			m.durations.DeletePartialMatch(prometheus.Labels{"target": t})
+			delete(m.seen, t)
 		}
 	}
 }
 
 // Describe sends the API metrics' descriptors.
 func (m *APIMetrics) Describe(ch chan<- *prometheus.Desc) {
-	ch <- apiRequestsDesc
-	ch <- apiDurationDesc
+	m.requests.Describe(ch)
+	m.durations.Describe(ch)
 }
 
 // Collect sends the API metrics of every target.
@@ -120,22 +101,36 @@ func (m *APIMetrics) Collect(ch chan<- prometheus.Metric) { m.collect(ch, nil) }
 func (m *APIMetrics) collect(ch chan<- prometheus.Metric, names []string) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	want := func(t string) bool { return names == nil || slices.Contains(names, t) }
-	for k, v := range m.requests {
-		if want(k.target) {
-			ch <- prometheus.MustNewConstMetric(apiRequestsDesc, prometheus.CounterValue, float64(v), k.target, k.operation, k.code)
+	if names == nil {
+		m.requests.Collect(ch)
+		m.durations.Collect(ch)
+		return
+	}
+	all := make(chan prometheus.Metric)
+	go func() {
+		defer close(all)
+		m.requests.Collect(all)
+		m.durations.Collect(all)
+	}()
+	for metric := range all {
+		if slices.Contains(names, targetOf(metric)) {
+			ch <- metric
 		}
 	}
-	for k, h := range m.durations {
-		if !want(k.target) {
-			continue
-		}
-		buckets := make(map[float64]uint64, len(apiDurationBuckets))
-		for i, ub := range apiDurationBuckets {
-			buckets[ub] = h.counts[i]
-		}
-		ch <- prometheus.MustNewConstHistogram(apiDurationDesc, h.count, h.sum, buckets, k.target, k.operation)
+}
+
+// targetOf returns the value of metric's target label.
+func targetOf(metric prometheus.Metric) string {
+	var d dto.Metric
+	if metric.Write(&d) != nil {
+		return ""
 	}
+	for _, l := range d.GetLabel() {
+		if l.GetName() == "target" {
+			return l.GetValue()
+		}
+	}
+	return ""
 }
 
 // For returns a collector of the API metrics of the named targets only, for
