@@ -100,10 +100,10 @@ func TestNewEngine(t *testing.T) {
 		o    EngineOptions
 		want string
 	}{
-		{EngineOptions{MaxAttempts: -1}, "engine options: MaxAttempts is negative"},
-		{EngineOptions{MaxBodyBytes: -1}, "engine options: MaxBodyBytes is negative"},
-		{EngineOptions{BackoffBase: -1}, "engine options: BackoffBase is negative"},
-		{EngineOptions{BackoffMax: -1}, "engine options: BackoffMax is negative"},
+		{EngineOptions{MaxAttempts: -1}, "Options.MaxAttempts is negative"},
+		{EngineOptions{MaxBodyBytes: -1}, "Options.MaxBodyBytes is negative"},
+		{EngineOptions{BackoffBase: -1}, "Options.BackoffBase is negative"},
+		{EngineOptions{BackoffMax: -1}, "Options.BackoffMax is negative"},
 	} {
 		if _, err := NewEngine(o.o); err == nil || err.Error() != o.want {
 			t.Errorf("NewEngine(%+v) error %v, want %q", o.o, err, o.want)

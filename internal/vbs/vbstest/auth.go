@@ -195,7 +195,7 @@ func parseAuthorization(h string) (authorization, bool) {
 }
 
 func authFailed(reqID, detail string) response {
-	return gatewayError(http.StatusUnauthorized, CodeAuthFailed, "Incorrect IAM authentication information: "+detail, reqID)
+	return gatewayError(http.StatusUnauthorized, codeAuthFailed, "Incorrect IAM authentication information: "+detail, reqID)
 }
 
 // authenticate checks the credentials of a VBS request; ok false means resp
@@ -288,7 +288,7 @@ func (s *Server) verifyToken(tok, reqID string) (response, bool) {
 	case t == nil || revoked:
 		return authFailed(reqID, "decrypt token fail"), false
 	case expired:
-		return vbsError(http.StatusUnauthorized, CodeTokenExpired, "The token has expired."), false
+		return vbsError(http.StatusUnauthorized, codeTokenExpired, "The token has expired."), false
 	}
 	return response{}, true
 }
@@ -300,14 +300,6 @@ func (s *Server) newToken(now time.Time) (string, *tokenState) {
 	s.tokens[tok] = t
 	s.issued = append(s.issued, tok)
 	return tok, t
-}
-
-// IssueToken returns a new valid token, as if fetched through the IAM call.
-func (s *Server) IssueToken() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	tok, _ := s.newToken(s.now())
-	return tok
 }
 
 // IssuedTokens returns every token issued so far, oldest first (for tests

@@ -91,9 +91,9 @@ func (k FaultKind) String() string {
 	return "FaultKind(" + strconv.Itoa(int(k)) + ")"
 }
 
-// DefaultOversize is the body size of FaultOversize when Fault.Size is 0:
+// defaultOversize is the body size of FaultOversize when Fault.Size is 0:
 // just above a 16 MiB client cap.
-const DefaultOversize = 17 << 20
+const defaultOversize = 17 << 20
 
 // Fault describes an injected failure (see AddFault).
 type Fault struct {
@@ -189,7 +189,7 @@ func (s *Server) takeFault(rt routeInfo) (*Fault, int) {
 func defaultFaultBody(op string, status int, reqID string) response {
 	switch {
 	case status == http.StatusTooManyRequests:
-		return gatewayError(status, CodeThrottled, "The throttling threshold has been reached: policy user over ratelimit,limit:20,time:1 second", reqID)
+		return gatewayError(status, codeThrottled, "The throttling threshold has been reached: policy user over ratelimit,limit:20,time:1 second", reqID)
 	case op == OpIAMToken:
 		return iamError(status, http.StatusText(status))
 	case status == http.StatusUnauthorized:
@@ -274,7 +274,7 @@ func (s *Server) applyFault(w *statusWriter, r *http.Request, rt routeInfo, f *F
 func (s *Server) writeOversize(w *statusWriter, r *http.Request, f *Fault) {
 	size := f.Size
 	if size <= 0 {
-		size = DefaultOversize
+		size = defaultOversize
 	}
 	h := w.Header()
 	h.Set("Content-Type", jsonContentType)

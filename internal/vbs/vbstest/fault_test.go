@@ -54,7 +54,7 @@ func TestFaultStatusTimesAndDefaults(t *testing.T) {
 	expect401(t, "401 fault", get(t, s, policiesPath(s)), "verify aksk signature fail")
 
 	s.AddFault(Fault{Operation: OpIAMToken, Status: 500, Times: 1})
-	r = postToken(t, s, "application/json", tokenBody(DefaultUser, DefaultPassword, DefaultDomain, DefaultProjectID))
+	r = postToken(t, s, "application/json", tokenBody(defaultUser, defaultPassword, defaultDomain, DefaultProjectID))
 	if r.status != 500 || r.body != `{"error":{"code":500,"message":"Internal Server Error","title":"Internal Server Error"}}` {
 		t.Errorf("IAM fault: %d %s", r.status, r.body)
 	}
@@ -154,7 +154,7 @@ func TestFaultBodies(t *testing.T) {
 		t.Errorf("oversize 1000: %d len %d", r.status, len(r.body))
 	}
 	s.AddFault(Fault{Kind: FaultOversize, Times: 1})
-	if r := get(t, s, tasksPath(s, "p")); len(r.body) != DefaultOversize {
+	if r := get(t, s, tasksPath(s, "p")); len(r.body) != defaultOversize {
 		t.Errorf("oversize default: len %d", len(r.body))
 	}
 	s.AddFault(Fault{Kind: FaultOversize, Size: 5, Times: 1})

@@ -299,7 +299,7 @@ func TestRoutingErrors(t *testing.T) {
 	}
 
 	r = get(t, s, "/v2/0000000000000000000000000000000f/backuppolicy")
-	if err := json.Unmarshal([]byte(r.body), &body); err != nil || r.status != 403 || body.Error.Code != CodeProjectMismatch {
+	if err := json.Unmarshal([]byte(r.body), &body); err != nil || r.status != 403 || body.Error.Code != codeProjectMismatch {
 		t.Errorf("wrong project: %d %s", r.status, r.body)
 	}
 	for _, p := range []string{"/v2/" + DefaultProjectID + "/backuppolicy/", "/v1/x", "/", "/v2/" + DefaultProjectID + "/backuppolicy/p/backuptasks/extra", "/v2//backuppolicy"} {
@@ -313,7 +313,7 @@ func TestRoutingErrors(t *testing.T) {
 	if r := do(t, req); r.status != 404 {
 		t.Errorf("POST policies: %d", r.status)
 	}
-	if got := s.Requests(OpOther); got != 6 {
+	if got := s.Requests(opOther); got != 6 {
 		t.Errorf("Requests(OpOther) = %d", got)
 	}
 }
@@ -425,7 +425,7 @@ func mustRequest(t testing.TB, method, url string) *http.Request {
 }
 
 func TestRequestLogBounded(t *testing.T) {
-	s := NewHandler(Options{SkipAuth: true})
+	s := newHandler(Options{SkipAuth: true})
 	defer s.Close()
 	for i := range requestLogSize + 10 {
 		req := mustRequest(t, http.MethodGet, fmt.Sprintf("/x/%d", i))
@@ -513,11 +513,11 @@ func TestConcurrentMutationAndPaging(t *testing.T) {
 }
 
 func TestSkipAuthAndHandler(t *testing.T) {
-	s := NewHandler(Options{SkipAuth: true})
+	s := newHandler(Options{SkipAuth: true})
 	if s.URL() != "" {
 		t.Errorf("URL before Start = %q", s.URL())
 	}
-	s.Start(nil)
+	s.start(nil)
 	defer s.Close()
 	s.AddPolicy(Policy{ID: "p"})
 	r := do(t, mustRequest(t, http.MethodGet, s.URL()+policiesPath(s)))
