@@ -253,7 +253,7 @@ func (s *Server) verifySignature(r *http.Request, h string, body []byte, reqID s
 	if err != nil {
 		return authFailed(reqID, "malformed request URI"), false
 	}
-	rec.CanonicalRequest = canonical
+	rec.canonicalRequest = canonical
 	want := signature(s.opts.SecretKey, date, canonical)
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -293,10 +293,10 @@ func (s *Server) verifyToken(tok, reqID string) (response, bool) {
 	return response{}, true
 }
 
-// newToken registers a fresh token valid for TokenTTL. Callers hold s.mu.
+// newToken registers a fresh token valid for tokenTTL. Callers hold s.mu.
 func (s *Server) newToken(now time.Time) (string, *tokenState) {
 	tok := "MII" + rand.Text() + rand.Text() + rand.Text()
-	t := &tokenState{issuedAt: now, expiresAt: now.Add(s.opts.TokenTTL)}
+	t := &tokenState{issuedAt: now, expiresAt: now.Add(s.opts.tokenTTL)}
 	s.tokens[tok] = t
 	s.issued = append(s.issued, tok)
 	return tok, t

@@ -116,7 +116,7 @@ func TestSignatureRejected(t *testing.T) {
 	req := sg.request(t, s.URL(), http.MethodGet, path, [][2]string{{"limit", "10"}}, nil)
 	req.URL.RawQuery = "limit=11"
 	expect401(t, "tampered query", do(t, req), "verify aksk signature fail")
-	if log := s.RequestLog(OpListTasks); len(log) != 1 || !strings.Contains(log[0].CanonicalRequest, "\nlimit=11\n") {
+	if log := s.RequestLog(OpListTasks); len(log) != 1 || !strings.Contains(log[0].canonicalRequest, "\nlimit=11\n") {
 		t.Errorf("log: %+v", log)
 	}
 
@@ -333,7 +333,7 @@ func TestTokens(t *testing.T) {
 }
 
 func TestTokenRequestErrors(t *testing.T) {
-	s, _ := newTestServer(t, Options{User: "u", Password: "pw", Domain: "d", TokenTTL: time.Hour})
+	s, _ := newTestServer(t, Options{User: "u", Password: "pw", Domain: "d", tokenTTL: time.Hour})
 	good := tokenBody("u", "pw", "d", DefaultProjectID)
 	wrongCreds := `{"error":{"code":401,"message":"The username or password is wrong.","title":"Unauthorized"}}`
 	cases := []struct {

@@ -59,7 +59,7 @@ func TestFaultStatusTimesAndDefaults(t *testing.T) {
 		t.Errorf("IAM fault: %d %s", r.status, r.body)
 	}
 
-	s.AddFault(Fault{Body: "oops", ContentType: "text/plain", Times: 1})
+	s.AddFault(Fault{Body: "oops", contentType: "text/plain", Times: 1})
 	if r := get(t, s, policiesPath(s)); r.status != 500 || r.body != "oops" || r.header.Get("Content-Type") != "text/plain" {
 		t.Errorf("custom body: %d %q %q", r.status, r.header.Get("Content-Type"), r.body)
 	}
@@ -148,7 +148,7 @@ func TestFaultBodies(t *testing.T) {
 		t.Errorf("empty: %d %q", r.status, r.body)
 	}
 
-	s.AddFault(Fault{Kind: FaultOversize, Size: 1000, Times: 1})
+	s.AddFault(Fault{Kind: FaultOversize, size: 1000, Times: 1})
 	r = get(t, s, tasksPath(s, "p"))
 	if r.status != 200 || len(r.body) != 1000 || !json.Valid([]byte(r.body)) || r.header.Get("Content-Length") != "" {
 		t.Errorf("oversize 1000: %d len %d", r.status, len(r.body))
@@ -157,7 +157,7 @@ func TestFaultBodies(t *testing.T) {
 	if r := get(t, s, tasksPath(s, "p")); len(r.body) != defaultOversize {
 		t.Errorf("oversize default: len %d", len(r.body))
 	}
-	s.AddFault(Fault{Kind: FaultOversize, Size: 5, Times: 1})
+	s.AddFault(Fault{Kind: FaultOversize, size: 5, Times: 1})
 	if r := get(t, s, tasksPath(s, "p")); r.body != "xxxxx" {
 		t.Errorf("oversize 5: %q", r.body)
 	}

@@ -30,16 +30,16 @@ type GenOptions struct {
 	FailRate    float64
 	TimeoutRate float64
 	SkipRate    float64
-	// MeanDuration is the mean duration of successful jobs, which last
+	// meanDuration is the mean duration of successful jobs, which last
 	// between 50% and 150% of it; default 20m. Failed jobs last 5–50% of it,
 	// timed-out jobs 300–400%, skipped jobs 0.
-	MeanDuration time.Duration
+	meanDuration time.Duration
 	// Schedules are the schedule templates cycled over the policies (their
 	// ID is ignored; Name, default "policy", gets a "-NN" index suffix); the
 	// default is defaultSchedules().
 	Schedules []Policy
 	// RunningLast leaves a policy's newest run RUNNING (no finished_at) when
-	// it started less than MeanDuration before Now. Without it, such runs are
+	// it started less than meanDuration before Now. Without it, such runs are
 	// finished, possibly with finished_at after Now.
 	RunningLast bool
 }
@@ -309,7 +309,7 @@ func generate(o GenOptions, specs []genSpec) Scenario {
 		now = defaultGenNow()
 	}
 	now = now.UTC().Truncate(time.Millisecond)
-	mean := o.MeanDuration
+	mean := o.meanDuration
 	if mean <= 0 {
 		mean = 20 * time.Minute
 	}
@@ -434,7 +434,7 @@ func DemoScenario(now time.Time) Scenario {
 	}
 	const seed = 20261127
 	now = now.UTC().Truncate(time.Millisecond)
-	sc := generate(GenOptions{Days: 7, Now: now, Seed: seed, FailRate: 0.05, MeanDuration: 20 * time.Minute, RunningLast: true}, specs)
+	sc := generate(GenOptions{Days: 7, Now: now, Seed: seed, FailRate: 0.05, meanDuration: 20 * time.Minute, RunningLast: true}, specs)
 	vol := func(idx, d uint64) string { return hashUUID(seed, tagVolume, idx, d) }
 
 	// find returns the index of the n-th (0-based) job of resource res, newest

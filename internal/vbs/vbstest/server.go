@@ -84,13 +84,13 @@ type Options struct {
 	Domain   string
 	User     string
 	Password string
-	// TokenTTL is the lifetime of issued tokens; default 24h.
-	TokenTTL time.Duration
+	// tokenTTL is the lifetime of issued tokens; default 24h.
+	tokenTTL time.Duration
 	// Now is the clock for token expiry, X-Sdk-Date checks and the AK lockout;
 	// default time.Now.
 	Now func() time.Time
-	// Latency is added to every request (see also SetLatency).
-	Latency time.Duration
+	// latency is added to every request (see also SetLatency).
+	latency time.Duration
 	// SkipAuth accepts VBS requests without any credentials.
 	SkipAuth bool
 	// MaxLimit is the largest tasks page size; larger limits are clamped to it.
@@ -114,8 +114,8 @@ func (o Options) withDefaults() Options {
 	def(&o.Domain, defaultDomain)
 	def(&o.User, defaultUser)
 	def(&o.Password, defaultPassword)
-	if o.TokenTTL <= 0 {
-		o.TokenTTL = defaultTokenTTL
+	if o.tokenTTL <= 0 {
+		o.tokenTTL = defaultTokenTTL
 	}
 	if o.Now == nil {
 		o.Now = time.Now
@@ -134,8 +134,8 @@ type RequestRecord struct {
 	Method   string
 	Path     string
 	RawQuery string
-	// Header is a copy of the request headers (Host is in Header["Host"]).
-	Header http.Header
+	// header is a copy of the request headers (Host is in header["Host"]).
+	header http.Header
 	// RequestID is the X-Request-Id the response carried.
 	RequestID string
 	// Status is the response status; 0 when no response was written (the
@@ -144,9 +144,9 @@ type RequestRecord struct {
 	// Auth is "aksk", "token", "none" or "" (not authenticated: IAM call,
 	// opOther or a fault answered first).
 	Auth string
-	// CanonicalRequest is the canonical request the simulator computed for an
+	// canonicalRequest is the canonical request the simulator computed for an
 	// AK/SK signature (empty otherwise); handy when a client's signature fails.
-	CanonicalRequest string
+	canonicalRequest string
 	// FaultID is the ID of the fault applied to the request, 0 if none.
 	FaultID int
 }
@@ -192,7 +192,7 @@ func newHandler(o Options) *Server {
 	return &Server{
 		opts:     o,
 		closing:  make(chan struct{}),
-		latency:  o.Latency,
+		latency:  o.latency,
 		policies: map[string]*policyState{},
 		counters: map[string]int{},
 		tokens:   map[string]*tokenState{},
@@ -250,12 +250,12 @@ func (s *Server) Close() {
 	}
 }
 
-// Options returns the effective options, defaults filled in; Latency is the
+// Options returns the effective options, defaults filled in; latency is the
 // current value set by SetLatency.
 func (s *Server) Options() Options {
 	o := s.opts
 	s.mu.Lock()
-	o.Latency = s.latency
+	o.latency = s.latency
 	s.mu.Unlock()
 	return o
 }
@@ -301,7 +301,7 @@ func (s *Server) RequestLog(op string) []RequestRecord {
 	for i := range n {
 		r := s.log[(s.logNext+i)%n]
 		if op == "" || r.Op == op {
-			r.Header = r.Header.Clone()
+			r.header = r.header.Clone()
 			out = append(out, r)
 		}
 	}
@@ -467,7 +467,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rt := route(r)
 	hdr := r.Header.Clone()
 	hdr.Set("Host", r.Host)
-	rec := RequestRecord{Op: rt.op, Method: r.Method, Path: r.URL.EscapedPath(), RawQuery: r.URL.RawQuery, Header: hdr, RequestID: reqID}
+	rec := RequestRecord{Op: rt.op, Method: r.Method, Path: r.URL.EscapedPath(), RawQuery: r.URL.RawQuery, header: hdr, RequestID: reqID}
 	s.mu.Lock()
 	s.counters[rt.op]++
 	lat := s.latency

@@ -405,8 +405,8 @@ func TestCountersAndLog(t *testing.T) {
 		t.Errorf("counters: %d %d %d %d", s.Requests(OpListPolicies), s.Requests(OpListTasks), s.Requests(OpIAMToken), s.Requests(""))
 	}
 	log := s.RequestLog(OpListTasks)
-	if len(log) != 2 || log[0].RawQuery != "limit=5" || log[0].Status != 200 || log[0].Auth != "aksk" || log[0].CanonicalRequest == "" ||
-		log[1].Status != 401 || log[1].Header.Get("Host") == "" {
+	if len(log) != 2 || log[0].RawQuery != "limit=5" || log[0].Status != 200 || log[0].Auth != "aksk" || log[0].canonicalRequest == "" ||
+		log[1].Status != 401 || log[1].header.Get("Host") == "" {
 		t.Errorf("log: %+v", log)
 	}
 	s.ResetCounters()
@@ -533,9 +533,9 @@ func TestSkipAuthAndHandler(t *testing.T) {
 }
 
 func TestSetLatency(t *testing.T) {
-	s, _ := newTestServer(t, Options{Latency: 30 * time.Millisecond})
-	if s.Options().Latency != 30*time.Millisecond {
-		t.Errorf("Options().Latency = %v", s.Options().Latency)
+	s, _ := newTestServer(t, Options{latency: 30 * time.Millisecond})
+	if s.Options().latency != 30*time.Millisecond {
+		t.Errorf("Options().Latency = %v", s.Options().latency)
 	}
 	start := time.Now()
 	get(t, s, policiesPath(s))
@@ -543,7 +543,7 @@ func TestSetLatency(t *testing.T) {
 		t.Errorf("latency %v", d)
 	}
 	s.SetLatency(0)
-	if s.Options().Latency != 0 {
+	if s.Options().latency != 0 {
 		t.Error("SetLatency not reflected")
 	}
 }
