@@ -13,7 +13,14 @@ LDFLAGS   := -s -w \
 	-X github.com/prometheus/common/version.BuildDate=$(BUILDDATE)
 FUZZTIME  ?= 30s
 
-.PHONY: all build test vet lint unit check-metrics check-alerts check-deploy e2e bench fuzz prometheusrule clean
+# Current upstream releases for `make e2e-current` (Debian's, used by CI, are
+# older). Alertmanager modules after v0.28 do not build with `go install`
+# without their UI assets.
+PROMETHEUS_CURRENT   ?= v0.316.0
+ALERTMANAGER_CURRENT ?= v0.28.1
+CURRENT_BIN          ?= $(CURDIR)/.cache/current
+
+.PHONY: all build test vet lint unit check-metrics check-alerts check-deploy e2e e2e-current bench fuzz prometheusrule clean
 
 all: build
 
@@ -47,6 +54,16 @@ check-deploy:
 ## e2e: only the end-to-end test with real Prometheus and Alertmanager (also part of unit).
 e2e:
 	$(GO) test -race -count=1 -v ./e2e/
+
+## e2e-current: the end-to-end test against current Prometheus and
+## Alertmanager releases, built with `go install` into CURRENT_BIN (one
+## directory per version; several minutes the first time). Not run in CI.
+e2e-current:
+	GOBIN=$(CURRENT_BIN)/prometheus-$(PROMETHEUS_CURRENT) $(GO) install github.com/prometheus/prometheus/cmd/prometheus@$(PROMETHEUS_CURRENT)
+	GOBIN=$(CURRENT_BIN)/alertmanager-$(ALERTMANAGER_CURRENT) $(GO) install github.com/prometheus/alertmanager/cmd/alertmanager@$(ALERTMANAGER_CURRENT)
+	E2E_PROMETHEUS=$(CURRENT_BIN)/prometheus-$(PROMETHEUS_CURRENT)/prometheus \
+	E2E_ALERTMANAGER=$(CURRENT_BIN)/alertmanager-$(ALERTMANAGER_CURRENT)/alertmanager \
+		$(GO) test -race -count=1 -v -run TestPrometheusAlertmanager ./e2e/
 
 ## bench: scrape cost, cached vs naive, end to end over HTTP and per refresh, on simulator histories (see README, Performance).
 bench:

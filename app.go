@@ -26,13 +26,19 @@ type appOptions struct {
 	maxRequests    int
 	// runtimeMetrics adds the Go and process collectors to /metrics.
 	runtimeMetrics bool
+	// ownMetricsOnly (--no-web.metrics.targets) makes the telemetry path
+	// serve the exporter's own metrics only, leaving the targets (and their
+	// API request metrics) to /probe; by default it serves both.
+	ownMetricsOnly bool
 }
 
 // app is the running exporter: its own registry, the live configuration,
 // the targets built from it and the HTTP routes. The binary and the tests
 // build it the same way, through newApp.
 type app struct {
-	opts     appOptions
+	opts appOptions
+	// registry holds the exporter's own metrics; the targets' API request
+	// metrics are in api, beside it.
 	registry *prometheus.Registry
 	safe     *config.SafeConfig
 	ex       *exporter
@@ -49,7 +55,8 @@ func newApp(o appOptions) (*app, error) {
 		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	}
 	api := collector.NewAPIMetrics()
-	reg.MustRegister(api)
+	apiReg := prometheus.NewRegistry()
+	apiReg.MustRegister(api)
 
 	a := &app{opts: o, registry: reg, safe: config.NewSafeConfig(reg), ex: newExporter(api, o.logger)}
 	a.safe.OnReload(a.ex.apply)
@@ -60,7 +67,9 @@ func newApp(o appOptions) (*app, error) {
 	a.handlers = &handlers{
 		ex:             a.ex,
 		safe:           a.safe,
-		gatherer:       reg,
+		gatherer:       prometheus.Gatherers{reg, apiReg},
+		own:            reg,
+		ownMetricsOnly: o.ownMetricsOnly,
 		logger:         o.logger,
 		reload:         a.reload,
 		timeoutOffset:  o.timeoutOffset,

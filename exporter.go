@@ -106,7 +106,14 @@ func (e *exporter) get(name string) (*collector.Target, bool) {
 
 // buildTarget makes the API client and the collector target for tc.
 func buildTarget(tc config.Target, api *collector.APIMetrics, logger log.Logger) (*collector.Target, error) {
-	observer := api.Observer(tc.Name)
+	// Every request is counted (vbs_api_*) and, during a debug refresh,
+	// recorded for /probe?debug=true.
+	requests := collector.NewRequestRecorder()
+	count := api.Observer(tc.Name)
+	observer := func(e hwcloud.RequestEvent) {
+		count(e)
+		requests.Observe(e)
+	}
 	var auth hwcloud.Authenticator
 	c := tc.Credentials
 	switch c.Kind {
@@ -149,5 +156,6 @@ func buildTarget(tc config.Target, api *collector.APIMetrics, logger log.Logger)
 		Concurrency:        tc.Concurrency,
 		MinRefreshInterval: tc.MinRefreshInterval,
 		Logger:             log.With(logger, "component", "collector"),
+		Requests:           requests,
 	}), nil
 }

@@ -1,9 +1,9 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
-	"html"
 	"net/http"
 	"net/url"
 	"slices"
@@ -17,8 +17,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/version"
-	"github.com/prometheus/exporter-toolkit/web"
 
 	"github.com/vbs-exporter/vbs_exporter/collector"
 	"github.com/vbs-exporter/vbs_exporter/config"
@@ -31,7 +29,9 @@ const maxProbeQuery = 512
 type handlers struct {
 	ex             *exporter
 	safe           *config.SafeConfig
-	gatherer       prometheus.Gatherer // the exporter's own metrics
+	gatherer       prometheus.Gatherer // the exporter's own metrics, with every target's API metrics
+	own            prometheus.Gatherer // the exporter's own metrics only
+	ownMetricsOnly bool                // the telemetry path serves own only, not the targets
 	logger         log.Logger
 	reload         func() error
 	timeoutOffset  time.Duration
@@ -74,79 +74,13 @@ func (h *handlers) routes(telemetryPath string) (_ *http.ServeMux, err error) {
 	mux.Handle("/-/reload", methods(http.HandlerFunc(h.reloadHandler), http.MethodPost, http.MethodPut))
 	mux.Handle("/config", methods(http.HandlerFunc(h.configHandler), http.MethodGet, http.MethodHead))
 	if telemetryPath != "/" {
-		l := &landing{telemetryPath: telemetryPath, names: h.ex.names}
+		l := &landing{telemetryPath: telemetryPath, metricsTargets: !h.ownMetricsOnly, ex: h.ex, now: time.Now}
 		if _, err := l.page(); err != nil {
 			return nil, fmt.Errorf("landing page: %w", err)
 		}
 		mux.Handle("/", rootMethods(l))
 	}
 	return mux, nil
-}
-
-// landing serves the landing page, rebuilt when a reload changes the
-// configured targets: it lists them, each linked to its probe.
-type landing struct {
-	telemetryPath string
-	names         func() []string
-
-	mu    sync.Mutex
-	built []string
-	h     http.Handler
-}
-
-func (l *landing) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	h, err := l.page()
-	if err != nil {
-		http.Error(w, fmt.Sprintf("rendering the landing page failed: %v", err), http.StatusInternalServerError)
-		return
-	}
-	h.ServeHTTP(w, r)
-}
-
-// page returns the landing page for the configured targets.
-func (l *landing) page() (http.Handler, error) {
-	names := l.names()
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.h != nil && slices.Equal(l.built, names) {
-		return l.h, nil
-	}
-	probe := "/probe?target="
-	if len(names) > 0 {
-		probe += url.QueryEscape(names[0])
-	}
-	var targets strings.Builder
-	targets.WriteString("<div><h2>Targets</h2><ul>")
-	for _, n := range names {
-		fmt.Fprintf(&targets, `<li><a href="/probe?target=%s">%s</a></li>`, html.EscapeString(url.QueryEscape(n)), html.EscapeString(n))
-	}
-	targets.WriteString("</ul></div>")
-	h, err := web.NewLandingPage(web.LandingConfig{
-		Name:        "VBS Exporter",
-		Description: "Prometheus exporter for Huawei Cloud VBS disk backup jobs",
-		Version:     version.Info(),
-		// Probe one target by name, like blackbox_exporter's form.
-		Form: web.LandingForm{Action: "/probe", Inputs: []web.LandingFormInput{
-			{Label: "Target", Type: "text", Name: "target", Placeholder: "a configured target name"},
-		}},
-		// /-/reload takes a POST (as does SIGHUP's equivalent, curl -X POST).
-		ExtraHTML: targets.String() + `<div><form action="/-/reload" method="post">Reload the configuration file: ` +
-			`<input type="submit" value="Reload"></form></div>`,
-		// The toolkit links /debug/pprof/* unless told not to; this
-		// exporter does not serve them, so the links would be 404s.
-		Profiling: "false",
-		Links: []web.LandingLinks{
-			{Address: l.telemetryPath, Text: "Metrics", Description: "Every target plus the exporter's own metrics"},
-			{Address: html.EscapeString(probe), Text: "Probe", Description: "One configured target: /probe?target=NAME"},
-			{Address: "/config", Text: "Configuration", Description: "The running configuration, secrets redacted"},
-			{Address: "/-/healthy", Text: "Health", Description: "Liveness check"},
-		},
-	})
-	if err != nil {
-		return nil, err
-	}
-	l.built, l.h = names, h
-	return h, nil
 }
 
 // methods answers 405, with an Allow header, to any method but allowed,
@@ -208,13 +142,17 @@ func (h *handlers) scrapeTimeout(r *http.Request) time.Duration {
 // scrapeContext returns the request's context bounded by Prometheus's scrape
 // timeout minus the offset.
 func (h *handlers) scrapeContext(r *http.Request) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(r.Context(), h.refreshTimeout(r))
+}
+
+// refreshTimeout is the time a scrape's refresh may take: the scrape timeout
+// minus the offset (half the scrape timeout when the offset exceeds it).
+func (h *handlers) refreshTimeout(r *http.Request) time.Duration {
 	timeout := h.scrapeTimeout(r)
 	if t := timeout - h.timeoutOffset; t > 0 {
-		timeout = t
-	} else {
-		timeout /= 2
+		return t
 	}
-	return context.WithTimeout(r.Context(), timeout)
+	return timeout / 2
 }
 
 // maxScrapeTimeout bounds a scrape's refresh below the server's WriteTimeout.
@@ -332,8 +270,14 @@ func (h *handlers) scrape(w http.ResponseWriter, r *http.Request, route string, 
 	}
 }
 
-// metrics serves every target and the exporter's own metrics.
+// metrics serves every target and the exporter's own metrics; with
+// --no-web.metrics.targets, only the exporter's own metrics (no refresh, no
+// target's series: /probe serves those), as blackbox_exporter does.
 func (h *handlers) metrics(w http.ResponseWriter, r *http.Request) {
+	if h.ownMetricsOnly {
+		promhttp.HandlerFor(h.own, h.promhttpOpts()).ServeHTTP(w, r)
+		return
+	}
 	h.scrape(w, r, "", h.ex.all(), h.gatherer)
 }
 
@@ -363,9 +307,53 @@ func (h *handlers) probe(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, fmt.Sprintf("unknown target %q: not in the configuration; configured targets: %s", names[0], quoteList(h.ex.names())), http.StatusBadRequest)
 		return
 	}
+	debug := false
+	if d := q["debug"]; len(d) > 0 {
+		if len(d) > 1 || d[0] != "true" && d[0] != "false" {
+			http.Error(w, "the debug parameter must be given once, as true or false", http.StatusBadRequest)
+			return
+		}
+		debug = d[0] == "true"
+	}
+	if debug {
+		h.debugProbe(w, r, t)
+		return
+	}
 	api := prometheus.NewRegistry()
 	api.MustRegister(h.ex.api.For(t.Name()))
 	h.scrape(w, r, "probe\x00"+t.Name(), []*collector.Target{t}, api)
+}
+
+// debugProbe runs a refresh of its own of t (not the one a scrape may be
+// sharing, nor the last result) and answers, as text, what it did and the
+// metrics /probe would have returned. It takes a --web.max-requests slot
+// and the scrape's timeout like any scrape.
+func (h *handlers) debugProbe(w http.ResponseWriter, r *http.Request, t *collector.Target) {
+	rc := http.NewResponseController(w)
+	writeTimeout := h.scrapeTimeout(r) + writeMargin
+	if rc.SetWriteDeadline(time.Now().Add(writeTimeout)) == nil {
+		defer func() {
+			if rc.Flush() == nil {
+				_ = rc.SetWriteDeadline(time.Time{})
+			}
+		}()
+	}
+	release, ok := h.acquire(w)
+	if !ok {
+		return
+	}
+	defer release()
+	timeout := h.refreshTimeout(r)
+	ctx, cancel := context.WithTimeout(r.Context(), timeout)
+	defer cancel()
+	snap, fresh := t.RefreshTraced(ctx)
+	var buf bytes.Buffer
+	writeDebug(&buf, t.Name(), snap, fresh, timeout, h.ex.api.For(t.Name()))
+	release()
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Content-Length", strconv.Itoa(buf.Len()))
+	_ = rc.SetWriteDeadline(time.Now().Add(writeTimeout))
+	_, _ = w.Write(buf.Bytes())
 }
 
 // reloadHandler reloads the configuration (POST or PUT).
@@ -405,15 +393,15 @@ func quoteList(names []string) string {
 }
 
 // parseQueryStrict parses /probe's query string: malformed escapes and any
-// parameter other than target are errors.
+// parameter other than target and debug are errors.
 func parseQueryStrict(raw string) (url.Values, error) {
 	q, err := url.ParseQuery(raw)
 	if err != nil {
 		return nil, fmt.Errorf("malformed query string: %w", err)
 	}
 	for k := range q {
-		if k != "target" {
-			return nil, fmt.Errorf("unknown query parameter %q: /probe takes only target", k)
+		if k != "target" && k != "debug" {
+			return nil, fmt.Errorf("unknown query parameter %q: /probe takes only target and debug", k)
 		}
 	}
 	return q, nil

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"html"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -372,7 +373,10 @@ func TestHandlersProbeRejectsBadQueries(t *testing.T) {
 		{"a URL is not a target", "target=http%3A%2F%2F127.0.0.1%3A1%2F", "unknown target \"http://127.0.0.1:1/\": not in the configuration; configured targets: \"alpha\", \"beta\"\n"},
 		{"target twice", "target=alpha&target=beta", "the target parameter is given more than once\n"},
 		{"same target twice", "target=alpha&target=alpha", "the target parameter is given more than once\n"},
-		{"unknown parameter", "target=alpha&module=x", "unknown query parameter \"module\": /probe takes only target\n"},
+		{"unknown parameter", "target=alpha&module=x", "unknown query parameter \"module\": /probe takes only target and debug\n"},
+		{"debug not a boolean", "target=alpha&debug=1", "the debug parameter must be given once, as true or false\n"},
+		{"debug twice", "target=alpha&debug=true&debug=true", "the debug parameter must be given once, as true or false\n"},
+		{"debug of an unknown target", "target=nope&debug=true", "unknown target \"nope\": not in the configuration; configured targets: \"alpha\", \"beta\"\n"},
 		{"malformed escape", "target=%zz", "malformed query string: invalid URL escape \"%zz\"\n"},
 		{"query too long", long, "query string longer than 512 bytes\n"},
 	} {
@@ -678,10 +682,10 @@ func TestHandlersHealthyAndLandingPage(t *testing.T) {
 	}
 	var hrefs []string
 	for _, m := range regexp.MustCompile(`href="([^"]*)"`).FindAllStringSubmatch(body, -1) {
-		hrefs = append(hrefs, m[1])
+		hrefs = append(hrefs, html.UnescapeString(m[1]))
 	}
 	// The Probe link and the target list lead to real targets.
-	for _, want := range []string{"/metrics", "/probe?target=alpha", "/probe?target=beta", "/config", "/-/healthy"} {
+	for _, want := range []string{"/metrics", "/probe?target=alpha", "/probe?target=beta", "/probe?target=alpha&debug=true", "/probe?target=beta&debug=true", "/config", "/-/healthy"} {
 		if !slices.Contains(hrefs, want) {
 			t.Errorf("the landing page does not link %s; links: %q", want, hrefs)
 		}
@@ -731,7 +735,7 @@ func TestHandlersMaxRequests(t *testing.T) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	for _, path := range []string{"/metrics", "/probe?target=beta"} {
+	for _, path := range []string{"/metrics", "/probe?target=beta", "/probe?target=beta&debug=true"} {
 		code, body, _ := e.get(path)
 		if code != http.StatusServiceUnavailable || body != "too many concurrent scrapes (limit 1)\n" {
 			t.Errorf("GET %s beyond the limit: status %d body %q, want 503", path, code, htShort(body))

@@ -52,6 +52,7 @@ type options struct {
 	configFile     string
 	configCheck    bool
 	telemetryPath  string
+	metricsTargets bool
 	maxRequests    int
 	timeoutOffset  time.Duration
 	defaultTimeout time.Duration
@@ -69,6 +70,7 @@ func parseFlags(args []string, stderr *os.File) (*options, error) {
 	app.Flag("config.file", "Path to the configuration file.").Default("vbs.yml").StringVar(&o.configFile)
 	app.Flag("config.check", "Validate the configuration file, print the result and exit 0 (valid) or 1 (invalid) without serving.").BoolVar(&o.configCheck)
 	app.Flag("web.telemetry-path", "Path under which to expose metrics.").Default("/metrics").StringVar(&o.telemetryPath)
+	app.Flag("web.metrics.targets", "Serve every configured target on the telemetry path besides the exporter's own metrics. With --no-web.metrics.targets it holds only the exporter's own metrics, as blackbox_exporter's does: scrape targets through /probe?target=NAME.").Default("true").BoolVar(&o.metricsTargets)
 	app.Flag("web.max-requests", "Maximum number of concurrent scrape requests (/metrics and /probe); more get HTTP 503. 0 means no limit.").Default("40").IntVar(&o.maxRequests)
 	app.Flag("scrape.timeout-offset", "Offset subtracted from Prometheus's X-Prometheus-Scrape-Timeout-Seconds to leave time for rendering the metrics.").Default("500ms").DurationVar(&o.timeoutOffset)
 	app.Flag("scrape.default-timeout", "Refresh deadline when the scraper sends no X-Prometheus-Scrape-Timeout-Seconds header.").Default("10s").DurationVar(&o.defaultTimeout)
@@ -166,6 +168,7 @@ func run(args []string, stdout, stderr *os.File) int {
 		defaultTimeout: o.defaultTimeout,
 		maxRequests:    o.maxRequests,
 		runtimeMetrics: true,
+		ownMetricsOnly: !o.metricsTargets,
 	})
 	if err != nil {
 		level.Error(logger).Log("msg", "loading the configuration failed", "err", err)

@@ -23,6 +23,13 @@ var finishedStatusLabels = []string{
 	string(vbs.StatusExecuteTimeout), string(vbs.StatusSkip),
 }
 
+// lastRunSpan bounds the policy's most recent run: the jobs created at most
+// this long before its newest job. VBS schedules start on the hour, so two
+// scheduled runs are at least an hour apart; half of that keeps one run whole
+// (the scheduler creates a run's jobs within moments) without ever merging
+// two.
+const lastRunSpan int64 = 30 * 60 * 1000 // ms
+
 // policyStats is what the metrics of one policy are made of, derived from the
 // jobs in its lookback window.
 type policyStats struct {
@@ -33,6 +40,11 @@ type policyStats struct {
 	// to be trusted: once the trust limit reaches it the statistics must be
 	// derived again. 0 when every time was trusted.
 	trustedFrom int64
+	// lastRunResources counts the distinct disks with a job in the last run
+	// (see lastRunSpan) that backed them up or tried to: RUNNING, WAITING,
+	// EXECUTE_SUCCESS, EXECUTE_FAIL or EXECUTE_TIMEOUT. A SKIP or an
+	// undocumented status is no attempt: such a disk stays one the run missed.
+	lastRunResources int
 }
 
 // histogram is a cumulative histogram over durationBuckets.
@@ -57,6 +69,10 @@ type resourceStats struct {
 	// runningSince is the creation time (Unix ms) of the oldest RUNNING or
 	// WAITING job, 0 when none.
 	runningSince int64
+	// lastAttempt is the creation time (Unix ms) of the newest job that
+	// backed the disk up or tried to (see policyStats.lastRunResources), 0
+	// when none.
+	lastAttempt int64
 }
 
 // derive computes the policy's statistics from the cached jobs. A created_at
@@ -118,9 +134,11 @@ func derive(c *jobCache, trust int64) policyStats {
 	var cur *resourceStats
 	var curRes uint32
 	streakOpen := false
+	var newest int64 // creation time of the policy's newest job
 	for _, i := range order {
 		j := &c.jobs[i]
 		created, finished := times[i][0], times[i][1]
+		newest = max(newest, created) // 0 when the creation time is not trusted
 		if cur == nil || c.res[j.resource] != c.res[curRes] {
 			rk := c.res[j.resource]
 			st.resources = append(st.resources, resourceStats{id: rk.ID, typ: rk.Type, lastFinished: -1})
@@ -136,6 +154,9 @@ func derive(c *jobCache, trust int64) policyStats {
 		}
 		if code.inFlight() && created != 0 {
 			cur.runningSince = created // jobs come newest first: the last one seen is the oldest
+		}
+		if cur.lastAttempt == 0 && created != 0 && (code.inFlight() || code == codeSuccess || code == codeFail || code == codeTimeout) {
+			cur.lastAttempt = created
 		}
 		if !code.terminal() {
 			continue
@@ -166,6 +187,11 @@ func derive(c *jobCache, trust int64) policyStats {
 			if finished != 0 && created != 0 && finished >= created {
 				st.durations.observe(float64(dur) / 1000)
 			}
+		}
+	}
+	for ri := range st.resources {
+		if a := st.resources[ri].lastAttempt; a != 0 && a >= newest-lastRunSpan {
+			st.lastRunResources++
 		}
 	}
 	return st

@@ -30,6 +30,8 @@ var (
 		append(policyLabels[:3:3], "status"), nil)
 	policyLastJobDesc = prometheus.NewDesc("vbs_policy_last_job_timestamp_seconds",
 		"Creation time of the policy's newest job (Unix seconds): when the scheduler last ran.", policyLabels, nil)
+	policyLastRunResourcesDesc = prometheus.NewDesc("vbs_policy_last_run_resources",
+		"Distinct disks that the policy's most recent run (its jobs created within 30 minutes of the newest job) backed up or tried to (RUNNING, WAITING, EXECUTE_SUCCESS, EXECUTE_FAIL, EXECUTE_TIMEOUT). Fewer than vbs_policy_resources: the run left bound disks out.", policyLabels, nil)
 	policyCachedJobsDesc = prometheus.NewDesc("vbs_policy_cached_jobs",
 		"Jobs of the policy held in the exporter's cache.", policyLabels, nil)
 	policyDurationDesc = prometheus.NewDesc("vbs_policy_backup_duration_seconds",
@@ -49,7 +51,7 @@ var (
 
 	allDescs = []*prometheus.Desc{
 		upDesc, authBackoffDesc, refreshDurationDesc, policyEnabledDesc, policyResourcesDesc, policyIntervalDesc,
-		policyRefreshDesc, policyBackfillDesc, policyJobsDesc, policyLastJobDesc, policyCachedJobsDesc,
+		policyRefreshDesc, policyBackfillDesc, policyJobsDesc, policyLastJobDesc, policyLastRunResourcesDesc, policyCachedJobsDesc,
 		policyDurationDesc, resourceLastSuccessDesc, resourceLastSuccessDurationDesc,
 		resourceLastStatusDesc, resourceFailuresDesc, resourceRunningDesc,
 	}
@@ -89,6 +91,7 @@ func (s *Snapshot) Collect(ch chan<- prometheus.Metric) {
 		}
 		if p.HasLastJob {
 			gauge(policyLastJobDesc, msToSeconds(p.LastJob), pl...)
+			gauge(policyLastRunResourcesDesc, float64(p.stats.lastRunResources), pl...)
 		}
 		h := &p.stats.durations
 		buckets := make(map[float64]uint64, len(durationBuckets))

@@ -89,6 +89,22 @@ type policyState struct {
 	// lookbackWarned is the (lookback, expected interval) pair last warned
 	// about as too short, so that the warning comes once per policy.
 	lookbackWarned [2]time.Duration
+	// changes counts what the last refresh did to the cache; lastErr is
+	// that refresh's error, "" when it read the policy completely.
+	changes JobChanges
+	lastErr string
+}
+
+// JobChanges counts what one refresh did to a policy's cached jobs.
+type JobChanges struct {
+	// New counts jobs read that were not cached (after a reset of the cache,
+	// such as a grown window, every job read again counts as new).
+	New int
+	// Updated counts cached jobs read again with a different status or time.
+	Updated int
+	// Dropped counts jobs that left the cache: out of the window, gone from
+	// the API, or forgotten by a reset.
+	Dropped int
 }
 
 // Bits of policyState.warned.
@@ -129,6 +145,10 @@ func (e *walkError) Unwrap() error { return e.err }
 // first held job, the others with one job_id= query each, so that the cost
 // does not depend on how old the oldest open job is.
 func (s *policyState) refresh(ctx context.Context, api API, now time.Time, lookback time.Duration, cache bool, logger log.Logger) error {
+	// Every job that enters the cache is counted as new by store, so what
+	// the cache lost is what it held plus those minus what it holds now.
+	held := s.cache.len()
+	defer func() { s.changes.Dropped = held + s.changes.New - s.cache.len() }()
 	if !cache || lookback > s.lookback {
 		// The naive walk, or a window that grew (the schedule changed): the
 		// cache does not reach back far enough, so read the window again.
@@ -319,8 +339,14 @@ func (s *policyState) recheck(ctx context.Context, api API, jobs map[jobRef]int6
 // store caches a job read from the API and warns, once per job and field,
 // about times too far in the future to be trusted.
 func (s *policyState) store(r jobRef, t *vbs.Task, created time.Time, trust int64, logger log.Logger) {
+	_, known := s.cache.lookup(r)
 	if s.cache.upsert(r, t, created) {
 		s.dirty = true
+		if known {
+			s.changes.Updated++
+		} else {
+			s.changes.New++
+		}
 	}
 	var bits uint8
 	var fields, values []string

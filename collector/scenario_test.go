@@ -89,6 +89,8 @@ func loadScenario(sim *vbstest.Server) {
 //   - vol-a3: never succeeded; TIMEOUT then FAIL: 2 in a row.
 //   - vol-a4: SKIP (FROZEN is not a finished state), 0 failures.
 //   - vol-a5: success without finished_at: its created_at 1795572000, duration 0.
+//   - last run of daily-db (jobs created from 01:30 today): vol-a2 RUNNING and
+//     vol-a3 TIMEOUT tried; vol-a4 was only SKIPped: 2 disks. weekly-archive: 1.
 //   - weekly-archive: 4 successes of 2700 s (the 12th is outside the 12-day
 //     window), last success 2026-11-26T01:45 = 1795657500, newest job 1795654800.
 //   - broken: its jobs were never read: only policy-level metrics, success 0.
@@ -163,6 +165,10 @@ vbs_policy_jobs{policy_id="22222222-2222-4222-8222-222222222222",policy_name="we
 # TYPE vbs_policy_last_job_timestamp_seconds gauge
 vbs_policy_last_job_timestamp_seconds{policy_id="11111111-1111-4111-8111-111111111111",policy_name="daily-db",target="prod"} 1.7957448e+09
 vbs_policy_last_job_timestamp_seconds{policy_id="22222222-2222-4222-8222-222222222222",policy_name="weekly-archive",target="prod"} 1.7956548e+09
+# HELP vbs_policy_last_run_resources Distinct disks that the policy's most recent run (its jobs created within 30 minutes of the newest job) backed up or tried to (RUNNING, WAITING, EXECUTE_SUCCESS, EXECUTE_FAIL, EXECUTE_TIMEOUT). Fewer than vbs_policy_resources: the run left bound disks out.
+# TYPE vbs_policy_last_run_resources gauge
+vbs_policy_last_run_resources{policy_id="11111111-1111-4111-8111-111111111111",policy_name="daily-db",target="prod"} 2
+vbs_policy_last_run_resources{policy_id="22222222-2222-4222-8222-222222222222",policy_name="weekly-archive",target="prod"} 1
 # HELP vbs_policy_refresh_success 1 if this policy's jobs were read completely on this refresh; 0 keeps the last known values of its other metrics.
 # TYPE vbs_policy_refresh_success gauge
 vbs_policy_refresh_success{policy_id="11111111-1111-4111-8111-111111111111",policy_name="daily-db",target="prod"} 1

@@ -49,6 +49,10 @@ type TargetOptions struct {
 	Logger log.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Requests, when not nil, receives every API request of the target's
+	// client (see RequestRecorder.Observe) and records those of a
+	// RefreshTraced refresh.
+	Requests *RequestRecorder
 }
 
 // Target is one configured project: its policies' job caches and the result
@@ -76,8 +80,9 @@ type Target struct {
 }
 
 type refreshCall struct {
-	done chan struct{}
-	snap *Snapshot
+	done   chan struct{}
+	snap   *Snapshot
+	traced bool
 }
 
 // Snapshot is the immutable result of one refresh of a target.
@@ -100,6 +105,14 @@ type Snapshot struct {
 	// the back-off, the zero time when there is none.
 	HasAuthBackoff   bool
 	AuthBackoffUntil time.Time
+	// Err is why the policy list could not be read when Up is false
+	// (secrets redacted by the client), "" otherwise.
+	Err string
+	// Requests are the API requests of a RefreshTraced refresh, in the
+	// order they ended, at most MaxTracedRequests; nil for other
+	// refreshes. RequestsDropped counts those beyond the limit.
+	Requests        []hwcloud.RequestEvent
+	RequestsDropped int
 }
 
 // authBackoffReporter is implemented by an API that holds back requests
@@ -129,7 +142,16 @@ type PolicySnapshot struct {
 	// partly: until then job-derived metrics are not exported, so that an
 	// API that never answered does not look like a policy without backups.
 	HasData bool
-	stats   policyStats
+	// OpenJobs is the number of cached jobs in a non-final state (running,
+	// waiting or unknown), which later refreshes read again.
+	OpenJobs int
+	// Changes counts what this refresh did to the policy's cached jobs;
+	// zero when the policy was not read (the policy list failed).
+	Changes JobChanges
+	// Err is why this refresh did not read the policy completely, "" when it
+	// did or when it did not try (see Snapshot.Err).
+	Err   string
+	stats policyStats
 }
 
 // NewTarget returns a target that has not been refreshed yet.
@@ -164,27 +186,63 @@ func (t *Target) Last() *Snapshot {
 // with Up false) is returned while the refresh goes on in the background,
 // bounded by its first caller's deadline.
 func (t *Target) Refresh(ctx context.Context) *Snapshot {
+	snap, _ := t.refreshCall(ctx, false)
+	return snap
+}
+
+// MaxTracedRequests bounds Snapshot.Requests.
+const MaxTracedRequests = 10000
+
+// RefreshTraced runs a refresh of its own, like a debug probe: it waits for
+// a refresh under way to end (within ctx), ignores MinRefreshInterval and
+// records the refresh's API requests in Snapshot.Requests (with
+// TargetOptions.Requests set). Scrapes that arrive meanwhile share it as
+// usual. It reports false, with the snapshot Refresh would serve, when ctx
+// ended before the refresh did, or left too little time to start one.
+func (t *Target) RefreshTraced(ctx context.Context) (*Snapshot, bool) {
+	return t.refreshCall(ctx, true)
+}
+
+func (t *Target) refreshCall(ctx context.Context, traced bool) (*Snapshot, bool) {
 	t.mu.Lock()
-	if t.last != nil && t.opts.MinRefreshInterval > 0 && t.opts.Now().Sub(t.last.Time) < t.opts.MinRefreshInterval {
+	if !traced && t.last != nil && t.opts.MinRefreshInterval > 0 && t.opts.Now().Sub(t.last.Time) < t.opts.MinRefreshInterval {
 		snap := t.last
 		t.mu.Unlock()
-		return snap
+		return snap, false
 	}
 	call := t.inflight
+	for traced && call != nil {
+		// A traced refresh is one of its own: the requests of a refresh
+		// that started before it are not its.
+		t.mu.Unlock()
+		select {
+		case <-call.done:
+		case <-ctx.Done():
+			return t.lastStale(), false
+		}
+		t.mu.Lock()
+		call = t.inflight
+	}
 	if call == nil {
 		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < minRefreshBudget {
 			// Too little time to read anything: a refresh would only fail
 			// and, shared or kept for MinRefreshInterval, make the API look
 			// down to other scrapers. Serve what is known instead.
 			t.mu.Unlock()
-			return t.lastOrEmpty()
+			return t.lastOrEmpty(), false
 		}
-		call = &refreshCall{done: make(chan struct{})}
+		call = &refreshCall{done: make(chan struct{}), traced: traced}
 		t.inflight = call
 		rctx, cancel := detach(ctx)
+		rec := t.opts.Requests
+		if !traced {
+			rec = nil
+		}
+		rec.start()
 		go func() {
 			defer cancel()
 			snap := t.refresh(rctx)
+			snap.Requests, snap.RequestsDropped = rec.stop()
 			t.mu.Lock()
 			snap.Version = t.versionAfter(t.last, snap)
 			t.last = snap
@@ -201,13 +259,13 @@ func (t *Target) Refresh(ctx context.Context) *Snapshot {
 	t.mu.Unlock()
 	select {
 	case <-call.done:
-		return call.snap
+		return call.snap, true
 	case <-ctx.Done():
 		select {
 		case <-call.done: // finished in the same instant: serve it
-			return call.snap
+			return call.snap, true
 		default:
-			return t.lastStale()
+			return t.lastStale(), false
 		}
 	}
 }
@@ -321,9 +379,13 @@ func (t *Target) refresh(ctx context.Context) *Snapshot {
 	logger := log.With(t.opts.Logger, "target", t.opts.Name)
 	snap := &Snapshot{Target: t.opts.Name}
 
+	for _, s := range t.policies {
+		s.changes, s.lastErr = JobChanges{}, ""
+	}
 	listed, err := t.opts.API.ListPolicies(ctx)
 	if err != nil {
 		logError(logger, "listing policies failed", vbs.OpListPolicies, err)
+		snap.Err = err.Error()
 		for _, s := range t.policies {
 			s.lastSuccess = false
 		}
@@ -348,6 +410,9 @@ func (t *Target) refresh(ctx context.Context) *Snapshot {
 			LastJob:          s.newest,
 			CachedJobs:       s.cache.len(),
 			HasData:          s.headDone || s.cache.len() > 0,
+			OpenJobs:         len(s.cache.open),
+			Changes:          s.changes,
+			Err:              s.lastErr,
 			stats:            s.derived(now),
 		}
 		snap.Policies = append(snap.Policies, ps)
@@ -405,6 +470,7 @@ func (t *Target) refreshPolicies(ctx context.Context, logger log.Logger, listed 
 					t.policies[id] = s
 				}
 				s.lastSuccess = false
+				s.lastErr = "the policy is not in the project's policy list"
 				level.Warn(logger).Log("msg", "configured policy is not in the project's policy list; keeping its last known values",
 					"policy_id", id, "policy_name", s.policy.Name, "operation", vbs.OpListPolicies)
 				continue
@@ -427,6 +493,7 @@ func (t *Target) refreshPolicies(ctx context.Context, logger log.Logger, listed 
 			err := s.refresh(ctx, t.opts.API, now, lookback, !t.opts.DisableCache, logger)
 			s.lastSuccess = err == nil
 			if err != nil {
+				s.lastErr = err.Error()
 				logError(plog, "reading the policy's jobs failed; keeping what was read", vbs.OpListTasks, err)
 			}
 		}()

@@ -15,8 +15,10 @@ import (
 )
 
 // writeExporterConfig writes the exporter's configuration for the simulators
-// (AK/SK with the secret key in a file) and returns its path.
-func writeExporterConfig(t *testing.T, sims map[string]*vbstest.Server) string {
+// (AK/SK with the secret key in a file) and returns its path. endpoints
+// replaces the endpoint of the targets it names (e.g. a proxy in front of
+// the simulator).
+func writeExporterConfig(t *testing.T, sims map[string]*vbstest.Server, endpoints map[string]string) string {
 	t.Helper()
 	dir := t.TempDir()
 	names := make([]string, 0, len(sims))
@@ -28,7 +30,11 @@ func writeExporterConfig(t *testing.T, sims map[string]*vbstest.Server) string {
 	b.WriteString("targets:\n")
 	for _, name := range names {
 		srv := sims[name]
-		requireLoopback(t, "simulator "+name, srv.URL())
+		endpoint := srv.URL()
+		if e, ok := endpoints[name]; ok {
+			endpoint = e
+		}
+		requireLoopback(t, "simulator "+name, endpoint)
 		o := srv.Options()
 		skFile := filepath.Join(dir, name+"_sk")
 		if err := os.WriteFile(skFile, []byte(o.SecretKey+"\n"), 0o600); err != nil {
@@ -41,7 +47,7 @@ func writeExporterConfig(t *testing.T, sims map[string]*vbstest.Server) string {
     auth:
       access_key: %s
       secret_key_file: %s
-`, name, o.ProjectID, srv.URL(), o.AccessKey, skFile)
+`, name, o.ProjectID, endpoint, o.AccessKey, skFile)
 	}
 	path := filepath.Join(dir, "vbs.yml")
 	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {

@@ -3,6 +3,7 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"debug/buildinfo"
 	"errors"
 	"fmt"
 	"io"
@@ -22,20 +23,44 @@ import (
 // (or their goroutines) outlive a request.
 var httpClient = &http.Client{Transport: &http.Transport{DisableKeepAlives: true, Proxy: nil}, Timeout: 10 * time.Second}
 
-// requireTool returns the path of a tool the test needs. Without it the test
-// is skipped on a developer machine and fails in CI (where .ci/run installs it).
-func requireTool(t *testing.T, name, pkg string) string {
+// requireTool returns the path of a tool the test needs: the file named by the
+// environment variable env when set (e.g. a current release built by
+// `make e2e-current`), else name on PATH. Without it the test is skipped on a
+// developer machine and fails in CI (where .ci/run installs it).
+func requireTool(t *testing.T, env, name, pkg string) string {
 	t.Helper()
+	if path := os.Getenv(env); path != "" {
+		if _, err := exec.LookPath(path); err != nil {
+			t.Fatalf("%s=%s: %v", env, path, err)
+		}
+		return path
+	}
 	path, err := exec.LookPath(name)
 	if err == nil {
 		return path
 	}
-	msg := fmt.Sprintf("%s is not on PATH (Debian package %q: apt-get install --no-install-recommends %s)", name, pkg, pkg)
+	msg := fmt.Sprintf("%s is not on PATH (Debian package %q: apt-get install --no-install-recommends %s; or set %s)", name, pkg, pkg, env)
 	if os.Getenv("CI") != "" {
 		t.Fatal(msg)
 	}
 	t.Skip(msg)
 	return ""
+}
+
+// toolVersion returns the first line of `bin --version`, followed by the
+// main module's version when the binary was built with `go install` (which
+// leaves --version empty).
+func toolVersion(t *testing.T, bin string) string {
+	t.Helper()
+	out, err := exec.Command(bin, "--version").CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s --version: %v\n%s", bin, err, out)
+	}
+	line, _, _ := strings.Cut(string(out), "\n")
+	if info, err := buildinfo.ReadFile(bin); err == nil && info.Main.Version != "" && info.Main.Version != "(devel)" {
+		line += " [" + info.Main.Path + "@" + info.Main.Version + "]"
+	}
+	return line
 }
 
 // freeAddr returns a 127.0.0.1 address with a port that was free a moment ago.

@@ -38,7 +38,7 @@ import (
 
 // alertKey identifies an alert instance for the comparisons.
 type alertKey struct {
-	Alertname, Severity, Reason, Target, PolicyName, ResourceID string
+	Alertname, Severity, Reason, Target, Operation, PolicyName, ResourceID string
 }
 
 func (k alertKey) String() string {
@@ -47,6 +47,9 @@ func (k alertKey) String() string {
 		s += ",reason=" + k.Reason
 	}
 	s += ",target=" + k.Target
+	if k.Operation != "" {
+		s += ",operation=" + k.Operation
+	}
 	if k.PolicyName != "" {
 		s += ",policy_name=" + k.PolicyName
 	}
@@ -62,39 +65,47 @@ func keyOf(labels map[string]string) alertKey {
 		Severity:   labels["severity"],
 		Reason:     labels["reason"],
 		Target:     labels["target"],
+		Operation:  labels["operation"],
 		PolicyName: labels["policy_name"],
 		ResourceID: labels["resource_id"],
 	}
 }
 
 // plantedAlerts are the alerts the scenario must produce, and no other.
+// staging's API sits behind a flakyProxy that fails a quarter of the calls:
+// VBSAPIErrorRate fires for both operations, and staging's missed disk must
+// still page (the data is fresh: retries read everything).
 var plantedAlerts = []alertKey{
 	{Alertname: "VBSBackupFailed", Severity: "critical", Target: "prod", PolicyName: "prod-daily", ResourceID: "vol-prod-failed"},
 	{Alertname: "VBSBackupStuck", Severity: "warning", Target: "prod", PolicyName: "prod-daily", ResourceID: "vol-prod-stuck"},
 	{Alertname: "VBSPolicyUncovered", Severity: "warning", Target: "prod", PolicyName: "prod-uncovered"},
 	{Alertname: "VBSBackupMissed", Severity: "warning", Target: "staging", PolicyName: "staging-daily", ResourceID: "vol-staging-missed"},
+	{Alertname: "VBSAPIErrorRate", Severity: "warning", Target: "staging", Operation: "list_policies"},
+	{Alertname: "VBSAPIErrorRate", Severity: "warning", Target: "staging", Operation: "list_tasks"},
 }
 
+// missedAlert is staging's missed disk, the alert the API's trouble must not
+// silence while the data is fresh, and must silence once it is stale.
+var missedAlert = plantedAlerts[3]
+
 // apiDownAlert fires once the staging API is broken.
-var apiDownAlert = alertKey{Alertname: "VBSAPIErrors", Severity: "critical", Reason: "api_unreachable", Target: "staging"}
+var apiDownAlert = alertKey{Alertname: "VBSTargetDown", Severity: "critical", Target: "staging"}
 
 // isTransient reports whether an alert may show up while the system starts
 // and must then clear: the "no metrics at all" branch of VBSExporterDown
-// before the first scrape, and VBSAPIErrors for a backfill that a first
+// before the first scrape, and VBSPolicyBackfillIncomplete for a backfill that a first
 // scrape did not finish (with every `for:` shortened to 0s).
 func isTransient(k alertKey) bool {
 	return (k.Alertname == "VBSExporterDown" && k.Reason == "no_metrics") ||
-		(k.Alertname == "VBSAPIErrors" && k.Reason == "backfill_incomplete")
+		k.Alertname == "VBSPolicyBackfillIncomplete"
 }
 
-// isOutageTransient adds, once the staging API is broken, the error-rate
-// branch of VBSAPIErrors for staging: a scrape that ends while the failing
-// refresh is still retrying serves the last good snapshot (vbs_up 1) next to
-// the already counted 503s, and with `for: 0s` that can fire for an
-// evaluation until vbs_up 0 arrives and suppresses it.
+// isOutageTransient adds, once the staging API is broken, VBSAPIErrorRate
+// for staging: it fires until vbs_up 0 arrives and suppresses it (a target
+// that cannot be read at all is VBSTargetDown's business).
 func isOutageTransient(k alertKey) bool {
 	return isTransient(k) ||
-		(k.Alertname == "VBSAPIErrors" && k.Reason == "error_rate" && k.Target == "staging")
+		(k.Alertname == "VBSAPIErrorRate" && k.Target == "staging")
 }
 
 // schedule is a policy's schedule as the simulator serves it.

@@ -35,6 +35,10 @@ const (
 type RequestEvent struct {
 	// Operation is the operation name of the request (Request.Op).
 	Operation string
+	// Method and Path are the request's HTTP method and URL path (escaped,
+	// without the query string or host), for request traces; the path holds
+	// identifiers such as the project ID, never a credential.
+	Method, Path string
 	// StatusCode is the HTTP status, 0 when no response arrived (network error).
 	StatusCode int
 	// Duration covers sending the request and reading the response body.
@@ -227,7 +231,7 @@ func (e *Engine) Do(ctx context.Context, r *Request) error {
 
 		start := time.Now()
 		resp, err := e.hc.Do(req)
-		ev := RequestEvent{Operation: r.Op, Attempt: attempt}
+		ev := RequestEvent{Operation: r.Op, Method: r.Method, Path: redactWith(r.redact, r.URL.EscapedPath()), Attempt: attempt}
 		var data []byte
 		if err == nil {
 			ev.StatusCode = resp.StatusCode

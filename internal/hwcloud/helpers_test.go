@@ -106,7 +106,7 @@ func (l *eventLog) brief() []RequestEvent {
 	defer l.mu.Unlock()
 	out := make([]RequestEvent, len(l.events))
 	for i, ev := range l.events {
-		ev.Duration, ev.Err = 0, nil
+		ev.Duration, ev.Err, ev.Method, ev.Path = 0, nil, "", ""
 		out[i] = ev
 	}
 	return out

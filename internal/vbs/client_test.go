@@ -141,7 +141,7 @@ func TestListPolicies(t *testing.T) {
 	if n.Load() != 1 {
 		t.Errorf("%d requests, want 1", n.Load())
 	}
-	want := []hwcloud.RequestEvent{{Operation: OpListPolicies, StatusCode: 200, Attempt: 1}}
+	want := []hwcloud.RequestEvent{{Operation: OpListPolicies, Method: "GET", Path: "/v2/proj-1/backuppolicy", StatusCode: 200, Attempt: 1}}
 	if !reflect.DeepEqual(log.brief(), want) {
 		t.Errorf("events %+v, want %+v", log.brief(), want)
 	}
@@ -334,7 +334,7 @@ func TestNotRetried(t *testing.T) {
 		if seq.count() != 1 {
 			t.Errorf("%d: %d requests, want 1", status, seq.count())
 		}
-		want := []hwcloud.RequestEvent{{Operation: OpListPolicies, StatusCode: status, Attempt: 1, RequestID: "req-1"}}
+		want := []hwcloud.RequestEvent{{Operation: OpListPolicies, Method: "GET", Path: "/v2/proj-1/backuppolicy", StatusCode: status, Attempt: 1, RequestID: "req-1"}}
 		if !reflect.DeepEqual(log.brief(), want) {
 			t.Errorf("%d: events %+v", status, log.brief())
 		}
@@ -355,12 +355,12 @@ func TestRetryThenSuccess(t *testing.T) {
 		t.Errorf("got %+v", got)
 	}
 	want := []hwcloud.RequestEvent{
-		{Operation: OpListPolicies, StatusCode: 503, Attempt: 1, Retried: true, RequestID: "req-1"},
-		{Operation: OpListPolicies, StatusCode: 500, Attempt: 2, Retried: true, RequestID: "req-2"},
-		{Operation: OpListPolicies, StatusCode: 429, Attempt: 3, Retried: true, RequestID: "req-3"},
-		{Operation: OpListPolicies, StatusCode: 502, Attempt: 4, Retried: true, RequestID: "req-4"},
-		{Operation: OpListPolicies, StatusCode: 504, Attempt: 5, Retried: true, RequestID: "req-5"},
-		{Operation: OpListPolicies, StatusCode: 200, Attempt: 6, RequestID: "req-6"},
+		{Operation: OpListPolicies, Method: "GET", Path: "/v2/proj-1/backuppolicy", StatusCode: 503, Attempt: 1, Retried: true, RequestID: "req-1"},
+		{Operation: OpListPolicies, Method: "GET", Path: "/v2/proj-1/backuppolicy", StatusCode: 500, Attempt: 2, Retried: true, RequestID: "req-2"},
+		{Operation: OpListPolicies, Method: "GET", Path: "/v2/proj-1/backuppolicy", StatusCode: 429, Attempt: 3, Retried: true, RequestID: "req-3"},
+		{Operation: OpListPolicies, Method: "GET", Path: "/v2/proj-1/backuppolicy", StatusCode: 502, Attempt: 4, Retried: true, RequestID: "req-4"},
+		{Operation: OpListPolicies, Method: "GET", Path: "/v2/proj-1/backuppolicy", StatusCode: 504, Attempt: 5, Retried: true, RequestID: "req-5"},
+		{Operation: OpListPolicies, Method: "GET", Path: "/v2/proj-1/backuppolicy", StatusCode: 200, Attempt: 6, RequestID: "req-6"},
 	}
 	if !reflect.DeepEqual(log.brief(), want) {
 		t.Errorf("events\n got %+v\nwant %+v", log.brief(), want)
@@ -428,7 +428,7 @@ func TestDeadlineShortCircuit(t *testing.T) {
 	if !errors.As(err, &ae) || ae.StatusCode != 503 {
 		t.Fatalf("error %v", err)
 	}
-	want := []hwcloud.RequestEvent{{Operation: OpListPolicies, StatusCode: 503, Attempt: 1, RequestID: "req-1"}}
+	want := []hwcloud.RequestEvent{{Operation: OpListPolicies, Method: "GET", Path: "/v2/proj-1/backuppolicy", StatusCode: 503, Attempt: 1, RequestID: "req-1"}}
 	if !reflect.DeepEqual(log.brief(), want) {
 		t.Errorf("events %+v", log.brief())
 	}
