@@ -6,7 +6,6 @@ import (
 	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
-	dto "github.com/prometheus/client_model/go"
 
 	"github.com/vbs-exporter/vbs_exporter/internal/hwcloud"
 )
@@ -26,8 +25,17 @@ type APIMetrics struct {
 	// live holds the targets named by the last Retain; nil (no Retain yet)
 	// accepts every target.
 	live map[string]bool
-	// seen holds the targets that have series, for Retain to delete.
-	seen map[string]bool
+	// series holds the label values of each target's series: Retain
+	// deletes a removed target's, For collects one target's without
+	// looking at the others'.
+	series map[string]*targetSeries
+}
+
+// targetSeries are the operation and code label values of one target's
+// series.
+type targetSeries struct {
+	requests  map[[2]string]bool // operation, code
+	durations map[string]bool    // operation
 }
 
 // NewAPIMetrics returns empty API request metrics.
@@ -42,7 +50,7 @@ func NewAPIMetrics() *APIMetrics {
 			Help:    "Latency of HTTP requests to the VBS and IAM APIs.",
 			Buckets: apiDurationBuckets,
 		}, []string{"target", "operation"}),
-		seen: make(map[string]bool),
+		series: make(map[string]*targetSeries),
 	}
 }
 
@@ -64,7 +72,13 @@ func (m *APIMetrics) observe(target string, e hwcloud.RequestEvent) {
 		// series are gone and must not come back.
 		return
 	}
-	m.seen[target] = true
+	ts := m.series[target]
+	if ts == nil {
+		ts = &targetSeries{requests: make(map[[2]string]bool), durations: make(map[string]bool)}
+		m.series[target] = ts
+	}
+	ts.requests[[2]string{e.Operation, code}] = true
+	ts.durations[e.Operation] = true
 	m.requests.WithLabelValues(target, e.Operation, code).Inc()
 	m.durations.WithLabelValues(target, e.Operation).Observe(e.Duration.Seconds())
 }
@@ -79,11 +93,11 @@ func (m *APIMetrics) Retain(targets []string) {
 	for _, t := range targets {
 		m.live[t] = true
 	}
-	for t := range m.seen {
+	for t := range m.series {
 		if !m.live[t] {
 			m.requests.DeletePartialMatch(prometheus.Labels{"target": t})
 			m.durations.DeletePartialMatch(prometheus.Labels{"target": t})
-			delete(m.seen, t)
+			delete(m.series, t)
 		}
 	}
 }
@@ -106,31 +120,20 @@ func (m *APIMetrics) collect(ch chan<- prometheus.Metric, names []string) {
 		m.durations.Collect(ch)
 		return
 	}
-	all := make(chan prometheus.Metric)
-	go func() {
-		defer close(all)
-		m.requests.Collect(all)
-		m.durations.Collect(all)
-	}()
-	for metric := range all {
-		if slices.Contains(names, targetOf(metric)) {
-			ch <- metric
+	for i, t := range names {
+		ts := m.series[t]
+		if ts == nil || slices.Contains(names[:i], t) {
+			continue
+		}
+		// The series exist (observe created them under mu, Retain deletes
+		// them with their entry), so these lookups create nothing.
+		for k := range ts.requests {
+			ch <- m.requests.WithLabelValues(t, k[0], k[1])
+		}
+		for op := range ts.durations {
+			ch <- m.durations.WithLabelValues(t, op).(prometheus.Metric)
 		}
 	}
-}
-
-// targetOf returns the value of metric's target label.
-func targetOf(metric prometheus.Metric) string {
-	var d dto.Metric
-	if metric.Write(&d) != nil {
-		return ""
-	}
-	for _, l := range d.GetLabel() {
-		if l.GetName() == "target" {
-			return l.GetValue()
-		}
-	}
-	return ""
 }
 
 // For returns a collector of the API metrics of the named targets only, for

@@ -1,6 +1,7 @@
 package collector
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -82,10 +83,32 @@ vbs_api_requests_total{code="error",operation="list_tasks",target="a"} 1
 	}
 	check("all", m, apiMetricsHeader+apiMetricsA+apiMetricsB)
 	check("For(b)", m.For("b"), apiMetricsHeader+apiMetricsB)
+	check("For(b, b)", m.For("b", "b"), apiMetricsHeader+apiMetricsB)
 	check("For()", m.For(), "")
 
 	m.Retain([]string{"b"})
 	a(hwcloud.RequestEvent{Operation: "list_tasks", StatusCode: 200, Duration: time.Second}) // a late refresh of a
 	check("after Retain(b)", m, apiMetricsHeader+apiMetricsB)
 	check("For(a) after Retain(b)", m.For("a"), "")
+}
+
+// BenchmarkAPIMetricsFor: gathering one target's API metrics (what /probe
+// does) out of 20 targets with 3 operations and 2 codes each.
+func BenchmarkAPIMetricsFor(b *testing.B) {
+	m := NewAPIMetrics()
+	for i := range 20 {
+		obs := m.Observer("t" + strconv.Itoa(i))
+		for _, op := range []string{"iam_token", "list_policies", "list_tasks"} {
+			obs(hwcloud.RequestEvent{Operation: op, StatusCode: 200, Duration: 80 * time.Millisecond})
+			obs(hwcloud.RequestEvent{Operation: op, StatusCode: 503, Duration: 2 * time.Second})
+		}
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(m.For("t7"))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := reg.Gather(); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
