@@ -12,6 +12,9 @@ LDFLAGS   := -s -w \
 	-X github.com/prometheus/common/version.BuildUser=vbs_exporter \
 	-X github.com/prometheus/common/version.BuildDate=$(BUILDDATE)
 FUZZTIME  ?= 30s
+DOCKER        ?= docker
+DOCKER_IMAGE  ?= vbs_exporter
+DOCKER_TAG    ?= $(VERSION)
 
 # Current upstream releases for `make e2e-current` (Debian's, used by CI, are
 # older). Alertmanager modules after v0.28 do not build with `go install`
@@ -20,12 +23,21 @@ PROMETHEUS_CURRENT   ?= v0.316.0
 ALERTMANAGER_CURRENT ?= v0.28.1
 CURRENT_BIN          ?= $(CURDIR)/.cache/current
 
-.PHONY: all build test vet lint unit check-metrics check-alerts check-deploy e2e e2e-current bench fuzz prometheusrule clean
+.PHONY: all build docker test vet lint unit check-metrics check-alerts check-deploy e2e e2e-current bench fuzz prometheusrule clean
 
 all: build
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o vbs_exporter .
+
+## docker: the image, with this checkout's version, revision, branch and build date.
+docker:
+	$(DOCKER) build \
+		--build-arg VERSION=$(VERSION) \
+		--build-arg REVISION=$(REVISION) \
+		--build-arg BRANCH=$(BRANCH) \
+		--build-arg BUILD_DATE=$(BUILDDATE) \
+		-t $(DOCKER_IMAGE):$(DOCKER_TAG) .
 
 ## test: everything CI runs — vet, staticcheck, unit and integration tests under -race
 ## (fuzz seed corpora included), promtool on a real scrape, alert rules and
