@@ -23,7 +23,7 @@ PROMETHEUS_CURRENT   ?= v0.316.0
 ALERTMANAGER_CURRENT ?= v0.28.1
 CURRENT_BIN          ?= $(CURDIR)/.cache/current
 
-.PHONY: all build docker test vet unit check-metrics check-alerts check-deploy e2e e2e-current bench fuzz prometheusrule clean
+.PHONY: all build docker test vet lint unit check-metrics check-alerts check-deploy e2e e2e-current bench fuzz prometheusrule clean
 
 all: build
 
@@ -39,13 +39,17 @@ docker:
 		--build-arg BUILD_DATE=$(BUILDDATE) \
 		-t $(DOCKER_IMAGE):$(DOCKER_TAG) .
 
-## test: everything CI runs — vet, unit and integration tests under -race
+## test: everything CI runs — vet, staticcheck, unit and integration tests under -race
 ## (fuzz seed corpora included), promtool on a real scrape, alert rules and
 ## their unit tests, the PrometheusRule drift check.
-test: vet unit check-metrics check-alerts check-deploy
+test: vet lint unit check-metrics check-alerts check-deploy
 
 vet:
 	$(GO) vet ./...
+
+## lint: staticcheck, pinned as a tool in go.mod (go get -tool ...@version to move it).
+lint:
+	$(GO) tool staticcheck ./...
 
 unit:
 	$(GO) test -race -count=1 ./...

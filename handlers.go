@@ -190,20 +190,8 @@ func refreshAll(ctx context.Context, targets []*collector.Target) []*collector.S
 // from the render cache under route; only the per-scrape part is encoded
 // here. The slot is held for the refresh and the render, not for sending.
 func (h *handlers) scrape(w http.ResponseWriter, r *http.Request, route string, targets []*collector.Target, own prometheus.Gatherer) {
-	// Every write of the answer has a deadline: a client that does not read
-	// holds its connection for the scrape timeout plus a margin at most. The
-	// deadline is the connection's: it is lifted once the answer is sent
-	// (whole: it has a Content-Length), for the next request on the
-	// connection, which a server without WriteTimeout would not reset.
-	rc := http.NewResponseController(w)
-	writeTimeout := h.scrapeTimeout(r) + writeMargin
-	if rc.SetWriteDeadline(time.Now().Add(writeTimeout)) == nil {
-		defer func() {
-			if rc.Flush() == nil {
-				_ = rc.SetWriteDeadline(time.Time{})
-			}
-		}()
-	}
+	wd := h.startWriteDeadline(w, r)
+	defer wd.lift()
 	release, ok := h.acquire(w)
 	if !ok {
 		return
@@ -261,8 +249,7 @@ func (h *handlers) scrape(w http.ResponseWriter, r *http.Request, route string, 
 		size += len(b)
 	}
 	w.Header().Set("Content-Length", strconv.Itoa(size))
-	// Sending gets its full time whatever the refresh took.
-	_ = rc.SetWriteDeadline(time.Now().Add(writeTimeout))
+	wd.renew()
 	for _, b := range body {
 		if _, err := w.Write(b); err != nil {
 			return // the client went away or did not read in time
@@ -324,20 +311,46 @@ func (h *handlers) probe(w http.ResponseWriter, r *http.Request) {
 	h.scrape(w, r, "probe\x00"+t.Name(), []*collector.Target{t}, api)
 }
 
+// writeDeadline bounds every write of a scrape's answer, so that a client
+// that does not read holds its connection for the scrape timeout plus a
+// margin at most. The deadline is the connection's: lift, deferred, removes
+// it once the answer is sent (whole: it has a Content-Length), for the next
+// request on the connection, which a server without WriteTimeout would not
+// reset.
+type writeDeadline struct {
+	rc  *http.ResponseController
+	d   time.Duration
+	set bool
+}
+
+// startWriteDeadline sets the deadline of the answer to r.
+func (h *handlers) startWriteDeadline(w http.ResponseWriter, r *http.Request) *writeDeadline {
+	wd := &writeDeadline{rc: http.NewResponseController(w), d: h.scrapeTimeout(r) + writeMargin}
+	wd.set = wd.rc.SetWriteDeadline(time.Now().Add(wd.d)) == nil
+	return wd
+}
+
+// renew gives sending its full time again, whatever the refresh took.
+func (wd *writeDeadline) renew() {
+	if wd.set {
+		_ = wd.rc.SetWriteDeadline(time.Now().Add(wd.d))
+	}
+}
+
+// lift removes the deadline after a complete answer.
+func (wd *writeDeadline) lift() {
+	if wd.set && wd.rc.Flush() == nil {
+		_ = wd.rc.SetWriteDeadline(time.Time{})
+	}
+}
+
 // debugProbe runs a refresh of its own of t (not the one a scrape may be
 // sharing, nor the last result) and answers, as text, what it did and the
 // metrics /probe would have returned. It takes a --web.max-requests slot
 // and the scrape's timeout like any scrape.
 func (h *handlers) debugProbe(w http.ResponseWriter, r *http.Request, t *collector.Target) {
-	rc := http.NewResponseController(w)
-	writeTimeout := h.scrapeTimeout(r) + writeMargin
-	if rc.SetWriteDeadline(time.Now().Add(writeTimeout)) == nil {
-		defer func() {
-			if rc.Flush() == nil {
-				_ = rc.SetWriteDeadline(time.Time{})
-			}
-		}()
-	}
+	wd := h.startWriteDeadline(w, r)
+	defer wd.lift()
 	release, ok := h.acquire(w)
 	if !ok {
 		return
@@ -352,7 +365,7 @@ func (h *handlers) debugProbe(w http.ResponseWriter, r *http.Request, t *collect
 	release()
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Header().Set("Content-Length", strconv.Itoa(buf.Len()))
-	_ = rc.SetWriteDeadline(time.Now().Add(writeTimeout))
+	wd.renew()
 	_, _ = w.Write(buf.Bytes())
 }
 

@@ -153,7 +153,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	defer stop()
 
 	if o.demo {
-		demo, err := startDemo(o, logger)
+		demo, err := startDemo(logger)
 		if err != nil {
 			level.Error(logger).Log("msg", "starting the demo failed", "err", err)
 			return 1

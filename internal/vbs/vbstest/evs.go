@@ -60,20 +60,20 @@ func (s *Server) volumeList() []Volume {
 func (s *Server) listVolumes(r *http.Request) response {
 	m, err := parseRawQuery(r.URL.RawQuery)
 	if err != nil {
-		return vbsError(http.StatusBadRequest, CodeInvalidParameter, "invalid query string")
+		return vbsError(http.StatusBadRequest, codeInvalidParameter, "invalid query string")
 	}
 	limit, offset := 1000, 0
 	if v, ok := m["limit"]; ok {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 {
-			return vbsError(http.StatusBadRequest, CodeInvalidParameter, "invalid limit")
+			return vbsError(http.StatusBadRequest, codeInvalidParameter, "invalid limit")
 		}
 		limit = min(n, 1000)
 	}
 	if v, ok := m["offset"]; ok {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 0 {
-			return vbsError(http.StatusBadRequest, CodeInvalidParameter, "invalid offset")
+			return vbsError(http.StatusBadRequest, codeInvalidParameter, "invalid offset")
 		}
 		offset = n
 	}

@@ -57,7 +57,7 @@ func TestListVolumes(t *testing.T) {
 }
 
 func TestDemoScenarioNamesEveryDisk(t *testing.T) {
-	sc := DemoScenario(DefaultGenNow())
+	sc := DemoScenario(defaultGenNow())
 	names := map[string]string{}
 	for _, v := range sc.Volumes {
 		names[v.ID] = v.Name
