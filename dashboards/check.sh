@@ -2,7 +2,7 @@
 # Checks every query of the Grafana dashboards in this directory.
 #
 # Each panel expression gets the Grafana variables replaced the way the
-# end-to-end test does ($target/$policy -> .*, $__rate_interval -> 5m,
+# end-to-end test does ($job/$instance/$target/$policy -> .*, $__rate_interval -> 5m,
 # $__range -> 1h, $__interval -> 1m), then:
 #   - always: it must parse (promtool check rules on a generated rule file);
 #   - with PROMETHEUS_URL set (e.g. http://127.0.0.1:9090): it must run on that
@@ -27,7 +27,7 @@ for dash in *.json; do
 		| . as $p | (.targets // [])[] | select(.expr != null and .expr != "")
 		| [$p.title, (.expr | gsub("\n"; " "))] | @tsv' "$dash" |
 	sed -e 's/\$__rate_interval/5m/g' -e 's/\$__range/1h/g' -e 's/\$__interval/1m/g' \
-		-e 's/\$target/.*/g' -e 's/\$policy/.*/g' -e 's/\${target}/.*/g' -e 's/\${policy}/.*/g' \
+		-e 's/\${\{0,1\}\(job\|instance\|target\|policy\)}\{0,1\}/.*/g' \
 		>"$tmp/exprs.tsv"
 
 	if grep -q '\$' <(cut -f2 "$tmp/exprs.tsv"); then
