@@ -24,9 +24,9 @@ local u = import '../lib/utils.libsonnet';
     // Go-template fragments (rendered by Prometheus at alert time).
     local interval = '{{ with printf "vbs:policy_expected_interval_seconds{target=%q,policy_id=%q}" $labels.target $labels.policy_id | query }}{{ . | first | value | humanizeDuration }}{{ end }}',
     // ` "db-data"` after the disk's ID when vbs_resource_info names it; nothing otherwise.
-    local diskName = '{{ with printf "vbs:resource_info{target=%q,resource_id=%q}" $labels.target $labels.resource_id | query }}{{ with first }} "{{ .Labels.resource_name }}"{{ end }}{{ end }}',
+    local diskName = '{{ with printf "vbs:resource_info{target=%q,resource_id=%q}" $labels.target $labels.resource_id | query }}{{ with . | first }} "{{ .Labels.resource_name }}"{{ end }}{{ end }}',
     // ` (code X: message)` from the newest failed job, when the exporter exports it.
-    local failure = '{{ with printf "vbs:resource_last_failure_info{target=%q,policy_id=%q,resource_id=%q}" $labels.target $labels.policy_id $labels.resource_id | query }}{{ with first }} (code {{ .Labels.code }}{{ with .Labels.message }}: {{ . }}{{ end }}){{ end }}{{ end }}',
+    local failure = '{{ with printf "vbs:resource_last_failure_info{target=%q,policy_id=%q,resource_id=%q}" $labels.target $labels.policy_id $labels.resource_id | query }}{{ with . | first }} (code {{ .Labels.code }}{{ with .Labels.message }}: {{ . }}{{ end }}){{ end }}{{ end }}',
     local diskWhere = 'disk {{ $labels.resource_id }}' + diskName + ' ({{ $labels.resource_type }}) in policy {{ $labels.policy_name }} ({{ $labels.policy_id }}) on target {{ $labels.target }}',
     local failed(cmp) = |||
       (
