@@ -24,7 +24,7 @@
     else '%ds' % s,
 
   // Number as the rule text prints it: 1.5, 3, 0.1.
-  num(x):: std.toString(x),
+  num(x):: '%.12g' % x,
 
   // The runbook anchor of an alert in alerts/README.md.
   runbook(base, alert):: '%s#%s' % [base, std.asciiLower(alert)],
