@@ -212,3 +212,31 @@ func TestDashboardRunbookLinks(t *testing.T) {
 		t.Errorf("%d panel runbook links, want every alert-mirroring panel linked", linked)
 	}
 }
+
+// TestBehindSchedulePanelIsTested: alerts/tests/behind_schedule.yml runs the
+// "Disks behind schedule" stat's query, exactly as rendered (variables set to
+// All), against the scenario where VBSBackupMissed fires; a changed panel
+// query must be changed there too, or the agreement is no longer proven.
+func TestBehindSchedulePanelIsTested(t *testing.T) {
+	d := loadDashboard(t, "../dashboards/vbs-overview.json")
+	var expr string
+	for _, p := range d.Panels {
+		if p.Type == "stat" && p.Title == "Disks behind schedule" && len(p.Targets) == 1 {
+			expr = p.Targets[0].Expr
+		}
+	}
+	if expr == "" {
+		t.Fatal(`no "Disks behind schedule" stat with one query`)
+	}
+	if !strings.Contains(expr, "vbs:resource_behind_schedule_seconds") {
+		t.Errorf("the panel does not read the series VBSBackupMissed reads: %s", expr)
+	}
+	expr = strings.NewReplacer("$job", ".*", "$instance", ".*", "$target", ".*", "$policy", ".*").Replace(expr)
+	test, err := os.ReadFile("../alerts/tests/behind_schedule.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(test), "- expr: '"+expr+"'") {
+		t.Errorf("alerts/tests/behind_schedule.yml does not test the panel's query\n  %s", expr)
+	}
+}
