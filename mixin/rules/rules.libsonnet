@@ -79,7 +79,6 @@ local u = import '../lib/utils.libsonnet';
         // the disk's name where the exporter knows it: read by the alert
         // descriptions (query) and the dashboard.
         { record: 'vbs:resource_last_failure_info' } + norm('max', disk + ', code, message', 'vbs_resource_last_failure_info'),
-        { record: 'vbs:resource_last_failure_timestamp_seconds' } + norm('max', disk, 'vbs_resource_last_failure_timestamp_seconds', ' > 0'),
         { record: 'vbs:resource_info' } + norm('max', 'target, resource_id, resource_type, resource_name', 'vbs_resource_info'),
 
         // Schedule-aware thresholds, per policy (seconds).
