@@ -8,6 +8,7 @@ import (
 	"github.com/go-kit/log"
 	"github.com/go-kit/log/level"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
 
 	"github.com/vbs-exporter/vbs_exporter/collector"
@@ -51,7 +52,7 @@ func newApp(o appOptions) (*app, error) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(versioncollector.NewCollector("vbs_exporter"))
 	if o.runtimeMetrics {
-		reg.MustRegister(prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	}
 	api := collector.NewAPIMetrics()
 	apiReg := prometheus.NewRegistry()

@@ -21,7 +21,7 @@ type demo struct {
 
 // startDemo starts the simulator with the demo account and writes a config
 // file that uses it with AK/SK signing, like a real deployment.
-func startDemo(_ *options, logger log.Logger) (*demo, error) {
+func startDemo(logger log.Logger) (*demo, error) {
 	srv := vbstest.NewServer(vbstest.Options{})
 	srv.Load(vbstest.DemoScenario(time.Now().UTC()))
 	dir, err := os.MkdirTemp("", "vbs_exporter-demo-")

@@ -109,7 +109,7 @@ func buildTarget(tc config.Target, api *collector.APIMetrics, logger log.Logger)
 	// Every request is counted (vbs_api_*) and, during a debug refresh,
 	// recorded for /probe?debug=true.
 	requests := collector.NewRequestRecorder()
-	count := api.Observer(tc.Name)
+	count := logRequests(api.Observer(tc.Name), logger, tc.Name)
 	observer := func(e hwcloud.RequestEvent) {
 		count(e)
 		requests.Observe(e)

@@ -9,7 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
+	"io/fs"
 	"net/http"
 	"os"
 	"os/signal"
@@ -18,12 +18,10 @@ import (
 	"time"
 
 	"github.com/alecthomas/kingpin/v2"
-	"github.com/go-kit/log"
 	"github.com/go-kit/log/level"
 	"github.com/prometheus/common/version"
 	"github.com/prometheus/exporter-toolkit/web"
 	"github.com/prometheus/exporter-toolkit/web/kingpinflag"
-	slgokit "github.com/tjhop/slog-gokit"
 	"gopkg.in/yaml.v3"
 
 	"github.com/vbs-exporter/vbs_exporter/config"
@@ -47,6 +45,11 @@ func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
+// demoListenAddress is where --demo listens unless --web.listen-address is
+// given: loopback only, since the demo serves the reload endpoint without
+// authentication.
+const demoListenAddress = "127.0.0.1" + defaultPort
+
 // options are the parsed command-line flags.
 type options struct {
 	configFile     string
@@ -62,76 +65,76 @@ type options struct {
 	webFlags       *web.FlagConfig
 }
 
-func parseFlags(args []string, stderr *os.File) (*options, error) {
+// parseFlags parses args like the Prometheus tools do: --help and --version
+// print on stdout and end the process with 0; a usage error prints
+// "vbs_exporter: error: ..., try --help" on stderr and ends it with 2. When
+// the process is to end, done is true and code is its exit code.
+func parseFlags(args []string, stdout, stderr io.Writer) (o *options, code int, done bool) {
 	app := kingpin.New("vbs_exporter", "Prometheus exporter for Huawei Cloud VBS (Volume Backup Service) backup jobs.")
-	app.UsageWriter(stderr)
+	app.UsageWriter(stdout)
 	app.ErrorWriter(stderr)
-	o := &options{}
-	app.Flag("config.file", "Path to the configuration file.").Default("vbs.yml").StringVar(&o.configFile)
+	// kingpin would call os.Exit after --help and --version; record the
+	// code instead so that run returns it (and its callers' defers run).
+	exit := -1
+	app.Terminate(func(c int) {
+		if exit < 0 {
+			exit = c
+		}
+	})
+	o = &options{}
+	app.Flag("config.file", "Path to the configuration file (an annotated example: examples/vbs.yml).").Default("vbs.yml").StringVar(&o.configFile)
 	app.Flag("config.check", "Validate the configuration file, print the result and exit 0 (valid) or 1 (invalid) without serving.").BoolVar(&o.configCheck)
 	app.Flag("web.telemetry-path", "Path under which to expose metrics.").Default("/metrics").StringVar(&o.telemetryPath)
 	app.Flag("web.metrics.targets", "Serve every configured target on the telemetry path besides the exporter's own metrics. With --no-web.metrics.targets it holds only the exporter's own metrics, as blackbox_exporter's does: scrape targets through /probe?target=NAME.").Default("true").BoolVar(&o.metricsTargets)
 	app.Flag("web.max-requests", "Maximum number of concurrent scrape requests (/metrics and /probe); more get HTTP 503. 0 means no limit.").Default("40").IntVar(&o.maxRequests)
 	app.Flag("scrape.timeout-offset", "Offset subtracted from Prometheus's X-Prometheus-Scrape-Timeout-Seconds to leave time for rendering the metrics.").Default("500ms").DurationVar(&o.timeoutOffset)
 	app.Flag("scrape.default-timeout", "Refresh deadline when the scraper sends no X-Prometheus-Scrape-Timeout-Seconds header.").Default("10s").DurationVar(&o.defaultTimeout)
-	app.Flag("demo", "Serve a simulated VBS account on loopback instead of reading --config.file: no cloud account needed.").BoolVar(&o.demo)
+	app.Flag("demo", "Serve a simulated VBS account instead of reading --config.file: no cloud account needed. Listens on "+demoListenAddress+" unless --web.listen-address is given.").BoolVar(&o.demo)
 	app.Flag("log.level", "Only log messages with the given severity or above. One of: [debug, info, warn, error]").Default("info").EnumVar(&o.logLevel, "debug", "info", "warn", "error")
 	app.Flag("log.format", "Output format of log messages. One of: [logfmt, json]").Default("logfmt").EnumVar(&o.logFormat, "logfmt", "json")
 	o.webFlags = kingpinflag.AddFlags(app, defaultPort)
+	listenSet := false
+	app.GetFlag("web.listen-address").IsSetByUser(&listenSet)
 	app.Version(version.Print("vbs_exporter"))
 	app.HelpFlag.Short('h')
-	if _, err := app.Parse(args); err != nil {
-		return nil, err
+	_, err := app.Parse(args)
+	switch {
+	case exit >= 0:
+		return nil, exit, true
+	case err != nil:
+		fmt.Fprintf(stderr, "vbs_exporter: error: %v, try --help\n", err)
+		return nil, 2, true
 	}
-	return o, nil
+	if o.demo && !listenSet {
+		*o.webFlags.WebListenAddresses = []string{demoListenAddress}
+	}
+	return o, 0, false
 }
 
-// newLogger returns the application's go-kit logger and a *slog.Logger that
-// writes into the same stream, for the exporter toolkit.
-func newLogger(w io.Writer, lvl, format string) (log.Logger, *slog.Logger) {
-	var logger log.Logger
-	if format == "json" {
-		logger = log.NewJSONLogger(log.NewSyncWriter(w))
-	} else {
-		logger = log.NewLogfmtLogger(log.NewSyncWriter(w))
+// configFileMissing returns an error that shows a new user the way forward
+// when the configuration file does not exist, and nil otherwise (other
+// problems with the file are config.Load's to report).
+func configFileMissing(path string) error {
+	if _, err := os.Stat(path); !errors.Is(err, fs.ErrNotExist) {
+		return nil
 	}
-	var filter level.Option
-	var sl slog.Level
-	switch lvl {
-	case "debug":
-		filter, sl = level.AllowDebug(), slog.LevelDebug
-	case "warn":
-		filter, sl = level.AllowWarn(), slog.LevelWarn
-	case "error":
-		filter, sl = level.AllowError(), slog.LevelError
-	default:
-		filter, sl = level.AllowInfo(), slog.LevelInfo
-	}
-	logger = level.NewFilter(logger, filter)
-	// The toolkit's slog records carry their own level, caller and time;
-	// renaming "time" to "ts" makes them read like the rest of the stream.
-	base := logger
-	bridged := log.LoggerFunc(func(kv ...any) error {
-		for i := 0; i+1 < len(kv); i += 2 {
-			if kv[i] == "time" {
-				kv[i] = "ts"
-			}
-		}
-		return base.Log(kv...)
-	})
-	logger = log.With(logger, "ts", log.DefaultTimestampUTC, "caller", log.DefaultCaller)
-	return logger, slog.New(slgokit.NewGoKitHandler(bridged, sl))
+	return fmt.Errorf("config file %s does not exist: start from examples/vbs.yml "+
+		"(an annotated example in the vbs_exporter sources) and point --config.file at it, "+
+		"or try --demo to run against a simulated account without any configuration", path)
 }
 
-func run(args []string, stdout, stderr *os.File) int {
-	o, err := parseFlags(args, stderr)
-	if err != nil {
-		fmt.Fprintf(stderr, "vbs_exporter: %v\n", err)
-		return 2
+func run(args []string, stdout, stderr io.Writer) int {
+	o, code, done := parseFlags(args, stdout, stderr)
+	if done {
+		return code
 	}
 	logger, slogger := newLogger(stderr, o.logLevel, o.logFormat)
 
 	if o.configCheck {
+		if err := configFileMissing(o.configFile); err != nil {
+			fmt.Fprintf(stderr, "%v\n", err)
+			return 1
+		}
 		c, err := config.Load(o.configFile, os.LookupEnv)
 		if err != nil {
 			fmt.Fprintf(stderr, "%v\n", err)
@@ -150,13 +153,16 @@ func run(args []string, stdout, stderr *os.File) int {
 	defer stop()
 
 	if o.demo {
-		demo, err := startDemo(o, logger)
+		demo, err := startDemo(logger)
 		if err != nil {
 			level.Error(logger).Log("msg", "starting the demo failed", "err", err)
 			return 1
 		}
 		defer demo.Close()
 		o.configFile = demo.configFile
+	} else if err := configFileMissing(o.configFile); err != nil {
+		level.Error(logger).Log("msg", "loading the configuration failed", "err", err)
+		return 1
 	}
 
 	a, err := newApp(appOptions{

@@ -20,6 +20,7 @@ import (
 
 	"github.com/go-kit/log"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/vbs-exporter/vbs_exporter/collector"
 	"github.com/vbs-exporter/vbs_exporter/internal/hwcloud"
@@ -113,7 +114,7 @@ func perfServer(tb testing.TB, sim perfSim, naive bool) (*httptest.Server, *coll
 	tb.Helper()
 	api := collector.NewAPIMetrics()
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(api, prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+	reg.MustRegister(api, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	ex := newExporter(api, log.NewNopLogger())
 	client, err := vbs.New(vbs.Options{
 		Region: "cn-north-4", Endpoint: sim.url, ProjectID: sim.project,

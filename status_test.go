@@ -1,8 +1,10 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -269,9 +271,10 @@ func TestMetricsTargetsFlag(t *testing.T) {
 		args []string
 		want bool
 	}{{nil, true}, {[]string{"--no-web.metrics.targets"}, false}, {[]string{"--web.metrics.targets"}, true}} {
-		o, err := parseFlags(tc.args, nil)
-		if err != nil {
-			t.Fatalf("%q: %v", tc.args, err)
+		var stderr bytes.Buffer
+		o, code, done := parseFlags(tc.args, io.Discard, &stderr)
+		if done {
+			t.Fatalf("%q: exit %d: %s", tc.args, code, stderr.String())
 		}
 		if o.metricsTargets != tc.want {
 			t.Errorf("%q: metricsTargets %v, want %v", tc.args, o.metricsTargets, tc.want)

@@ -3,20 +3,14 @@
 # alerts/tests/*.yml, and amtool check-config on the Alertmanager example.
 # Exits non-zero on the first kind of failure found (all checks still run).
 #
-# Tools: promtool (Debian package "prometheus") and amtool (Debian package
-# "prometheus-alertmanager"). Override with PROMTOOL=/path AMTOOL=/path.
+# Tools: promtool and amtool as scripts/tool.sh finds them: $PROMTOOL and
+# $AMTOOL when set, else on PATH (Debian packages "prometheus" and
+# "prometheus-alertmanager"), else a pinned build from source, cached.
 set -u -o pipefail
 
 cd "$(dirname "$0")"
-PROMTOOL=${PROMTOOL:-promtool}
-AMTOOL=${AMTOOL:-amtool}
-
-for tool in "$PROMTOOL" "$AMTOOL"; do
-	if ! command -v "$tool" >/dev/null 2>&1; then
-		echo "alerts/check.sh: $tool not found (apt-get install prometheus prometheus-alertmanager)" >&2
-		exit 2
-	fi
-done
+PROMTOOL=$(../scripts/tool.sh --path promtool) || exit 2
+AMTOOL=$(../scripts/tool.sh --path amtool) || exit 2
 
 status=0
 fail() { echo "alerts/check.sh: FAILED: $*" >&2; status=1; }

@@ -13,40 +13,44 @@ import (
 // apiDurationBuckets are the latency buckets of vbs_api_request_duration_seconds.
 var apiDurationBuckets = []float64{0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30}
 
-var (
-	apiRequestsDesc = prometheus.NewDesc("vbs_api_requests_total",
-		"HTTP requests to the VBS and IAM APIs, by operation and HTTP status code (\"error\" when no response arrived). Every attempt counts, retries included.",
-		[]string{"target", "operation", "code"}, nil)
-	apiDurationDesc = prometheus.NewDesc("vbs_api_request_duration_seconds",
-		"Latency of HTTP requests to the VBS and IAM APIs.",
-		[]string{"target", "operation"}, nil)
-)
-
-type apiRequestKey struct{ target, operation, code string }
-type apiDurationKey struct{ target, operation string }
-
 // APIMetrics counts the exporter's requests to the API per target. It lives
 // as long as the process: its counters survive config reloads.
 type APIMetrics struct {
-	mu        sync.Mutex
-	requests  map[apiRequestKey]uint64
-	durations map[apiDurationKey]*histogramCounts
+	requests  *prometheus.CounterVec
+	durations *prometheus.HistogramVec
+
+	// mu orders observations against Retain: a target's series are only
+	// created while it is live, and a collection sees both vectors at once.
+	mu sync.Mutex
 	// live holds the targets named by the last Retain; nil (no Retain yet)
 	// accepts every target.
 	live map[string]bool
+	// series holds the label values of each target's series: Retain
+	// deletes a removed target's, For collects one target's without
+	// looking at the others'.
+	series map[string]*targetSeries
 }
 
-type histogramCounts struct {
-	counts []uint64 // cumulative per apiDurationBuckets
-	count  uint64
-	sum    float64
+// targetSeries are the operation and code label values of one target's
+// series.
+type targetSeries struct {
+	requests  map[[2]string]bool // operation, code
+	durations map[string]bool    // operation
 }
 
 // NewAPIMetrics returns empty API request metrics.
 func NewAPIMetrics() *APIMetrics {
 	return &APIMetrics{
-		requests:  make(map[apiRequestKey]uint64),
-		durations: make(map[apiDurationKey]*histogramCounts),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "vbs_api_requests_total",
+			Help: "HTTP requests to the VBS and IAM APIs, by operation and HTTP status code (\"error\" when no response arrived). Every attempt counts, retries included.",
+		}, []string{"target", "operation", "code"}),
+		durations: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "vbs_api_request_duration_seconds",
+			Help:    "Latency of HTTP requests to the VBS and IAM APIs.",
+			Buckets: apiDurationBuckets,
+		}, []string{"target", "operation"}),
+		series: make(map[string]*targetSeries),
 	}
 }
 
@@ -68,21 +72,15 @@ func (m *APIMetrics) observe(target string, e hwcloud.RequestEvent) {
 		// series are gone and must not come back.
 		return
 	}
-	m.requests[apiRequestKey{target, e.Operation, code}]++
-	dk := apiDurationKey{target, e.Operation}
-	h := m.durations[dk]
-	if h == nil {
-		h = &histogramCounts{counts: make([]uint64, len(apiDurationBuckets))}
-		m.durations[dk] = h
+	ts := m.series[target]
+	if ts == nil {
+		ts = &targetSeries{requests: make(map[[2]string]bool), durations: make(map[string]bool)}
+		m.series[target] = ts
 	}
-	v := e.Duration.Seconds()
-	for i, ub := range apiDurationBuckets {
-		if v <= ub {
-			h.counts[i]++
-		}
-	}
-	h.count++
-	h.sum += v
+	ts.requests[[2]string{e.Operation, code}] = true
+	ts.durations[e.Operation] = true
+	m.requests.WithLabelValues(target, e.Operation, code).Inc()
+	m.durations.WithLabelValues(target, e.Operation).Observe(e.Duration.Seconds())
 }
 
 // Retain drops the metrics of every target not named: a target removed from
@@ -95,22 +93,19 @@ func (m *APIMetrics) Retain(targets []string) {
 	for _, t := range targets {
 		m.live[t] = true
 	}
-	for k := range m.requests {
-		if !m.live[k.target] {
-			delete(m.requests, k)
-		}
-	}
-	for k := range m.durations {
-		if !m.live[k.target] {
-			delete(m.durations, k)
+	for t := range m.series {
+		if !m.live[t] {
+			m.requests.DeletePartialMatch(prometheus.Labels{"target": t})
+			m.durations.DeletePartialMatch(prometheus.Labels{"target": t})
+			delete(m.series, t)
 		}
 	}
 }
 
 // Describe sends the API metrics' descriptors.
 func (m *APIMetrics) Describe(ch chan<- *prometheus.Desc) {
-	ch <- apiRequestsDesc
-	ch <- apiDurationDesc
+	m.requests.Describe(ch)
+	m.durations.Describe(ch)
 }
 
 // Collect sends the API metrics of every target.
@@ -120,21 +115,24 @@ func (m *APIMetrics) Collect(ch chan<- prometheus.Metric) { m.collect(ch, nil) }
 func (m *APIMetrics) collect(ch chan<- prometheus.Metric, names []string) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	want := func(t string) bool { return names == nil || slices.Contains(names, t) }
-	for k, v := range m.requests {
-		if want(k.target) {
-			ch <- prometheus.MustNewConstMetric(apiRequestsDesc, prometheus.CounterValue, float64(v), k.target, k.operation, k.code)
-		}
+	if names == nil {
+		m.requests.Collect(ch)
+		m.durations.Collect(ch)
+		return
 	}
-	for k, h := range m.durations {
-		if !want(k.target) {
+	for i, t := range names {
+		ts := m.series[t]
+		if ts == nil || slices.Contains(names[:i], t) {
 			continue
 		}
-		buckets := make(map[float64]uint64, len(apiDurationBuckets))
-		for i, ub := range apiDurationBuckets {
-			buckets[ub] = h.counts[i]
+		// The series exist (observe created them under mu, Retain deletes
+		// them with their entry), so these lookups create nothing.
+		for k := range ts.requests {
+			ch <- m.requests.WithLabelValues(t, k[0], k[1])
 		}
-		ch <- prometheus.MustNewConstHistogram(apiDurationDesc, h.count, h.sum, buckets, k.target, k.operation)
+		for op := range ts.durations {
+			ch <- m.durations.WithLabelValues(t, op).(prometheus.Metric)
+		}
 	}
 }
 

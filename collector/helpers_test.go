@@ -73,23 +73,6 @@ func (s snapshotCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 }
 
-// withoutLines drops the exposition lines that start with any prefix.
-func withoutLines(text string, prefixes ...string) string {
-	var out []string
-	for _, l := range strings.Split(text, "\n") {
-		drop := false
-		for _, p := range prefixes {
-			if strings.HasPrefix(l, p) {
-				drop = true
-			}
-		}
-		if !drop {
-			out = append(out, l)
-		}
-	}
-	return strings.Join(out, "\n")
-}
-
 func ctxTimeout(t testing.TB, d time.Duration) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	t.Cleanup(cancel)

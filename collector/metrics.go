@@ -1,13 +1,8 @@
 package collector
 
 import (
-	"context"
-	"sync"
-
 	"github.com/prometheus/client_golang/prometheus"
 )
-
-const namespace = "vbs"
 
 var (
 	targetLabels   = []string{"target"}
@@ -61,54 +56,6 @@ var (
 		resourceLastStatusDesc, resourceFailuresDesc, resourceRunningDesc,
 	}
 )
-
-// ScrapeCollector refreshes a set of targets when collected and exports
-// their snapshots, plus the API request metrics of those targets.
-type ScrapeCollector struct {
-	ctx     context.Context
-	targets []*Target
-	api     *APIMetrics
-}
-
-// NewScrapeCollector returns a collector for one scrape: Collect refreshes
-// the targets in parallel within ctx's deadline. api may be nil.
-func NewScrapeCollector(ctx context.Context, api *APIMetrics, targets ...*Target) *ScrapeCollector {
-	return &ScrapeCollector{ctx: ctx, targets: targets, api: api}
-}
-
-// Describe sends the descriptors of every metric the collector may export.
-func (c *ScrapeCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range allDescs {
-		ch <- d
-	}
-	if c.api != nil {
-		c.api.Describe(ch)
-	}
-}
-
-// Collect refreshes every target and sends its metrics.
-func (c *ScrapeCollector) Collect(ch chan<- prometheus.Metric) {
-	snaps := make([]*Snapshot, len(c.targets))
-	var wg sync.WaitGroup
-	for i, t := range c.targets {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			snaps[i] = t.Refresh(c.ctx)
-		}()
-	}
-	wg.Wait()
-	for _, s := range snaps {
-		s.Collect(ch)
-	}
-	if c.api != nil {
-		names := make([]string, len(c.targets))
-		for i, t := range c.targets {
-			names[i] = t.Name()
-		}
-		c.api.collect(ch, names)
-	}
-}
 
 // Collect sends the snapshot's metrics. No sample carries a timestamp.
 func (s *Snapshot) Collect(ch chan<- prometheus.Metric) {

@@ -21,8 +21,8 @@ import (
 	"github.com/vbs-exporter/vbs_exporter/internal/vbs"
 )
 
-// DefaultRefreshTimeout bounds a refresh whose caller set no deadline.
-const DefaultRefreshTimeout = 2 * time.Minute
+// defaultRefreshTimeout bounds a refresh whose caller set no deadline.
+const defaultRefreshTimeout = 2 * time.Minute
 
 // TargetOptions configures a Target.
 type TargetOptions struct {
@@ -101,7 +101,7 @@ type Snapshot struct {
 	// per Target.
 	Version uint64
 	// HasAuthBackoff is true when the target's API reports its credential
-	// back-off (AuthBackoffReporter); AuthBackoffUntil is then the end of
+	// back-off (authBackoffReporter); AuthBackoffUntil is then the end of
 	// the back-off, the zero time when there is none.
 	HasAuthBackoff   bool
 	AuthBackoffUntil time.Time
@@ -115,10 +115,10 @@ type Snapshot struct {
 	RequestsDropped int
 }
 
-// AuthBackoffReporter is implemented by an API that holds back requests
+// authBackoffReporter is implemented by an API that holds back requests
 // after the service refused its credentials (the vbs client does, see
 // hwcloud.NewAKSK).
-type AuthBackoffReporter interface {
+type authBackoffReporter interface {
 	// AuthBackoffUntil returns when the next request may be sent; the zero
 	// time when no back-off is under way.
 	AuthBackoffUntil() time.Time
@@ -170,19 +170,6 @@ func NewTarget(o TargetOptions) *Target {
 
 // Name returns the target's configured name.
 func (t *Target) Name() string { return t.opts.Name }
-
-// Refreshes returns how many refreshes have run, for tests.
-func (t *Target) Refreshes() int64 { return t.refreshes.Load() }
-
-// wait blocks until no refresh is running.
-func (t *Target) wait() {
-	t.mu.Lock()
-	call := t.inflight
-	t.mu.Unlock()
-	if call != nil {
-		<-call.done
-	}
-}
 
 // Last returns the result of the last finished refresh, or nil.
 func (t *Target) Last() *Snapshot {
@@ -369,7 +356,7 @@ func (t *Target) lastOrEmpty() *Snapshot {
 }
 
 // detach returns a context that ends a little before ctx's deadline (or after
-// DefaultRefreshTimeout) but is not canceled when ctx is: a refresh shared by
+// defaultRefreshTimeout) but is not canceled when ctx is: a refresh shared by
 // several scrapes must not stop because the first scraper hung up. The margin
 // (a fifth of the time left, at most refreshMargin) lets an interrupted walk
 // publish what it read before its caller gives up.
@@ -377,7 +364,7 @@ func detach(ctx context.Context) (context.Context, context.CancelFunc) {
 	base := context.WithoutCancel(ctx)
 	dl, ok := ctx.Deadline()
 	if !ok {
-		return context.WithTimeout(base, DefaultRefreshTimeout)
+		return context.WithTimeout(base, defaultRefreshTimeout)
 	}
 	margin := min(time.Until(dl)/5, refreshMargin)
 	return context.WithDeadline(base, dl.Add(-max(margin, 0)))
@@ -406,7 +393,7 @@ func (t *Target) refresh(ctx context.Context) *Snapshot {
 		snap.Up = true
 		t.refreshPolicies(ctx, logger, listed)
 	}
-	if b, ok := t.opts.API.(AuthBackoffReporter); ok {
+	if b, ok := t.opts.API.(authBackoffReporter); ok {
 		snap.HasAuthBackoff, snap.AuthBackoffUntil = true, b.AuthBackoffUntil()
 	}
 

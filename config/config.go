@@ -39,29 +39,29 @@ import (
 const (
 	// DefaultPageSize is the page size used when page_size is not set.
 	DefaultPageSize = 100
-	// MaxPageSize is the largest page_size accepted.
-	MaxPageSize = 1000
+	// maxPageSize is the largest page_size accepted.
+	maxPageSize = 1000
 	// DefaultConcurrency is the concurrency used when concurrency is not set.
 	DefaultConcurrency = 4
-	// MaxConcurrency is the largest concurrency accepted.
-	MaxConcurrency = 64
-	// MaxSecretFileSize is the largest secret file accepted, in bytes.
-	MaxSecretFileSize = 64 << 10
-	// MaxConfigFileSize is the largest configuration file accepted, in bytes.
-	MaxConfigFileSize = 1 << 20
-	// MinLookback is the shortest lookback without a warning: twice the
+	// maxConcurrency is the largest concurrency accepted.
+	maxConcurrency = 64
+	// maxSecretFileSize is the largest secret file accepted, in bytes.
+	maxSecretFileSize = 64 << 10
+	// maxConfigFileSize is the largest configuration file accepted, in bytes.
+	maxConfigFileSize = 1 << 20
+	// minLookback is the shortest lookback without a warning: twice the
 	// interval of a daily schedule, the shortest VBS runs.
-	MinLookback = 48 * time.Hour
+	minLookback = 48 * time.Hour
 )
 
 // Names of the environment variables that supply AK/SK credentials, and the
 // project ID when project_id is not set, to a target without an auth block;
 // the vendor's SDKs use the same names.
 const (
-	EnvAccessKey     = "HUAWEICLOUD_SDK_AK"
-	EnvSecretKey     = "HUAWEICLOUD_SDK_SK"
-	EnvSecurityToken = "HUAWEICLOUD_SDK_SECURITY_TOKEN"
-	EnvProjectID     = "HUAWEICLOUD_SDK_PROJECT_ID"
+	envAccessKey     = "HUAWEICLOUD_SDK_AK"
+	envSecretKey     = "HUAWEICLOUD_SDK_SK"
+	envSecurityToken = "HUAWEICLOUD_SDK_SECURITY_TOKEN"
+	envProjectID     = "HUAWEICLOUD_SDK_PROJECT_ID"
 )
 
 // Credential sources, the values of Credentials.Source.
@@ -208,9 +208,9 @@ type Credentials struct {
 // secret file paths are resolved against the directory of path. lookupEnv
 // reads the environment (nil means os.LookupEnv). The file is read like a
 // secret file: it must be a regular file (not a FIFO, device or directory)
-// of at most MaxConfigFileSize bytes, and reading it never blocks.
+// of at most maxConfigFileSize bytes, and reading it never blocks.
 func Load(path string, lookupEnv func(string) (string, bool)) (*Config, error) {
-	data, err := readRegular(path, MaxConfigFileSize)
+	data, err := readRegular(path, maxConfigFileSize)
 	if err != nil {
 		return nil, fmt.Errorf("reading config file: %w", err)
 	}
@@ -223,7 +223,7 @@ func Load(path string, lookupEnv func(string) (string, bool)) (*Config, error) {
 // HUAWEICLOUD_SDK_AK, HUAWEICLOUD_SDK_SK and HUAWEICLOUD_SDK_SECURITY_TOKEN
 // (and HUAWEICLOUD_SDK_PROJECT_ID when project_id is not set) through
 // lookupEnv (nil means os.LookupEnv). filename is only used in messages. On
-// failure it returns every problem found, each an *Error, joined with
+// failure it returns every problem found, each a *configError, joined with
 // errors.Join; no message holds a secret of any target.
 func Parse(data []byte, filename, baseDir string, lookupEnv func(string) (string, bool)) (*Config, error) {
 	if lookupEnv == nil {
@@ -237,7 +237,7 @@ func Parse(data []byte, filename, baseDir string, lookupEnv func(string) (string
 	}
 	if len(p.errs) > maxErrors {
 		n := len(p.errs) - maxErrors
-		p.errs = append(p.errs[:maxErrors], &Error{File: filename, Err: fmt.Errorf("%d more errors not shown", n)})
+		p.errs = append(p.errs[:maxErrors], &configError{File: filename, Err: fmt.Errorf("%d more errors not shown", n)})
 	}
 	if len(p.errs) > 0 {
 		return nil, p.errs.join()
@@ -311,16 +311,16 @@ func (p *parser) parse(data []byte) *Config {
 		if first, dup := byName[t.Name]; dup && len(ps) == 0 {
 			ps.add(t.keys["name"], "name", "duplicate target name (first defined at line %d)", c.Targets[first].keys["name"])
 		}
-		slices.SortStableFunc(ps, func(a, b *Error) int { return a.Line - b.Line })
+		slices.SortStableFunc(ps, func(a, b *configError) int { return a.Line - b.Line })
 		for _, e := range ps {
 			e.Target, e.TargetIndex = t.Name, i+1
 		}
 		p.errs = append(p.errs, ps...)
 		if len(ps) == 0 {
-			if t.Lookback > 0 && t.Lookback < MinLookback {
-				c.Warnings = append(c.Warnings, (&Error{File: p.file, Line: t.keys["lookback"], Target: t.Name, Field: "lookback",
+			if t.Lookback > 0 && t.Lookback < minLookback {
+				c.Warnings = append(c.Warnings, (&configError{File: p.file, Line: t.keys["lookback"], Target: t.Name, Field: "lookback",
 					Err: fmt.Errorf("%s is shorter than %s, twice the interval of a daily schedule: a daily policy's last run can fall out of it and look missing",
-						model.Duration(t.Lookback), model.Duration(MinLookback))}).Error())
+						model.Duration(t.Lookback), model.Duration(minLookback))}).Error())
 			}
 			byName[t.Name] = len(c.Targets)
 			c.Targets = append(c.Targets, t)
@@ -348,12 +348,12 @@ func (p *parser) credentials(t *Target, ps *problems) {
 	case t.keys["auth"] != 0 && (a != nil || t.failed(*ps, "auth")):
 		ps.add(t.lineOf("project_id"), "project_id", "required")
 	default:
-		id, _ := p.lookupEnv(EnvProjectID)
+		id, _ := p.lookupEnv(envProjectID)
 		t.ProjectID = id
 		if id == "" {
-			ps.add(t.lineOf("project_id"), "project_id", "required (or %s in the environment, for a target without auth)", EnvProjectID)
+			ps.add(t.lineOf("project_id"), "project_id", "required (or %s in the environment, for a target without auth)", envProjectID)
 		} else if !idRE.MatchString(id) {
-			ps.add(t.lineOf("project_id"), "project_id", "invalid project ID %s from %s: use only letters, digits, '_' and '-'", quote(id), EnvProjectID)
+			ps.add(t.lineOf("project_id"), "project_id", "invalid project ID %s from %s: use only letters, digits, '_' and '-'", quote(id), envProjectID)
 		}
 	}
 	if a == nil {
@@ -443,14 +443,14 @@ func (p *parser) envCredentials(t *Target, ps *problems) {
 		v, _ := p.lookupEnv(name)
 		return v
 	}
-	ak, sk, token := get(EnvAccessKey), get(EnvSecretKey), get(EnvSecurityToken)
+	ak, sk, token := get(envAccessKey), get(envSecretKey), get(envSecurityToken)
 	p.secrets = append(p.secrets, sk, token)
 	var missing []string
 	if ak == "" {
-		missing = append(missing, EnvAccessKey)
+		missing = append(missing, envAccessKey)
 	}
 	if sk == "" {
-		missing = append(missing, EnvSecretKey)
+		missing = append(missing, envSecretKey)
 	}
 	if len(missing) > 0 {
 		ps.add(t.line, "auth", "not set, and the environment lacks %s", strings.Join(missing, " and "))
@@ -471,7 +471,7 @@ func (p *parser) secretFile(t *Target, key, inline, path string, ps *problems) s
 		path = filepath.Join(p.baseDir, path)
 	}
 	field := "auth." + key + "_file"
-	data, err := readRegular(path, MaxSecretFileSize)
+	data, err := readRegular(path, maxSecretFileSize)
 	if err != nil {
 		var pe *fs.PathError
 		if errors.As(err, &pe) {
@@ -632,9 +632,9 @@ func annotate(root *yaml.Node, targets []Target) {
 func credentialsComment(c Credentials) string {
 	switch {
 	case c.Source == SourceEnv && c.SecurityToken != "":
-		return "credentials: AK/SK with security token from the environment (" + EnvAccessKey + ", " + EnvSecretKey + ", " + EnvSecurityToken + ")"
+		return "credentials: AK/SK with security token from the environment (" + envAccessKey + ", " + envSecretKey + ", " + envSecurityToken + ")"
 	case c.Source == SourceEnv:
-		return "credentials: AK/SK from the environment (" + EnvAccessKey + ", " + EnvSecretKey + ")"
+		return "credentials: AK/SK from the environment (" + envAccessKey + ", " + envSecretKey + ")"
 	case c.Kind == CredentialsAKSK && c.SecurityToken != "":
 		return "credentials: temporary AK/SK with security token"
 	case c.Kind == CredentialsAKSK:

@@ -21,7 +21,7 @@ func (e env) lookup(k string) (string, bool) {
 }
 
 // defaultEnv supplies AK/SK so that targets without auth parse.
-var defaultEnv = env{EnvAccessKey: "ENV-AK", EnvSecretKey: "ENV-SK-secret-value"}
+var defaultEnv = env{envAccessKey: "ENV-AK", envSecretKey: "ENV-SK-secret-value"}
 
 // writeFiles creates files (name -> content) in dir; a content of "<dir>"
 // makes a directory instead.
@@ -107,7 +107,7 @@ targets:
     lookback: ""
 ---
 `
-	e := env{EnvAccessKey: "ENV-AK", EnvSecretKey: "env-sk", EnvSecurityToken: "env-token"}
+	e := env{envAccessKey: "ENV-AK", envSecretKey: "env-sk", envSecurityToken: "env-token"}
 	c, err := Parse([]byte(yml), "config.yml", dir, e.lookup)
 	if err != nil {
 		t.Fatal(err)
@@ -194,7 +194,7 @@ func TestParseAliasesShareAuth(t *testing.T) {
 }
 
 func TestParseErrors(t *testing.T) {
-	bigSecret := strings.Repeat("x", MaxSecretFileSize+1)
+	bigSecret := strings.Repeat("x", maxSecretFileSize+1)
 	cases := []struct {
 		name  string
 		yml   string
@@ -276,18 +276,18 @@ func TestParseErrors(t *testing.T) {
 		{name: "missing project_id", yml: "targets:\n  - name: prod\n    region: cn-north-4\n",
 			want: `config.yml:2: target "prod": field project_id: required (or HUAWEICLOUD_SDK_PROJECT_ID in the environment, for a target without auth)`},
 		{name: "missing project_id, empty in environment", yml: "targets:\n  - name: prod\n    region: cn-north-4\n    project_id: \"\"\n",
-			env:  env{EnvAccessKey: "AK", EnvSecretKey: "SK", EnvProjectID: ""},
+			env:  env{envAccessKey: "AK", envSecretKey: "SK", envProjectID: ""},
 			want: `config.yml:4: target "prod": field project_id: required (or HUAWEICLOUD_SDK_PROJECT_ID in the environment, for a target without auth)`},
 		{name: "bad project_id from environment", yml: "targets:\n  - name: prod\n    region: cn-north-4\n",
-			env:  env{EnvAccessKey: "AK", EnvSecretKey: "SK", EnvProjectID: "../p1"},
+			env:  env{envAccessKey: "AK", envSecretKey: "SK", envProjectID: "../p1"},
 			want: `config.yml:2: target "prod": field project_id: invalid project ID "../p1" from HUAWEICLOUD_SDK_PROJECT_ID: use only letters, digits, '_' and '-'`},
 		// With an auth block the environment's project is not used: it need
 		// not belong to the account of those credentials.
 		{name: "missing project_id with auth", yml: "targets:\n  - name: prod\n    region: cn-north-4\n    auth: {access_key: AK, secret_key: SK}\n",
-			env:  env{EnvProjectID: "envproject"},
+			env:  env{envProjectID: "envproject"},
 			want: `config.yml:2: target "prod": field project_id: required`},
 		{name: "null project_id with password auth", yml: "targets:\n  - name: prod\n    region: cn-north-4\n    project_id:\n    auth: {domain: d, user: u, password: pw}\n",
-			env:  env{EnvProjectID: "envproject"},
+			env:  env{envProjectID: "envproject"},
 			want: `config.yml:4: target "prod": field project_id: required`},
 		{name: "missing project_id, no credentials in environment", yml: "targets:\n  - name: prod\n    region: cn-north-4\n", env: env{},
 			want: "config.yml:2: target \"prod\": field project_id: required (or HUAWEICLOUD_SDK_PROJECT_ID in the environment, for a target without auth)\n" +
@@ -435,9 +435,9 @@ func TestParseErrors(t *testing.T) {
 		// Environment.
 		{name: "no auth, no environment", yml: prod(""), env: env{},
 			want: `config.yml:2: target "prod": field auth: not set, and the environment lacks HUAWEICLOUD_SDK_AK and HUAWEICLOUD_SDK_SK`},
-		{name: "no auth, null auth, empty AK", yml: prod("    auth: ~\n"), env: env{EnvAccessKey: "", EnvSecretKey: "sk", EnvSecurityToken: "st"},
+		{name: "no auth, null auth, empty AK", yml: prod("    auth: ~\n"), env: env{envAccessKey: "", envSecretKey: "sk", envSecurityToken: "st"},
 			want: `config.yml:2: target "prod": field auth: not set, and the environment lacks HUAWEICLOUD_SDK_AK`},
-		{name: "no auth, only AK in environment", yml: prod(""), env: env{EnvAccessKey: "AK"},
+		{name: "no auth, only AK in environment", yml: prod(""), env: env{envAccessKey: "AK"},
 			want: `config.yml:2: target "prod": field auth: not set, and the environment lacks HUAWEICLOUD_SDK_SK`},
 
 		// Several targets: every error is reported, good targets are not.
@@ -465,7 +465,7 @@ func TestParseErrors(t *testing.T) {
 			if got := err.Error(); got != want {
 				t.Errorf("wrong error\n got: %s\nwant: %s", got, want)
 			}
-			var ce *Error
+			var ce *configError
 			if !errors.As(err, &ce) {
 				t.Errorf("error %T is not an *Error", err)
 			} else if ce.File != "config.yml" {
@@ -491,11 +491,11 @@ func TestParseErrorsAreCapped(t *testing.T) {
 func TestErrorFields(t *testing.T) {
 	dir := t.TempDir()
 	_, err := Parse([]byte(prod("    auth:\n      access_key: AK\n      secret_key_file: missing\n")), "c.yml", dir, nil)
-	var ce *Error
+	var ce *configError
 	if !errors.As(err, &ce) {
 		t.Fatalf("not an *Error: %v", err)
 	}
-	want := Error{File: "c.yml", Line: 7, Target: "prod", TargetIndex: 1, Field: "auth.secret_key_file"}
+	want := configError{File: "c.yml", Line: 7, Target: "prod", TargetIndex: 1, Field: "auth.secret_key_file"}
 	got := *ce
 	got.Err = nil
 	if got != want {
@@ -507,12 +507,12 @@ func TestErrorFields(t *testing.T) {
 
 	// Messages without a file name or line.
 	for _, tc := range []struct {
-		e    Error
+		e    configError
 		want string
 	}{
-		{Error{Err: errors.New("x")}, "x"},
-		{Error{Line: 3, TargetIndex: 2, Err: errors.New("x")}, "line 3: target #2: x"},
-		{Error{File: "f", Target: "a\nb", Field: "name", Err: errors.New("x")}, `f: target "a\nb": field name: x`},
+		{configError{Err: errors.New("x")}, "x"},
+		{configError{Line: 3, TargetIndex: 2, Err: errors.New("x")}, "line 3: target #2: x"},
+		{configError{File: "f", Target: "a\nb", Field: "name", Err: errors.New("x")}, `f: target "a\nb": field name: x`},
 	} {
 		if got := tc.e.Error(); got != tc.want {
 			t.Errorf("%+v: got %q, want %q", tc.e, got, tc.want)
@@ -581,9 +581,9 @@ func TestLoad(t *testing.T) {
 }
 
 func TestLoadDefaultsToProcessEnvironment(t *testing.T) {
-	t.Setenv(EnvAccessKey, "PROC-AK")
-	t.Setenv(EnvSecretKey, "proc-sk")
-	t.Setenv(EnvSecurityToken, "")
+	t.Setenv(envAccessKey, "PROC-AK")
+	t.Setenv(envSecretKey, "proc-sk")
+	t.Setenv(envSecurityToken, "")
 	c, err := Parse([]byte(prod("")), "config.yml", "", nil)
 	if err != nil {
 		t.Fatal(err)
@@ -642,7 +642,7 @@ func TestRedacted(t *testing.T) {
   - name: env-project
     region: cn-north-4
 `
-	envs := env{EnvAccessKey: "ENVAK", EnvSecretKey: "env-sk-SECRET", EnvSecurityToken: "env-token-SECRET", EnvProjectID: "envproject"}
+	envs := env{envAccessKey: "ENVAK", envSecretKey: "env-sk-SECRET", envSecurityToken: "env-token-SECRET", envProjectID: "envproject"}
 	c, err := Parse([]byte(yml), "config.yml", dir, envs.lookup)
 	if err != nil {
 		t.Fatal(err)
@@ -778,7 +778,7 @@ func TestProjectIDFromEnvironment(t *testing.T) {
     project_id: authproject
     auth: {access_key: AK, secret_key: SK}
 `
-	e := env{EnvAccessKey: "ENV-AK", EnvSecretKey: "ENV-SK", EnvProjectID: "0605767f2f00d5d22f16c00e4e8f1d4a"}
+	e := env{envAccessKey: "ENV-AK", envSecretKey: "ENV-SK", envProjectID: "0605767f2f00d5d22f16c00e4e8f1d4a"}
 	c, err := Parse([]byte(yml), "config.yml", t.TempDir(), e.lookup)
 	if err != nil {
 		t.Fatal(err)

@@ -22,7 +22,6 @@ var (
 	idRE         = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
 
 	durationType = reflect.TypeOf(time.Duration(0))
-	secretType   = reflect.TypeOf(Secret(""))
 	nodeType     = reflect.TypeOf(&yaml.Node{})
 )
 
@@ -30,7 +29,7 @@ var (
 // integer without one takes any value) and the fields that hold a URL.
 // Every other setting needs only its struct field.
 var (
-	intRange  = map[string][2]int{"page_size": {1, MaxPageSize}, "concurrency": {1, MaxConcurrency}}
+	intRange  = map[string][2]int{"page_size": {1, maxPageSize}, "concurrency": {1, maxConcurrency}}
 	urlFields = map[string]bool{"endpoint": true, "iam_endpoint": true}
 )
 
@@ -40,10 +39,10 @@ var scalarTags = map[string]bool{"!!str": true, "!!int": true, "!!float": true, 
 
 // problems collects the errors found in one file; as an error it is their
 // errors.Join.
-type problems []*Error
+type problems []*configError
 
 func (ps *problems) add(line int, field, format string, args ...any) {
-	*ps = append(*ps, &Error{Line: line, Field: field, Err: fmt.Errorf(format, args...)})
+	*ps = append(*ps, &configError{Line: line, Field: field, Err: fmt.Errorf(format, args...)})
 }
 
 func (ps problems) Error() string { return ps.join().Error() }

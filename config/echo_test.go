@@ -33,7 +33,7 @@ func FuzzSecretYAMLForms(f *testing.F) {
 		}
 	}
 	f.Fuzz(func(t *testing.T, field uint8, pre, core, suf string) {
-		if strings.ContainsAny(pre+core+suf, "\n\r\x85\u2028\u2029") || !utf8.ValidString(pre+core+suf) {
+		if strings.ContainsAny(pre+core+suf, "\n\r\u0085\u2028\u2029") || !utf8.ValidString(pre+core+suf) {
 			t.Skip() // a line break moves the rest out of the secret's line
 		}
 		value := pre + echoMarker + core + suf
@@ -72,7 +72,7 @@ func TestErrorsScrubbedOfOtherTargetsSecrets(t *testing.T) {
 		"  - name: gamma\n    region: eu-de\n    project_id: p3\n    auth: {access_key: AK, secret_key: s, security_token_file: tok}\n"
 	dir := t.TempDir()
 	writeFiles(t, dir, map[string]string{"tok": "tok-4242\n"})
-	_, err := Parse([]byte(yml), "c.yml", dir, env{EnvAccessKey: "AK", EnvSecretKey: "envsk-9876"}.lookup)
+	_, err := Parse([]byte(yml), "c.yml", dir, env{envAccessKey: "AK", envSecretKey: "envsk-9876"}.lookup)
 	want := "c.yml:5: target \"prod\": field policies[0]: invalid policy ID \"<secret>/x\": use only letters, digits, '_' and '-'\n" +
 		"c.yml:5: target \"prod\": field policies[1]: invalid policy ID \"<secret>/y\": use only letters, digits, '_' and '-'\n" +
 		"c.yml:5: target \"prod\": field policies[2]: invalid policy ID \"<secret>/z\": use only letters, digits, '_' and '-'"

@@ -13,15 +13,15 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-// Error is one problem found in a configuration file. Its message has the form
+// configError is one problem found in a configuration file. Its message has the form
 //
 //	FILE:LINE: target "NAME": field FIELD: DETAIL
 //
 // where the line, target and field parts are left out when they do not apply
 // (a target without a usable name is shown as target #N, its 1-based position).
-// Parse and Load return every Error they find, combined with errors.Join; use
-// errors.As to get at one. Messages never contain a secret's value.
-type Error struct {
+// Parse and Load return every configError they find, combined with
+// errors.Join. Messages never contain a secret's value.
+type configError struct {
 	// File is the configuration file's name as given to Load or Parse.
 	File string
 	// Line is the 1-based line the problem is on, 0 when unknown.
@@ -39,7 +39,7 @@ type Error struct {
 }
 
 // Error formats the error as FILE:LINE: target "NAME": field FIELD: DETAIL.
-func (e *Error) Error() string {
+func (e *configError) Error() string {
 	var b strings.Builder
 	switch {
 	case e.File != "" && e.Line > 0:
@@ -65,7 +65,7 @@ func (e *Error) Error() string {
 }
 
 // Unwrap returns the underlying problem.
-func (e *Error) Unwrap() error { return e.Err }
+func (e *configError) Unwrap() error { return e.Err }
 
 // maxQuoted bounds how much of a user-supplied value an error message repeats.
 const maxQuoted = 64
@@ -117,7 +117,7 @@ var (
 // line is checked: it is the first whose prefix of the file fails the same
 // way. On a line that holds a secret field the message names the field and
 // not yaml.v3's words, which can quote the value.
-func syntaxError(data []byte, err error) *Error {
+func syntaxError(data []byte, err error) *configError {
 	m := yamlPrefixRE.FindStringSubmatch(err.Error())
 	if m == nil {
 		m = []string{"", ""}
@@ -153,10 +153,10 @@ func syntaxError(data []byte, err error) *Error {
 	line, end = min(line, last), min(end, last)
 	for l := line; l <= end && l > 0; l++ {
 		if m := secretKeyRE.FindSubmatch(bytes.TrimRight(lines[l-1], "\r\n")); m != nil {
-			return &Error{Line: l, Field: "auth." + string(m[1]), Err: errors.New("invalid YAML (details not shown: the line holds a secret)")}
+			return &configError{Line: l, Field: "auth." + string(m[1]), Err: errors.New("invalid YAML (details not shown: the line holds a secret)")}
 		}
 	}
-	return &Error{Line: line, Err: fmt.Errorf("invalid YAML: %s", msg)}
+	return &configError{Line: line, Err: fmt.Errorf("invalid YAML: %s", msg)}
 }
 
 // lineSecrets returns what follows each secret field in data, as written and

@@ -56,7 +56,7 @@ func FuzzParse(f *testing.F) {
 	if err := os.Mkdir(filepath.Join(dir, "dir"), 0o755); err != nil {
 		f.Fatal(err)
 	}
-	e := env{EnvAccessKey: "FUZZ-ENV-AK", EnvSecretKey: fuzzEnvSK, EnvSecurityToken: fuzzEnvToken, EnvProjectID: "fuzz-env-project"}
+	e := env{envAccessKey: "FUZZ-ENV-AK", envSecretKey: fuzzEnvSK, envSecurityToken: fuzzEnvToken, envProjectID: "fuzz-env-project"}
 	secrets := []string{fuzzFileSecret, fuzzEnvSK, fuzzEnvToken}
 
 	f.Fuzz(func(t *testing.T, data []byte) {

@@ -12,7 +12,7 @@ import (
 )
 
 // The configuration file is read like a secret file: only a regular file of
-// at most MaxConfigFileSize bytes, and never with a read that could block.
+// at most maxConfigFileSize bytes, and never with a read that could block.
 func TestLoadRefusesSpecialAndHugeFiles(t *testing.T) {
 	dir := t.TempDir()
 	fifo := filepath.Join(dir, "fifo.yml")

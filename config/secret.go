@@ -37,12 +37,3 @@ func (s Secret) MarshalText() ([]byte, error) { return []byte(SecretPlaceholder)
 
 // LogValue returns SecretPlaceholder for log/slog.
 func (s Secret) LogValue() slog.Value { return slog.StringValue(SecretPlaceholder) }
-
-// redact returns SecretPlaceholder as a Secret when s is set and "" otherwise,
-// so redacted output keeps "was it set" but holds nothing of the value.
-func redact(s Secret) Secret {
-	if s == "" {
-		return ""
-	}
-	return SecretPlaceholder
-}

@@ -7,14 +7,13 @@
 #   - always: it must parse (promtool check rules on a generated rule file);
 #   - with PROMETHEUS_URL set (e.g. http://127.0.0.1:9090): it must run on that
 #     server without error, and return data unless REQUIRE_DATA=0.
-# Needs jq and promtool (PROMTOOL=/path to override); curl for PROMETHEUS_URL.
+# Needs jq, and promtool as scripts/tool.sh finds it (PROMTOOL=/path to
+# override); curl for PROMETHEUS_URL.
 set -u -o pipefail
 
 cd "$(dirname "$0")"
-PROMTOOL=${PROMTOOL:-promtool}
-for tool in jq "$PROMTOOL"; do
-	command -v "$tool" >/dev/null 2>&1 || { echo "dashboards/check.sh: $tool not found" >&2; exit 2; }
-done
+command -v jq >/dev/null 2>&1 || { echo "dashboards/check.sh: jq not found" >&2; exit 2; }
+PROMTOOL=$(../scripts/tool.sh --path promtool) || exit 2
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Runs the exporter in demo mode on loopback, scrapes /metrics and /probe, and
 # feeds both to `promtool check metrics`. Fails on any lint finding.
+# promtool: $PROMTOOL, else on PATH, else a pinned build (scripts/tool.sh).
 set -euo pipefail
 bin=${1:-./vbs_exporter}
+promtool=$("$(dirname "$0")/tool.sh" --path promtool)
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null || echo 19097)
 log=$(mktemp)
 "$bin" --demo --web.listen-address="127.0.0.1:${port}" >"$log" 2>&1 &
@@ -18,7 +20,7 @@ for path in "/metrics" "/probe?target=demo"; do
   if ! grep -q '^vbs_up{target="demo"} 1$' <<<"$out"; then
     echo "check-metrics: ${path}: vbs_up is not 1" >&2; fail=1
   fi
-  if ! res=$(promtool check metrics <<<"$out" 2>&1); then
+  if ! res=$("$promtool" check metrics <<<"$out" 2>&1); then
     echo "check-metrics: ${path}: promtool check metrics found problems:" >&2
     echo "$res" >&2
     fail=1

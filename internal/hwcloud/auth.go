@@ -149,10 +149,10 @@ func NewAKSKAt(accessKey, secretKey, securityToken string, now func() time.Time)
 type AuthBackoffError struct {
 	// Until is when the next request may be sent.
 	Until time.Time
-	// Refusals is the number of refusals in a row.
-	Refusals int
-	// Refusal is the last refusal.
-	Refusal *APIError
+	// refusals is the number of refusals in a row.
+	refusals int
+	// refusal is the last refusal.
+	refusal *APIError
 }
 
 // Error formats the error as, for example, `credentials refused 2 times in a
@@ -160,11 +160,11 @@ type AuthBackoffError struct {
 // list_policies: HTTP 401 APIGW.0301: … (request_id …)`.
 func (e *AuthBackoffError) Error() string {
 	return fmt.Sprintf("credentials refused %d time%s in a row, no signed request before %s; last refusal: %v",
-		e.Refusals, plural(e.Refusals), e.Until.UTC().Format(time.RFC3339), e.Refusal)
+		e.refusals, plural(e.refusals), e.Until.UTC().Format(time.RFC3339), e.refusal)
 }
 
 // Unwrap returns the last refusal.
-func (e *AuthBackoffError) Unwrap() error { return e.Refusal }
+func (e *AuthBackoffError) Unwrap() error { return e.refusal }
 
 func plural(n int) string {
 	if n == 1 {
@@ -225,7 +225,7 @@ func (a *akskAuth) admit(ctx context.Context) error {
 			return nil
 		}
 		if now := a.now(); now.Before(a.until) {
-			err := &AuthBackoffError{Until: a.until, Refusals: a.refusals, Refusal: a.refusal}
+			err := &AuthBackoffError{Until: a.until, refusals: a.refusals, refusal: a.refusal}
 			a.mu.Unlock()
 			return err
 		}
@@ -374,16 +374,16 @@ type PasswordAuthOptions struct {
 	Domain, User, Password string
 	// ProjectID scopes the token; required.
 	ProjectID string
-	// HTTPClient defaults to a client like the one of EngineOptions.HTTPClient.
-	HTTPClient *http.Client
-	// Observer, when not nil, is called after every HTTP attempt to IAM
-	// (Operation OpIAMToken). The Observer of the Client whose request
+	// httpClient defaults to a client like the one of EngineOptions.HTTPClient.
+	httpClient *http.Client
+	// observer, when not nil, is called after every HTTP attempt to IAM
+	// (Operation opIAMToken). The Observer of the Client whose request
 	// triggered a token fetch is called as well.
-	Observer func(RequestEvent)
+	observer func(RequestEvent)
 	// Now is the clock used for token expiry; default time.Now.
 	Now func() time.Time
-	// UserAgent defaults to "vbs_exporter/" + version.Version.
-	UserAgent string
+	// userAgent defaults to "vbs_exporter/" + version.Version.
+	userAgent string
 }
 
 // renewMinAge: Renew does not discard a token younger than this; a 401 on
@@ -449,7 +449,7 @@ type tokenFlight struct {
 // others. Renew discards the cached token (unless it is younger than 5
 // seconds or a fetch is already under way) and reports true, so the next
 // Authorize fetches a fresh one. Failed fetches are *APIError with Operation
-// OpIAMToken (or a network or decode error) and are not cached.
+// opIAMToken (or a network or decode error) and are not cached.
 func NewPasswordAuth(o PasswordAuthOptions) (Authenticator, error) {
 	var missing []string
 	for _, f := range []struct{ name, v string }{
@@ -476,13 +476,13 @@ func NewPasswordAuth(o PasswordAuthOptions) (Authenticator, error) {
 	if now == nil {
 		now = time.Now
 	}
-	eng, err := NewEngine(EngineOptions{HTTPClient: o.HTTPClient, UserAgent: o.UserAgent})
+	eng, err := NewEngine(EngineOptions{HTTPClient: o.httpClient, UserAgent: o.userAgent})
 	if err != nil {
 		return nil, fmt.Errorf("password auth: %w", err)
 	}
 	p := &passwordAuth{
 		endpoint: u, user: o.User, domain: o.Domain, projectID: o.ProjectID, password: o.Password,
-		body: body, observer: o.Observer, now: now, eng: eng,
+		body: body, observer: o.observer, now: now, eng: eng,
 	}
 	return p, nil
 }
@@ -544,7 +544,7 @@ func (p *passwordAuth) get(ctx context.Context) (string, error) {
 	}
 	if p.refused != nil && p.now().Before(p.retryAt) {
 		err := fmt.Errorf("%s: credentials refused, next login attempt after %s: %w",
-			OpIAMToken, p.retryAt.UTC().Format(time.RFC3339), p.refused)
+			opIAMToken, p.retryAt.UTC().Format(time.RFC3339), p.refused)
 		p.mu.Unlock()
 		return "", err
 	}
@@ -563,7 +563,7 @@ func (p *passwordAuth) get(ctx context.Context) (string, error) {
 	case <-f.done:
 		return f.token, f.err
 	case <-ctx.Done():
-		return "", fmt.Errorf("%s: waiting for a token: %w", OpIAMToken, ctx.Err())
+		return "", fmt.Errorf("%s: waiting for a token: %w", opIAMToken, ctx.Err())
 	}
 }
 
@@ -647,11 +647,11 @@ func (p *passwordAuth) fetch(ctx context.Context, start time.Time) (string, time
 		return nil
 	}
 	err := p.eng.Do(ctx, &Request{
-		Op:      OpIAMToken,
+		Op:      opIAMToken,
 		Method:  http.MethodPost,
 		URL:     p.endpoint,
 		Header:  http.Header{"Content-Type": {"application/json;charset=utf8"}},
-		Body:    p.body,
+		body:    p.body,
 		Decode:  decode,
 		Observe: observe,
 		redact:  p.redact,

@@ -92,7 +92,7 @@ func newPasswordAuth(t *testing.T, srv *httptest.Server, clock *fakeClock, obs f
 	t.Helper()
 	a, err := NewPasswordAuth(PasswordAuthOptions{
 		IAMEndpoint: srv.URL + "/", Domain: "dom", User: "alice", Password: testPassword, ProjectID: "proj-1",
-		HTTPClient: srv.Client(), Now: clock.Now, Observer: obs,
+		httpClient: srv.Client(), Now: clock.Now, observer: obs,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -125,7 +125,7 @@ func TestPasswordAuthRequest(t *testing.T) {
 	if iam.bodies[0] != want {
 		t.Errorf("body\n got %s\nwant %s", iam.bodies[0], want)
 	}
-	if got := log.brief(); !reflect.DeepEqual(got, []RequestEvent{{Operation: OpIAMToken, StatusCode: 201, Attempt: 1}}) {
+	if got := log.brief(); !reflect.DeepEqual(got, []RequestEvent{{Operation: opIAMToken, StatusCode: 201, Attempt: 1}}) {
 		t.Errorf("events %+v", got)
 	}
 }
@@ -258,15 +258,15 @@ func TestClient401Renews(t *testing.T) {
 		wantEvents []RequestEvent
 	}{
 		{"renewal helps", false, 2, 2, []RequestEvent{
-			{Operation: OpIAMToken, StatusCode: 201, Attempt: 1},
+			{Operation: opIAMToken, StatusCode: 201, Attempt: 1},
 			{Operation: opListPolicies, StatusCode: 401, Attempt: 1, Retried: true},
-			{Operation: OpIAMToken, StatusCode: 201, Attempt: 1},
+			{Operation: opIAMToken, StatusCode: 201, Attempt: 1},
 			{Operation: opListPolicies, StatusCode: 200, Attempt: 2},
 		}},
 		{"renewal does not help", true, 2, 2, []RequestEvent{
-			{Operation: OpIAMToken, StatusCode: 201, Attempt: 1},
+			{Operation: opIAMToken, StatusCode: 201, Attempt: 1},
 			{Operation: opListPolicies, StatusCode: 401, Attempt: 1, Retried: true},
-			{Operation: OpIAMToken, StatusCode: 201, Attempt: 1},
+			{Operation: opIAMToken, StatusCode: 201, Attempt: 1},
 			{Operation: opListPolicies, StatusCode: 401, Attempt: 2},
 		}},
 	} {
@@ -327,7 +327,7 @@ func TestPasswordAuthIAMErrors(t *testing.T) {
 			},
 			want:    "iam_token: HTTP 401: The username or password is wrong. (request_id iam-req)",
 			wantN:   1,
-			wantAPI: &APIError{Operation: OpIAMToken, StatusCode: 401, Code: "401", Message: "The username or password is wrong.", RequestID: "iam-req"},
+			wantAPI: &APIError{Operation: opIAMToken, StatusCode: 401, Code: "401", Message: "The username or password is wrong.", RequestID: "iam-req"},
 		},
 		{
 			name: "error echoing the password",

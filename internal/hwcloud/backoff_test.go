@@ -83,7 +83,7 @@ func TestAKSKBackoffSchedule(t *testing.T) {
 					}
 				case sent == 0:
 					held++
-					if !errors.As(err, &be) || !be.Until.Equal(until) || be.Refusal == nil || be.Refusal.Code != "APIGW.0301" {
+					if !errors.As(err, &be) || !be.Until.Equal(until) || be.refusal == nil || be.refusal.Code != "APIGW.0301" {
 						t.Fatalf("held: error %v, want an AuthBackoffError until %v", err, until)
 					}
 				default:

@@ -121,6 +121,7 @@ func NewEngine(o EngineOptions) (*Engine, error) {
 		{"BackoffBase", int64(o.BackoffBase)}, {"BackoffMax", int64(o.BackoffMax)},
 	} {
 		if f.v < 0 {
+			//lint:ignore ST1005 the message names the Options field of the client that wraps it ("vbs: Options.MaxAttempts is negative"), as vbs, cbr and evs do for their own fields
 			return nil, fmt.Errorf("Options.%s is negative", f.name)
 		}
 	}
@@ -166,8 +167,8 @@ type Request struct {
 	URL *url.URL
 	// Header holds extra headers (e.g. X-Project-Id), set before signing.
 	Header http.Header
-	// Body is the request body; nil for none.
-	Body []byte
+	// body is the request body; nil for none.
+	body []byte
 	// Auth authorizes every attempt; nil: none. Its secrets are redacted from
 	// the errors of the request.
 	Auth Authenticator
@@ -203,8 +204,8 @@ func (e *Engine) Do(ctx context.Context, r *Request) error {
 			return ctxError(r.Op, err, lastErr)
 		}
 		var body io.Reader
-		if r.Body != nil {
-			body = bytes.NewReader(r.Body)
+		if r.body != nil {
+			body = bytes.NewReader(r.body)
 		}
 		req, err := http.NewRequestWithContext(ctx, r.Method, r.URL.String(), body)
 		if err != nil {
@@ -220,7 +221,7 @@ func (e *Engine) Do(ctx context.Context, r *Request) error {
 		req.Header.Set("User-Agent", e.userAgent)
 		req.Header.Set("Accept", "application/json")
 		if r.Auth != nil {
-			if err := r.Auth.Authorize(withObserver(ctx, r.Observe), req, r.Body); err != nil {
+			if err := r.Auth.Authorize(withObserver(ctx, r.Observe), req, r.body); err != nil {
 				if cerr := ctx.Err(); cerr != nil {
 					return ctxError(r.Op, cerr, lastErr)
 				}

@@ -12,9 +12,9 @@ import (
 	"unicode/utf8"
 )
 
-// OpIAMToken is the operation name (APIError.Operation, RequestEvent.Operation)
+// opIAMToken is the operation name (APIError.Operation, RequestEvent.Operation)
 // of POST {iam}/v3/auth/tokens. Service clients name their own operations.
-const OpIAMToken = "iam_token"
+const opIAMToken = "iam_token"
 
 // ErrBodyTooLarge is matched (errors.Is) by the error returned when a
 // response body exceeds EngineOptions.MaxBodyBytes.

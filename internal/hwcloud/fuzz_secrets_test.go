@@ -129,8 +129,8 @@ func FuzzParseErrorBody(f *testing.F) {
 		if requestID != "" {
 			h.Set("X-Request-Id", requestID)
 		}
-		e := newAPIError(OpIAMToken, status, h, body, redactBoth)
-		if e.Operation != OpIAMToken || e.StatusCode != status {
+		e := newAPIError(opIAMToken, status, h, body, redactBoth)
+		if e.Operation != opIAMToken || e.StatusCode != status {
 			t.Errorf("operation %q status %d", e.Operation, e.StatusCode)
 		}
 		msgLimit := snippetBytes
@@ -197,17 +197,11 @@ func TestAPIErrorShapes(t *testing.T) {
 		if tt.reqID != "" {
 			h.Set("X-Request-Id", plantSecrets(tt.reqID, string(request)))
 		}
-		e := newAPIError(OpIAMToken, tt.status, h, []byte(plantSecrets(tt.body, string(request))), redactBoth)
+		e := newAPIError(opIAMToken, tt.status, h, []byte(plantSecrets(tt.body, string(request))), redactBoth)
 		if got := e.Error(); got != tt.want {
 			t.Errorf("%d %q:\n got %s\nwant %s", tt.status, tt.body, got, tt.want)
 		}
 	}
-}
-
-// jsonString is s as a JSON string literal.
-func jsonString(s string) string {
-	b, _ := json.Marshal(s)
-	return string(b)
 }
 
 // iamStatuses are the statuses FuzzIAMTokenResponse's server answers with.
@@ -277,7 +271,7 @@ func FuzzIAMTokenResponse(f *testing.F) {
 		mu.Unlock()
 		auth, err := NewPasswordAuth(PasswordAuthOptions{
 			IAMEndpoint: srv.URL, Domain: "dom", User: "alice", Password: fuzzPassword, ProjectID: "proj-1",
-			HTTPClient: srv.Client(), Now: clock.Now,
+			httpClient: srv.Client(), Now: clock.Now,
 		})
 		if err != nil {
 			t.Fatal(err)

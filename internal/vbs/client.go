@@ -37,37 +37,37 @@ type Options struct {
 	ProjectID string
 	// Auth is required: hwcloud.NewAKSK, NewStaticToken or NewPasswordAuth.
 	Auth hwcloud.Authenticator
-	// HTTPClient defaults to a client with a 30s overall timeout and
+	// httpClient defaults to a client with a 30s overall timeout and
 	// dial/TLS/response-header timeouts. Redirects are not followed unless
 	// the given client sets CheckRedirect.
-	HTTPClient *http.Client
+	httpClient *http.Client
 	// PageSize is the limit of each task page, default
 	// config.DefaultPageSize. The server may cap it (its maximum is
 	// undocumented): a walk never ends on a short page, only on an empty
 	// one, so a cap loses no job.
 	PageSize int
-	// MaxPages caps the page requests of one task walk, default 100000; a
-	// walk that would need page MaxPages+1 ends with a *PagingError.
-	MaxPages int
+	// maxPages caps the page requests of one task walk, default 100000; a
+	// walk that would need page maxPages+1 ends with a *pagingError.
+	maxPages int
 	// MaxAttempts is the number of attempts per request including the
 	// first, default 4. The retry after a 401 and a token renewal comes on
 	// top.
 	MaxAttempts int
-	// MaxBodyBytes caps a 2xx response body, default 16 MiB; a larger one is
+	// maxBodyBytes caps a 2xx response body, default 16 MiB; a larger one is
 	// an error (errors.Is hwcloud.ErrBodyTooLarge) such as
 	// "list_tasks: response body exceeds 16777216 bytes", not retried.
-	MaxBodyBytes int64
-	// BackoffBase is the first retry's backoff ceiling, default 200ms,
+	maxBodyBytes int64
+	// backoffBase is the first retry's backoff ceiling, default 200ms,
 	// doubling per attempt; the wait is uniform in [0, ceiling] (full
 	// jitter). A Retry-After header (seconds or HTTP date) replaces it.
-	// Either is capped by BackoffMax.
-	BackoffBase time.Duration
-	// BackoffMax caps every wait, default 10s.
-	BackoffMax time.Duration
-	// UserAgent defaults to "vbs_exporter/" + version.Version
+	// Either is capped by backoffMax.
+	backoffBase time.Duration
+	// backoffMax caps every wait, default 10s.
+	backoffMax time.Duration
+	// userAgent defaults to "vbs_exporter/" + version.Version
 	// (github.com/prometheus/common/version), "vbs_exporter/unknown" when
 	// that is empty.
-	UserAgent string
+	userAgent string
 	// Observer, when not nil, is called synchronously after every HTTP
 	// attempt, including IAM token fetches that a request of this client
 	// triggers. It must be quick and safe for concurrent use.
@@ -78,7 +78,7 @@ type Options struct {
 //
 // Requests are retried on network errors, on truncated JSON in a 2xx body,
 // and on HTTP 429, 500, 502, 503 and 504, up to Options.MaxAttempts attempts,
-// waiting as Options.BackoffBase describes. A wait that would pass the
+// waiting as Options.backoffBase describes. A wait that would pass the
 // context's deadline is not started: the last error is returned at once.
 // Other statuses are returned at once as *hwcloud.APIError; a 401 first calls
 // Authenticator.Renew once and, if it reports true, retries once. Context
@@ -111,7 +111,7 @@ func New(o Options) (*Client, error) {
 	for _, f := range []struct {
 		name string
 		v    int
-	}{{"PageSize", o.PageSize}, {"MaxPages", o.MaxPages}} {
+	}{{"PageSize", o.PageSize}, {"maxPages", o.maxPages}} {
 		if f.v < 0 {
 			return nil, fmt.Errorf("vbs: Options.%s is negative", f.name)
 		}
@@ -125,7 +125,7 @@ func New(o Options) (*Client, error) {
 		base:      base,
 		auth:      o.Auth,
 		pageSize:  cmp.Or(o.PageSize, defaultPageSize),
-		maxPages:  cmp.Or(o.MaxPages, defaultMaxPages),
+		maxPages:  cmp.Or(o.maxPages, defaultMaxPages),
 		observer:  o.Observer,
 		eng:       eng,
 	}, nil
@@ -134,12 +134,12 @@ func New(o Options) (*Client, error) {
 // engineOptions are the request engine's part of o.
 func engineOptions(o Options) hwcloud.EngineOptions {
 	return hwcloud.EngineOptions{
-		HTTPClient:   o.HTTPClient,
+		HTTPClient:   o.httpClient,
 		MaxAttempts:  o.MaxAttempts,
-		MaxBodyBytes: o.MaxBodyBytes,
-		BackoffBase:  o.BackoffBase,
-		BackoffMax:   o.BackoffMax,
-		UserAgent:    o.UserAgent,
+		MaxBodyBytes: o.maxBodyBytes,
+		BackoffBase:  o.backoffBase,
+		BackoffMax:   o.backoffMax,
+		UserAgent:    o.userAgent,
 	}
 }
 
@@ -154,11 +154,8 @@ func checkID(what, id string) error {
 	return nil
 }
 
-// ProjectID returns the project the client works on.
-func (c *Client) ProjectID() string { return c.projectID }
-
 // CloseIdleConnections closes idle connections of the HTTP client that New
-// created (nothing for a client passed in Options.HTTPClient), and those of
+// created (nothing for a client passed in Options.httpClient), and those of
 // the Authenticator when it has such a method (NewPasswordAuth's has).
 func (c *Client) CloseIdleConnections() {
 	c.eng.CloseIdleConnections()
@@ -214,14 +211,14 @@ func (c *Client) ListPolicies(ctx context.Context) ([]Policy, error) {
 // TaskQuery filters a task walk.
 type TaskQuery struct {
 	// Status is an optional status filter, passed through as ?status=.
-	Status Status
+	status Status
 	// JobID is an optional job filter, passed through as ?job_id= (see Job).
-	JobID string
+	jobID string
 	// Marker optionally starts the walk after this job ID (resumes a walk).
 	Marker string
 	// MarkerCreated is the creation time of the Marker job, when the caller
 	// knows it: a job listed after the marker that is newer than it means
-	// that the API ignored the marker, and ends the walk with a *PagingError
+	// that the API ignored the marker, and ends the walk with a *pagingError
 	// instead of serving the newest jobs again as if they were older ones.
 	MarkerCreated time.Time
 }
@@ -236,13 +233,13 @@ func (c *Client) PageSize() int {
 	return c.pageSize
 }
 
-// TasksPage fetches one page of a policy's jobs
+// tasksPage fetches one page of a policy's jobs
 // (GET /v2/{project_id}/backuppolicy/{policy_id}/backuptasks) with
 // sort_key=created_at, sort_dir=desc, limit=PageSize and the marker, status
 // and job ID of q when set. It returns the decoded jobs and the "count" field
 // (-1 when absent), which the vendor leaves undefined (the total, or the
 // page's size): no walk relies on it. Most callers want Tasks.
-func (c *Client) TasksPage(ctx context.Context, policyID string, q TaskQuery) ([]Task, int, error) {
+func (c *Client) tasksPage(ctx context.Context, policyID string, q TaskQuery) ([]Task, int, error) {
 	if err := checkID("policy ID", policyID); err != nil {
 		return nil, 0, fmt.Errorf("%s: %w", OpListTasks, err)
 	}
@@ -254,11 +251,11 @@ func (c *Client) TasksPage(ctx context.Context, policyID string, q TaskQuery) ([
 	if q.Marker != "" {
 		v.Set("marker", q.Marker)
 	}
-	if q.Status != "" {
-		v.Set("status", string(q.Status))
+	if q.status != "" {
+		v.Set("status", string(q.status))
 	}
-	if q.JobID != "" {
-		v.Set("job_id", q.JobID)
+	if q.jobID != "" {
+		v.Set("job_id", q.jobID)
 	}
 	var tasks []Task
 	var count int
@@ -287,7 +284,7 @@ func (c *Client) Job(ctx context.Context, policyID, jobID string) (Task, bool, e
 	if jobID == "" {
 		return Task{}, false, fmt.Errorf("%s: empty job ID", OpListTasks)
 	}
-	tasks, _, err := c.TasksPage(ctx, policyID, TaskQuery{JobID: jobID})
+	tasks, _, err := c.tasksPage(ctx, policyID, TaskQuery{jobID: jobID})
 	if err != nil {
 		return Task{}, false, err
 	}
@@ -303,14 +300,14 @@ func (c *Client) Job(ctx context.Context, policyID, jobID string) (Task, bool, e
 		OpListTasks, policyID, hwcloud.Truncate(jobID, 100), len(tasks), ErrFilterIgnored)
 }
 
-// Tasks walks the policy's jobs newest first, page by page (see TasksPage;
+// Tasks walks the policy's jobs newest first, page by page (see tasksPage;
 // each next page uses marker = the job ID of the last job of the previous
 // page).
 //
 // Each job is yielded once: jobs are deduplicated by job_id, and the job of
 // q.Marker counts as already seen. A job without a job_id cannot be
 // deduplicated and is always yielded; if it is the last job of a page the
-// walk cannot go on and ends with a *PagingError.
+// walk cannot go on and ends with a *pagingError.
 //
 // Only an empty page (or one that holds nothing but the marker job again)
 // ends the walk. A short page does not: the server may cap limit below
@@ -322,8 +319,8 @@ func (c *Client) Job(ctx context.Context, policyID, jobID string) (Task, bool, e
 //
 // A non-empty page whose every job was already seen, a next marker equal to
 // the previous one, a job newer than q.MarkerCreated (the API ignored the
-// marker of a resumed walk), or a walk that would need more than MaxPages
-// page requests ends it with a *PagingError.
+// marker of a resumed walk), or a walk that would need more than maxPages
+// page requests ends it with a *pagingError.
 // Any error is yielded once as (Task{}, err) and ends the walk.
 func (c *Client) Tasks(ctx context.Context, policyID string, q TaskQuery) iter.Seq2[Task, error] {
 	return func(yield func(Task, error) bool) {
@@ -338,11 +335,11 @@ func (c *Client) Tasks(ctx context.Context, policyID string, q TaskQuery) iter.S
 		short := 0               // length of the previous page when it was short
 		for page := 1; ; page++ {
 			if page > c.maxPages {
-				yield(Task{}, &PagingError{PolicyID: policyID, Page: page, Marker: marker,
-					Reason: fmt.Sprintf("more than %d pages (Options.MaxPages)", c.maxPages)})
+				yield(Task{}, &pagingError{PolicyID: policyID, Page: page, Marker: marker,
+					Reason: fmt.Sprintf("more than %d pages (the page cap of a walk)", c.maxPages)})
 				return
 			}
-			tasks, _, err := c.TasksPage(ctx, policyID, TaskQuery{Status: q.Status, JobID: q.JobID, Marker: marker})
+			tasks, _, err := c.tasksPage(ctx, policyID, TaskQuery{status: q.status, jobID: q.jobID, Marker: marker})
 			if err != nil {
 				yield(Task{}, err)
 				return
@@ -354,7 +351,7 @@ func (c *Client) Tasks(ctx context.Context, policyID string, q TaskQuery) iter.S
 				// A short page was not the last: the server caps limit.
 				c.served.Store(int64(short))
 			}
-			perr := &PagingError{PolicyID: policyID, Page: page, Marker: marker}
+			perr := &pagingError{PolicyID: policyID, Page: page, Marker: marker}
 			fresh := 0
 			for _, t := range tasks {
 				if t.JobID != "" {

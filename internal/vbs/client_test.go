@@ -26,9 +26,9 @@ func newTestClient(t *testing.T, srv *httptest.Server, mod func(*Options)) *Clie
 		Endpoint:    srv.URL + "/",
 		ProjectID:   "proj-1",
 		Auth:        hwcloud.NewStaticToken(testToken),
-		HTTPClient:  srv.Client(),
-		BackoffBase: time.Millisecond,
-		BackoffMax:  4 * time.Millisecond,
+		httpClient:  srv.Client(),
+		backoffBase: time.Millisecond,
+		backoffMax:  4 * time.Millisecond,
 	}
 	if mod != nil {
 		mod(&o)
@@ -145,8 +145,8 @@ func TestListPolicies(t *testing.T) {
 	if !reflect.DeepEqual(log.brief(), want) {
 		t.Errorf("events %+v, want %+v", log.brief(), want)
 	}
-	if c.ProjectID() != "proj-1" {
-		t.Errorf("ProjectID %q", c.ProjectID())
+	if c.projectID != "proj-1" {
+		t.Errorf("projectID %q", c.projectID)
 	}
 }
 
@@ -164,7 +164,7 @@ func TestNew(t *testing.T) {
 	}
 	c.CloseIdleConnections()
 
-	c, err = New(Options{Endpoint: "https://proxy.example/vbs/", ProjectID: "p", Auth: auth, UserAgent: "ua/1"})
+	c, err = New(Options{Endpoint: "https://proxy.example/vbs/", ProjectID: "p", Auth: auth, userAgent: "ua/1"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -392,9 +392,9 @@ func TestRetryAfterHonoured(t *testing.T) {
 	seq := &statusSeq{statuses: []int{429}, header: http.Header{"Retry-After": {"1"}}, body: vendorPolicies}
 	srv := httptest.NewServer(seq)
 	defer srv.Close()
-	mod := func(o *Options) { o.BackoffMax = 60 * time.Millisecond }
+	mod := func(o *Options) { o.backoffMax = 60 * time.Millisecond }
 	c := newTestClient(t, srv, mod)
-	o := Options{HTTPClient: srv.Client(), BackoffBase: time.Millisecond}
+	o := Options{httpClient: srv.Client(), backoffBase: time.Millisecond}
 	mod(&o)
 	setJitter(t, c, o, func(time.Duration) time.Duration { return 0 })
 	start := time.Now()
@@ -416,7 +416,7 @@ func TestDeadlineShortCircuit(t *testing.T) {
 	srv := httptest.NewServer(seq)
 	defer srv.Close()
 	var log eventLog
-	c := newTestClient(t, srv, func(o *Options) { o.BackoffMax = 10 * time.Second; o.Observer = log.observe })
+	c := newTestClient(t, srv, func(o *Options) { o.backoffMax = 10 * time.Second; o.Observer = log.observe })
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	start := time.Now()
@@ -444,7 +444,7 @@ func TestCancelDuringBackoff(t *testing.T) {
 	// (not on a timer: under load the answer can take longer than any
 	// fixed delay, and the cancel would then hit the request instead).
 	c := newTestClient(t, srv, func(o *Options) {
-		o.BackoffMax = 10 * time.Second
+		o.backoffMax = 10 * time.Second
 		o.Observer = func(ev hwcloud.RequestEvent) {
 			if ev.Retried {
 				cancel()
@@ -538,7 +538,7 @@ func TestNetworkErrorGivesUp(t *testing.T) {
 	srv.Close() // connection refused from now on
 	var log eventLog
 	c, err := New(Options{Endpoint: url, ProjectID: "p", Auth: hwcloud.NewStaticToken(testToken), Observer: log.observe,
-		MaxAttempts: 3, BackoffBase: time.Millisecond, BackoffMax: time.Millisecond})
+		MaxAttempts: 3, backoffBase: time.Millisecond, backoffMax: time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -583,8 +583,8 @@ func TestBodyTooLarge(t *testing.T) {
 		w.Write([]byte(`{"tasks": [], "count": 0, "pad": "` + strings.Repeat("y", 2000) + `"}`))
 	}))
 	defer srv.Close()
-	c := newTestClient(t, srv, func(o *Options) { o.MaxBodyBytes = 1024 })
-	_, _, err := c.TasksPage(context.Background(), "pol", TaskQuery{})
+	c := newTestClient(t, srv, func(o *Options) { o.maxBodyBytes = 1024 })
+	_, _, err := c.tasksPage(context.Background(), "pol", TaskQuery{})
 	if err == nil || err.Error() != "list_tasks: response body exceeds 1024 bytes (HTTP 200)" {
 		t.Errorf("error %v", err)
 	}

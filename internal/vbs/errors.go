@@ -11,10 +11,10 @@ const (
 	OpListTasks = "list_tasks"
 )
 
-// PagingError ends a task walk that cannot make progress: the server repeated
+// pagingError ends a task walk that cannot make progress: the server repeated
 // a page, the next marker did not advance, the last job of a full page had no
-// job_id, or the walk needed more than Options.MaxPages pages.
-type PagingError struct {
+// job_id, or the walk needed more than Options.maxPages pages.
+type pagingError struct {
 	PolicyID string
 	// Page is the 1-based number of the page at which the walk stopped.
 	Page int
@@ -26,7 +26,7 @@ type PagingError struct {
 
 // Error formats the error as, for example,
 // `list_tasks: paging policy "af8a" stopped at page 3 (marker "c11b"): every job on the page was already seen`.
-func (e *PagingError) Error() string {
+func (e *pagingError) Error() string {
 	return fmt.Sprintf("%s: paging policy %q stopped at page %d (marker %q): %s",
 		OpListTasks, e.PolicyID, e.Page, e.Marker, e.Reason)
 }

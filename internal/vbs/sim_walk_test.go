@@ -41,7 +41,7 @@ func TestSimulatorWalk10000(t *testing.T) {
 		Endpoint:   sim.URL(),
 		ProjectID:  vbstest.DefaultProjectID,
 		Auth:       hwcloud.NewAKSK(vbstest.DefaultAccessKey, vbstest.DefaultSecretKey, ""),
-		HTTPClient: sim.Client(),
+		httpClient: sim.Client(),
 		PageSize:   100,
 	})
 	if err != nil {

@@ -249,7 +249,7 @@ func TestWalkCountIsPageSize(t *testing.T) {
 }
 
 // TestWalkMarkerIgnoredOnResume: a resumed walk told the marker job's
-// creation time stops with a *PagingError when the API serves newer jobs
+// creation time stops with a *pagingError when the API serves newer jobs
 // after the marker (it ignored the marker), instead of yielding them as
 // older ones.
 func TestWalkMarkerIgnoredOnResume(t *testing.T) {
@@ -260,7 +260,7 @@ func TestWalkMarkerIgnoredOnResume(t *testing.T) {
 	c := newTestClient(t, srv, func(o *Options) { o.PageSize = 10 })
 	markerCreated := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC).Add(-15 * time.Minute) // job-00015
 	ids, err := collect(t, c.Tasks(context.Background(), "pol-1", TaskQuery{Marker: "job-00015", MarkerCreated: markerCreated}))
-	var pe *PagingError
+	var pe *pagingError
 	if len(ids) != 0 || !errors.As(err, &pe) {
 		t.Fatalf("%d jobs, error %v; want none and a *PagingError", len(ids), err)
 	}
@@ -328,7 +328,7 @@ func TestWalkQuery(t *testing.T) {
 	srv := httptest.NewServer(s)
 	defer srv.Close()
 	c := newTestClient(t, srv, func(o *Options) { o.PageSize = 10 })
-	ids, err := collect(t, c.Tasks(context.Background(), "pol-1", TaskQuery{Status: StatusExecuteFail, Marker: "job-00009"}))
+	ids, err := collect(t, c.Tasks(context.Background(), "pol-1", TaskQuery{status: StatusExecuteFail, Marker: "job-00009"}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -359,7 +359,7 @@ func TestWalkPagingErrors(t *testing.T) {
 		page     func(marker string, limit int) []map[string]any
 		maxPages int
 		wantJobs int
-		wantErr  PagingError
+		wantErr  pagingError
 		wantMsg  string
 		wantReqs int
 	}{
@@ -367,7 +367,7 @@ func TestWalkPagingErrors(t *testing.T) {
 			name:     "marker ignored: page repeats",
 			page:     func(string, int) []map[string]any { return jobs[:10] },
 			wantJobs: 10, wantReqs: 2,
-			wantErr: PagingError{PolicyID: "pol-1", Page: 2, Marker: "job-00009", Reason: "every job on the page (10) was already seen"},
+			wantErr: pagingError{PolicyID: "pol-1", Page: 2, Marker: "job-00009", Reason: "every job on the page (10) was already seen"},
 			wantMsg: `list_tasks: paging policy "pol-1" stopped at page 2 (marker "job-00009"): every job on the page (10) was already seen`,
 		},
 		{
@@ -381,15 +381,15 @@ func TestWalkPagingErrors(t *testing.T) {
 				return append(append([]map[string]any{}, jobs[off:off+limit-1]...), jobs[999])
 			},
 			wantJobs: 19, wantReqs: 2,
-			wantErr: PagingError{PolicyID: "pol-1", Page: 2, Marker: "job-00999", Reason: "the next marker equals the previous one"},
+			wantErr: pagingError{PolicyID: "pol-1", Page: 2, Marker: "job-00999", Reason: "the next marker equals the previous one"},
 		},
 		{
 			name:     "too many pages",
 			page:     nil,
 			maxPages: 3,
 			wantJobs: 30, wantReqs: 3,
-			wantErr: PagingError{PolicyID: "pol-1", Page: 4, Marker: "job-00029", Reason: "more than 3 pages (Options.MaxPages)"},
-			wantMsg: `list_tasks: paging policy "pol-1" stopped at page 4 (marker "job-00029"): more than 3 pages (Options.MaxPages)`,
+			wantErr: pagingError{PolicyID: "pol-1", Page: 4, Marker: "job-00029", Reason: "more than 3 pages (the page cap of a walk)"},
+			wantMsg: `list_tasks: paging policy "pol-1" stopped at page 4 (marker "job-00029"): more than 3 pages (the page cap of a walk)`,
 		},
 		{
 			name: "page ending with a job without job_id",
@@ -397,7 +397,7 @@ func TestWalkPagingErrors(t *testing.T) {
 				return append(append([]map[string]any{}, jobs[:9]...), idless(1)...)
 			},
 			wantJobs: 10, wantReqs: 1,
-			wantErr: PagingError{PolicyID: "pol-1", Page: 1, Reason: "the last job of the page has no job_id, so there is no marker for the next page"},
+			wantErr: pagingError{PolicyID: "pol-1", Page: 1, Reason: "the last job of the page has no job_id, so there is no marker for the next page"},
 		},
 	}
 	for _, tt := range tests {
@@ -405,12 +405,12 @@ func TestWalkPagingErrors(t *testing.T) {
 			s := &jobServer{t: t, jobs: jobs, page: tt.page}
 			srv := httptest.NewServer(s)
 			defer srv.Close()
-			c := newTestClient(t, srv, func(o *Options) { o.PageSize = 10; o.MaxPages = tt.maxPages })
+			c := newTestClient(t, srv, func(o *Options) { o.PageSize = 10; o.maxPages = tt.maxPages })
 			ids, err := collect(t, c.Tasks(context.Background(), "pol-1", TaskQuery{}))
 			if len(ids) != tt.wantJobs {
 				t.Errorf("%d jobs, want %d", len(ids), tt.wantJobs)
 			}
-			var pe *PagingError
+			var pe *pagingError
 			if !errors.As(err, &pe) {
 				t.Fatalf("error %v is not a *PagingError", err)
 			}

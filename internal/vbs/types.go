@@ -24,28 +24,6 @@ const (
 // Statuses lists every documented status in a fixed order.
 var Statuses = []Status{StatusRunning, StatusWaiting, StatusExecuteSuccess, StatusExecuteFail, StatusExecuteTimeout, StatusSkip}
 
-// Known reports whether s is one of the documented statuses.
-func (s Status) Known() bool {
-	switch s {
-	case StatusRunning, StatusWaiting, StatusExecuteSuccess, StatusExecuteFail, StatusExecuteTimeout, StatusSkip:
-		return true
-	}
-	return false
-}
-
-// Terminal reports whether a job in status s can no longer change: success,
-// failure, timeout or skip. Unknown statuses are not terminal.
-func (s Status) Terminal() bool {
-	switch s {
-	case StatusExecuteSuccess, StatusExecuteFail, StatusExecuteTimeout, StatusSkip:
-		return true
-	}
-	return false
-}
-
-// InFlight reports whether a job in status s is still queued or running.
-func (s Status) InFlight() bool { return s == StatusRunning || s == StatusWaiting }
-
 // Task is one backup job of a policy: one disk, one scheduled run.
 type Task struct {
 	JobID        string
@@ -60,18 +38,6 @@ type Task struct {
 	Message    string
 	// Code is the vendor's result code; the API sends it as a string or a number.
 	Code string
-}
-
-// Duration is FinishedAt - CreatedAt, or 0 when either is missing or the
-// difference is negative.
-func (t Task) Duration() time.Duration {
-	if t.CreatedAt.IsZero() || t.FinishedAt.IsZero() {
-		return 0
-	}
-	if d := t.FinishedAt.Sub(t.CreatedAt); d > 0 {
-		return d
-	}
-	return 0
 }
 
 // Policy is a backup policy of a project.

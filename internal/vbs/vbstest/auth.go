@@ -195,7 +195,7 @@ func parseAuthorization(h string) (authorization, bool) {
 }
 
 func authFailed(reqID, detail string) response {
-	return gatewayError(http.StatusUnauthorized, CodeAuthFailed, "Incorrect IAM authentication information: "+detail, reqID)
+	return gatewayError(http.StatusUnauthorized, codeAuthFailed, "Incorrect IAM authentication information: "+detail, reqID)
 }
 
 // authenticate checks the credentials of a VBS request; ok false means resp
@@ -253,7 +253,7 @@ func (s *Server) verifySignature(r *http.Request, h string, body []byte, reqID s
 	if err != nil {
 		return authFailed(reqID, "malformed request URI"), false
 	}
-	rec.CanonicalRequest = canonical
+	rec.canonicalRequest = canonical
 	want := signature(s.opts.SecretKey, date, canonical)
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -288,26 +288,18 @@ func (s *Server) verifyToken(tok, reqID string) (response, bool) {
 	case t == nil || revoked:
 		return authFailed(reqID, "decrypt token fail"), false
 	case expired:
-		return vbsError(http.StatusUnauthorized, CodeTokenExpired, "The token has expired."), false
+		return vbsError(http.StatusUnauthorized, codeTokenExpired, "The token has expired."), false
 	}
 	return response{}, true
 }
 
-// newToken registers a fresh token valid for TokenTTL. Callers hold s.mu.
+// newToken registers a fresh token valid for tokenTTL. Callers hold s.mu.
 func (s *Server) newToken(now time.Time) (string, *tokenState) {
 	tok := "MII" + rand.Text() + rand.Text() + rand.Text()
-	t := &tokenState{issuedAt: now, expiresAt: now.Add(s.opts.TokenTTL)}
+	t := &tokenState{issuedAt: now, expiresAt: now.Add(s.opts.tokenTTL)}
 	s.tokens[tok] = t
 	s.issued = append(s.issued, tok)
 	return tok, t
-}
-
-// IssueToken returns a new valid token, as if fetched through the IAM call.
-func (s *Server) IssueToken() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	tok, _ := s.newToken(s.now())
-	return tok
 }
 
 // IssuedTokens returns every token issued so far, oldest first (for tests

@@ -116,7 +116,7 @@ func TestSignatureRejected(t *testing.T) {
 	req := sg.request(t, s.URL(), http.MethodGet, path, [][2]string{{"limit", "10"}}, nil)
 	req.URL.RawQuery = "limit=11"
 	expect401(t, "tampered query", do(t, req), "verify aksk signature fail")
-	if log := s.RequestLog(OpListTasks); len(log) != 1 || !strings.Contains(log[0].CanonicalRequest, "\nlimit=11\n") {
+	if log := s.RequestLog(OpListTasks); len(log) != 1 || !strings.Contains(log[0].canonicalRequest, "\nlimit=11\n") {
 		t.Errorf("log: %+v", log)
 	}
 
@@ -265,7 +265,7 @@ func withToken(t *testing.T, s *Server, tok string) result {
 
 func TestTokens(t *testing.T) {
 	s, clk := newTestServer(t, Options{})
-	r := postToken(t, s, "application/json;charset=utf8", tokenBody(DefaultUser, DefaultPassword, DefaultDomain, DefaultProjectID))
+	r := postToken(t, s, "application/json;charset=utf8", tokenBody(defaultUser, defaultPassword, defaultDomain, DefaultProjectID))
 	if r.status != 201 {
 		t.Fatalf("token: %d %s", r.status, r.body)
 	}
@@ -288,7 +288,7 @@ func TestTokens(t *testing.T) {
 	if body.Token.ExpiresAt != "2026-11-28T12:00:00.000000Z" || body.Token.IssuedAt != "2026-11-27T12:00:00.000000Z" || body.Token.Project.ID != DefaultProjectID {
 		t.Errorf("token body %s", r.body)
 	}
-	if strings.Contains(r.body, tok) || strings.Contains(r.body, DefaultPassword) {
+	if strings.Contains(r.body, tok) || strings.Contains(r.body, defaultPassword) {
 		t.Error("body leaks the token or the password")
 	}
 	if got := s.IssuedTokens(); !slices.Equal(got, []string{tok}) {
@@ -311,7 +311,7 @@ func TestTokens(t *testing.T) {
 		t.Errorf("expired: %d %s", r.status, r.body)
 	}
 
-	tok2 := s.IssueToken()
+	tok2 := testToken(s)
 	if r := withToken(t, s, tok2); r.status != 200 {
 		t.Errorf("IssueToken: %d", r.status)
 	}
@@ -319,10 +319,10 @@ func TestTokens(t *testing.T) {
 	if r := withToken(t, s, tok2); r.status != 401 || r.body != expiredBody {
 		t.Errorf("ExpireTokens: %d %s", r.status, r.body)
 	}
-	tok3 := s.IssueToken()
+	tok3 := testToken(s)
 	s.RevokeTokens()
 	expect401(t, "revoked", withToken(t, s, tok3), "decrypt token fail")
-	tok4 := s.IssueToken()
+	tok4 := testToken(s)
 	if r := withToken(t, s, tok4); r.status != 200 {
 		t.Errorf("token after RevokeTokens: %d", r.status)
 	}
@@ -333,7 +333,7 @@ func TestTokens(t *testing.T) {
 }
 
 func TestTokenRequestErrors(t *testing.T) {
-	s, _ := newTestServer(t, Options{User: "u", Password: "pw", Domain: "d", TokenTTL: time.Hour})
+	s, _ := newTestServer(t, Options{User: "u", Password: "pw", Domain: "d", tokenTTL: time.Hour})
 	good := tokenBody("u", "pw", "d", DefaultProjectID)
 	wrongCreds := `{"error":{"code":401,"message":"The username or password is wrong.","title":"Unauthorized"}}`
 	cases := []struct {
@@ -378,4 +378,12 @@ func TestTokenRequestErrors(t *testing.T) {
 	if s.Requests(OpIAMToken) != len(cases)+1 {
 		t.Errorf("Requests(OpIAMToken) = %d", s.Requests(OpIAMToken))
 	}
+}
+
+// testToken returns a new valid token of s, as if fetched through the IAM call.
+func testToken(s *Server) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	tok, _ := s.newToken(s.now())
+	return tok
 }

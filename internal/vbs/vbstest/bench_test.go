@@ -21,7 +21,7 @@ func TestBigScenarioSize(t *testing.T) {
 	if n := sc.JobCount(); n != 150000 {
 		t.Fatalf("%d jobs", n)
 	}
-	s := NewHandler(Options{SkipAuth: true})
+	s := newHandler(Options{SkipAuth: true})
 	defer s.Close()
 	s.Load(sc)
 	// A page deep into a 15,000-job policy costs the same as the first page.
@@ -91,7 +91,7 @@ func BenchmarkWalk150k(b *testing.B) {
 }
 
 func BenchmarkRenderPage(b *testing.B) {
-	s := NewHandler(Options{SkipAuth: true})
+	s := newHandler(Options{SkipAuth: true})
 	sc := bigScenario()
 	s.Load(sc)
 	st := s.policies[sc.Policies[0].ID]

@@ -76,7 +76,7 @@
 // # Concurrency and lifecycle
 //
 // All methods are safe for concurrent use, also while requests are served.
-// NewServer starts an httptest server on 127.0.0.1; NewHandler returns an
+// NewServer starts an httptest server on 127.0.0.1; newHandler returns an
 // unstarted Server that can be started on a given listener with Start or be
 // mounted as an http.Handler. Close makes hung and delayed requests return so it
 // never hangs.

@@ -38,7 +38,7 @@ const (
 	// FaultReset hijacks the connection and closes it (a TCP reset) without
 	// an answer. Replacing.
 	FaultReset
-	// FaultOversize answers 200 application/json with a body of Size bytes
+	// FaultOversize answers 200 application/json with a body of size bytes
 	// (default 17 MiB), sent chunked without Content-Length. Replacing.
 	FaultOversize
 	// FaultStuckMarker makes the tasks call ignore marker: every page is the
@@ -91,9 +91,9 @@ func (k FaultKind) String() string {
 	return "FaultKind(" + strconv.Itoa(int(k)) + ")"
 }
 
-// DefaultOversize is the body size of FaultOversize when Fault.Size is 0:
+// defaultOversize is the body size of FaultOversize when Fault.size is 0:
 // just above a 16 MiB client cap.
-const DefaultOversize = 17 << 20
+const defaultOversize = 17 << 20
 
 // Fault describes an injected failure (see AddFault).
 type Fault struct {
@@ -107,9 +107,9 @@ type Fault struct {
 	// Status is the HTTP status for FaultStatus, FaultHTML and FaultEmptyBody.
 	Status int
 	// Body is the raw body for FaultStatus; "" gives the default vendor-style
-	// body. ContentType is its Content-Type (default application/json).
+	// body. contentType is its Content-Type (default application/json).
 	Body        string
-	ContentType string
+	contentType string
 	// RetryAfter, if set, is sent as the Retry-After header.
 	RetryAfter string
 	// Latency is an extra delay before the fault applies (interrupted when
@@ -118,8 +118,8 @@ type Fault struct {
 	// Times applies the fault to the next Times matching requests; 0 means
 	// until removed.
 	Times int
-	// Size is the body size for FaultOversize.
-	Size int
+	// size is the body size for FaultOversize.
+	size int
 }
 
 type faultEntry struct {
@@ -189,7 +189,7 @@ func (s *Server) takeFault(rt routeInfo) (*Fault, int) {
 func defaultFaultBody(op string, status int, reqID string) response {
 	switch {
 	case status == http.StatusTooManyRequests:
-		return gatewayError(status, CodeThrottled, "The throttling threshold has been reached: policy user over ratelimit,limit:20,time:1 second", reqID)
+		return gatewayError(status, codeThrottled, "The throttling threshold has been reached: policy user over ratelimit,limit:20,time:1 second", reqID)
 	case op == OpIAMToken:
 		return iamError(status, http.StatusText(status))
 	case status == http.StatusUnauthorized:
@@ -223,8 +223,8 @@ func (s *Server) applyFault(w *statusWriter, r *http.Request, rt routeInfo, f *F
 		if f.Body != "" {
 			resp = jsonResponse(st, []byte(f.Body))
 		}
-		if f.ContentType != "" {
-			resp.header.Set("Content-Type", f.ContentType)
+		if f.contentType != "" {
+			resp.header.Set("Content-Type", f.contentType)
 		}
 		s.write(w, resp, f)
 	case FaultMalformedJSON:
@@ -269,12 +269,12 @@ func (s *Server) applyFault(w *statusWriter, r *http.Request, rt routeInfo, f *F
 	return true
 }
 
-// writeOversize streams a JSON body of exactly f.Size bytes (when Size is
-// large enough for the JSON framing; otherwise Size bytes of padding).
+// writeOversize streams a JSON body of exactly f.size bytes (when size is
+// large enough for the JSON framing; otherwise size bytes of padding).
 func (s *Server) writeOversize(w *statusWriter, r *http.Request, f *Fault) {
-	size := f.Size
+	size := f.size
 	if size <= 0 {
-		size = DefaultOversize
+		size = defaultOversize
 	}
 	h := w.Header()
 	h.Set("Content-Type", jsonContentType)

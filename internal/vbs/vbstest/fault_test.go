@@ -54,12 +54,12 @@ func TestFaultStatusTimesAndDefaults(t *testing.T) {
 	expect401(t, "401 fault", get(t, s, policiesPath(s)), "verify aksk signature fail")
 
 	s.AddFault(Fault{Operation: OpIAMToken, Status: 500, Times: 1})
-	r = postToken(t, s, "application/json", tokenBody(DefaultUser, DefaultPassword, DefaultDomain, DefaultProjectID))
+	r = postToken(t, s, "application/json", tokenBody(defaultUser, defaultPassword, defaultDomain, DefaultProjectID))
 	if r.status != 500 || r.body != `{"error":{"code":500,"message":"Internal Server Error","title":"Internal Server Error"}}` {
 		t.Errorf("IAM fault: %d %s", r.status, r.body)
 	}
 
-	s.AddFault(Fault{Body: "oops", ContentType: "text/plain", Times: 1})
+	s.AddFault(Fault{Body: "oops", contentType: "text/plain", Times: 1})
 	if r := get(t, s, policiesPath(s)); r.status != 500 || r.body != "oops" || r.header.Get("Content-Type") != "text/plain" {
 		t.Errorf("custom body: %d %q %q", r.status, r.header.Get("Content-Type"), r.body)
 	}
@@ -148,16 +148,16 @@ func TestFaultBodies(t *testing.T) {
 		t.Errorf("empty: %d %q", r.status, r.body)
 	}
 
-	s.AddFault(Fault{Kind: FaultOversize, Size: 1000, Times: 1})
+	s.AddFault(Fault{Kind: FaultOversize, size: 1000, Times: 1})
 	r = get(t, s, tasksPath(s, "p"))
 	if r.status != 200 || len(r.body) != 1000 || !json.Valid([]byte(r.body)) || r.header.Get("Content-Length") != "" {
 		t.Errorf("oversize 1000: %d len %d", r.status, len(r.body))
 	}
 	s.AddFault(Fault{Kind: FaultOversize, Times: 1})
-	if r := get(t, s, tasksPath(s, "p")); len(r.body) != DefaultOversize {
+	if r := get(t, s, tasksPath(s, "p")); len(r.body) != defaultOversize {
 		t.Errorf("oversize default: len %d", len(r.body))
 	}
-	s.AddFault(Fault{Kind: FaultOversize, Size: 5, Times: 1})
+	s.AddFault(Fault{Kind: FaultOversize, size: 5, Times: 1})
 	if r := get(t, s, tasksPath(s, "p")); r.body != "xxxxx" {
 		t.Errorf("oversize 5: %q", r.body)
 	}

@@ -30,30 +30,30 @@ type GenOptions struct {
 	FailRate    float64
 	TimeoutRate float64
 	SkipRate    float64
-	// MeanDuration is the mean duration of successful jobs, which last
+	// meanDuration is the mean duration of successful jobs, which last
 	// between 50% and 150% of it; default 20m. Failed jobs last 5–50% of it,
 	// timed-out jobs 300–400%, skipped jobs 0.
-	MeanDuration time.Duration
+	meanDuration time.Duration
 	// Schedules are the schedule templates cycled over the policies (their
 	// ID is ignored; Name, default "policy", gets a "-NN" index suffix); the
-	// default is DefaultSchedules().
+	// default is defaultSchedules().
 	Schedules []Policy
 	// RunningLast leaves a policy's newest run RUNNING (no finished_at) when
-	// it started less than MeanDuration before Now. Without it, such runs are
+	// it started less than meanDuration before Now. Without it, such runs are
 	// finished, possibly with finished_at after Now.
 	RunningLast bool
 }
 
-// DefaultGenNow is the default GenOptions.Now: 2026-11-27T12:00:00Z (a Friday).
-func DefaultGenNow() time.Time { return time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC) }
+// defaultGenNow is the default GenOptions.Now: 2026-11-27T12:00:00Z (a Friday).
+func defaultGenNow() time.Time { return time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC) }
 
-// DefaultSchedules returns the default schedule mix of Generate: daily at
+// defaultSchedules returns the default schedule mix of Generate: daily at
 // 02:00 UTC (with a leftover week_frequency that frequency overrides, as
 // real policies can carry), every 2 days at 03:00 UTC, weekly on MON and THU
 // at 01:00 UTC, and twice daily at 02:00 and 14:00 UTC. The first three send
 // a time_zone (UTC+08:00, UTC+01:00, UTC+08:00) under which their local run
 // days are the UTC days, so the runs are those of a zone-less reading too.
-func DefaultSchedules() []Policy {
+func defaultSchedules() []Policy {
 	return []Policy{
 		{Name: "daily", StartTime: "02:00", Frequency: 1, WeekFrequency: []string{"MON"}, TimeZone: "UTC+08:00", RetentionNum: 30, Enabled: true},
 		{Name: "every-2-days", StartTime: "03:00", Frequency: 2, TimeZone: "UTC+01:00", RetentionDay: 30, Enabled: true},
@@ -62,7 +62,7 @@ func DefaultSchedules() []Policy {
 	}
 }
 
-// ScheduledRuns returns the run times of p's schedule in (from, to], oldest
+// scheduledRuns returns the run times of p's schedule in (from, to], oldest
 // first, as the simulator interprets the vendor's documentation: each
 // comma-separated "HH:MM" of StartTime is a UTC time of day (none valid
 // means 00:00); its local time of day in TimeZone (a fixed offset
@@ -71,7 +71,7 @@ func DefaultSchedules() []Policy {
 // (frequency prevails over week_frequency), else on every local day that is
 // one of WeekFrequency (SUN..SAT), else daily. "22:00,00:00,02:00" on MON at
 // UTC+02:00 runs on SUN 22:00, MON 00:00 and MON 02:00 UTC.
-func ScheduledRuns(p Policy, from, to time.Time) []time.Time {
+func scheduledRuns(p Policy, from, to time.Time) []time.Time {
 	times := parseStartTimes(p.StartTime)
 	var weekdays [7]bool
 	useWeekdays := false
@@ -268,7 +268,7 @@ type genSpec struct {
 
 // Generate builds a deterministic Scenario: o.Policies policies (schedules
 // cycled from o.Schedules) with o.Disks disks each, and one job per disk per
-// scheduled run (see ScheduledRuns) in (Now - Days×24h, Now]. A job's
+// scheduled run (see scheduledRuns) in (Now - Days×24h, Now]. A job's
 // created_at is exactly its run time; jobs of one run differ by job_id only.
 // Policy, volume and job IDs are UUID-like strings derived from the seed, the
 // policy index, the disk index and the run time, so they do not depend on
@@ -277,7 +277,7 @@ type genSpec struct {
 func Generate(o GenOptions) Scenario {
 	scheds := o.Schedules
 	if len(scheds) == 0 {
-		scheds = DefaultSchedules()
+		scheds = defaultSchedules()
 	}
 	seed := uint64(o.Seed)
 	specs := make([]genSpec, 0, max(o.Policies, 0))
@@ -306,10 +306,10 @@ type jobRef struct {
 func generate(o GenOptions, specs []genSpec) Scenario {
 	now := o.Now
 	if now.IsZero() {
-		now = DefaultGenNow()
+		now = defaultGenNow()
 	}
 	now = now.UTC().Truncate(time.Millisecond)
-	mean := o.MeanDuration
+	mean := o.meanDuration
 	if mean <= 0 {
 		mean = 20 * time.Minute
 	}
@@ -330,7 +330,7 @@ func generate(o GenOptions, specs []genSpec) Scenario {
 		for d := range vols {
 			vols[d] = hashUUID(seed, tagVolume, sp.idx, uint64(d))
 		}
-		runs := ScheduledRuns(pol, from, now)
+		runs := scheduledRuns(pol, from, now)
 		running := o.RunningLast && len(runs) > 0 && now.Sub(runs[len(runs)-1]) < mean
 		// Newest run first, and within a run by job ID descending, so the
 		// jobs come out newest first without sorting the whole slice.
@@ -434,7 +434,7 @@ func DemoScenario(now time.Time) Scenario {
 	}
 	const seed = 20261127
 	now = now.UTC().Truncate(time.Millisecond)
-	sc := generate(GenOptions{Days: 7, Now: now, Seed: seed, FailRate: 0.05, MeanDuration: 20 * time.Minute, RunningLast: true}, specs)
+	sc := generate(GenOptions{Days: 7, Now: now, Seed: seed, FailRate: 0.05, meanDuration: 20 * time.Minute, RunningLast: true}, specs)
 	vol := func(idx, d uint64) string { return hashUUID(seed, tagVolume, idx, d) }
 
 	// find returns the index of the n-th (0-based) job of resource res, newest

@@ -29,7 +29,7 @@ func TestScheduledRuns(t *testing.T) {
 		{"bad start time", Policy{StartTime: "25:00,x", WeekFrequency: []string{"SAT", "XYZ"}}, []time.Time{d(21, 0)}},
 	}
 	for _, c := range cases {
-		if got := ScheduledRuns(c.p, from, to); !slices.EqualFunc(got, c.want, time.Time.Equal) {
+		if got := scheduledRuns(c.p, from, to); !slices.EqualFunc(got, c.want, time.Time.Equal) {
 			t.Errorf("%s: got %v\nwant %v", c.name, got, c.want)
 		}
 	}
@@ -305,18 +305,18 @@ func TestScheduledRunsTimeZone(t *testing.T) {
 			[]time.Time{d(23, 1), d(26, 1)}},
 	}
 	for _, c := range cases {
-		if got := ScheduledRuns(c.p, from, to); !slices.EqualFunc(got, c.want, time.Time.Equal) {
+		if got := scheduledRuns(c.p, from, to); !slices.EqualFunc(got, c.want, time.Time.Equal) {
 			t.Errorf("%s: got %v\nwant %v", c.name, got, c.want)
 		}
 	}
 	// The default schedules' zones keep their runs on the UTC days.
-	for _, p := range DefaultSchedules() {
+	for _, p := range defaultSchedules() {
 		utc := p
 		utc.TimeZone, utc.WeekFrequency = "", nil
 		if p.Frequency == 0 {
 			utc.WeekFrequency = p.WeekFrequency
 		}
-		if got, want := ScheduledRuns(p, from, to), ScheduledRuns(utc, from, to); !slices.EqualFunc(got, want, time.Time.Equal) {
+		if got, want := scheduledRuns(p, from, to), scheduledRuns(utc, from, to); !slices.EqualFunc(got, want, time.Time.Equal) {
 			t.Errorf("%s: got %v\nwant %v", p.Name, got, want)
 		}
 	}

@@ -23,43 +23,43 @@ const (
 	OpListTasks = "list_tasks"
 	// OpIAMToken is POST /v3/auth/tokens.
 	OpIAMToken = "iam_token"
-	// OpOther is any request that matches none of the calls above (answered 404).
-	OpOther = "other"
+	// opOther is any request that matches none of the calls above (answered 404).
+	opOther = "other"
 )
 
-// Default values filled in by NewServer and NewHandler for zero Options fields.
+// Default values filled in by NewServer and newHandler for zero Options fields.
 const (
 	DefaultProjectID = "0605767f2f00d5d22f16c00e4e8f1d4a"
 	DefaultAccessKey = "DEMOACCESSKEY"
 	DefaultSecretKey = "demo-secret-key"
-	DefaultDomain    = "demo-domain"
-	DefaultUser      = "demo-user"
-	DefaultPassword  = "demo-password"
-	DefaultTokenTTL  = 24 * time.Hour
-	// DefaultLimit is the tasks page size when the request has no limit.
-	DefaultLimit = 20
-	// DefaultMaxLimit is the largest tasks page size; larger limits are clamped.
-	DefaultMaxLimit = 1000
+	defaultDomain    = "demo-domain"
+	defaultUser      = "demo-user"
+	defaultPassword  = "demo-password"
+	defaultTokenTTL  = 24 * time.Hour
+	// defaultLimit is the tasks page size when the request has no limit.
+	defaultLimit = 20
+	// defaultMaxLimit is the largest tasks page size; larger limits are clamped.
+	defaultMaxLimit = 1000
 )
 
 // Error codes the simulator answers with.
 const (
-	// CodeAuthFailed is the API Gateway code for a bad signature or token (401).
-	CodeAuthFailed = "APIGW.0301"
-	// CodeThrottled is the API Gateway code for throttling (429).
-	CodeThrottled = "APIGW.0308"
-	// CodeAPINotFound is the API Gateway code for an unknown path or method (404).
-	CodeAPINotFound = "APIGW.0101"
-	// CodePolicyNotFound is the VBS code for an unknown policy (404).
-	CodePolicyNotFound = "AutoBackup.0205"
-	// CodeTokenExpired is the VBS code for an expired token (401).
-	CodeTokenExpired = "AutoBackup.0003"
-	// CodeInvalidParameter is the VBS code for a bad query parameter (400).
-	CodeInvalidParameter = "VolumeBackup.0001"
-	// CodeProjectMismatch is the code for a project ID in the path that is not
+	// codeAuthFailed is the API Gateway code for a bad signature or token (401).
+	codeAuthFailed = "APIGW.0301"
+	// codeThrottled is the API Gateway code for throttling (429).
+	codeThrottled = "APIGW.0308"
+	// codeAPINotFound is the API Gateway code for an unknown path or method (404).
+	codeAPINotFound = "APIGW.0101"
+	// codePolicyNotFound is the VBS code for an unknown policy (404).
+	codePolicyNotFound = "AutoBackup.0205"
+	// codeTokenExpired is the VBS code for an expired token (401).
+	codeTokenExpired = "AutoBackup.0003"
+	// codeInvalidParameter is the VBS code for a bad query parameter (400).
+	codeInvalidParameter = "VolumeBackup.0001"
+	// codeProjectMismatch is the code for a project ID in the path that is not
 	// the simulator's project (403). The vendor's code is undocumented; this
 	// one is the simulator's choice.
-	CodeProjectMismatch = "common.0003"
+	codeProjectMismatch = "common.0003"
 )
 
 // maxRequestBody caps the request body the simulator reads.
@@ -80,21 +80,21 @@ type Options struct {
 	// request (temporary credentials).
 	SecurityToken string
 	// Domain, User and Password are the accepted IAM password credentials;
-	// defaults DefaultDomain, DefaultUser and DefaultPassword.
+	// defaults defaultDomain, defaultUser and defaultPassword.
 	Domain   string
 	User     string
 	Password string
-	// TokenTTL is the lifetime of issued tokens; default 24h.
-	TokenTTL time.Duration
+	// tokenTTL is the lifetime of issued tokens; default 24h.
+	tokenTTL time.Duration
 	// Now is the clock for token expiry, X-Sdk-Date checks and the AK lockout;
 	// default time.Now.
 	Now func() time.Time
-	// Latency is added to every request (see also SetLatency).
-	Latency time.Duration
+	// latency is added to every request (see also SetLatency).
+	latency time.Duration
 	// SkipAuth accepts VBS requests without any credentials.
 	SkipAuth bool
 	// MaxLimit is the largest tasks page size; larger limits are clamped to it.
-	// Default DefaultMaxLimit; set it to 100 for a server that caps limit
+	// Default defaultMaxLimit; set it to 100 for a server that caps limit
 	// below what a client asks for.
 	MaxLimit int
 	// CountIsPageSize makes "count" the number of jobs on the page instead of
@@ -111,49 +111,49 @@ func (o Options) withDefaults() Options {
 	def(&o.ProjectID, DefaultProjectID)
 	def(&o.AccessKey, DefaultAccessKey)
 	def(&o.SecretKey, DefaultSecretKey)
-	def(&o.Domain, DefaultDomain)
-	def(&o.User, DefaultUser)
-	def(&o.Password, DefaultPassword)
-	if o.TokenTTL <= 0 {
-		o.TokenTTL = DefaultTokenTTL
+	def(&o.Domain, defaultDomain)
+	def(&o.User, defaultUser)
+	def(&o.Password, defaultPassword)
+	if o.tokenTTL <= 0 {
+		o.tokenTTL = defaultTokenTTL
 	}
 	if o.Now == nil {
 		o.Now = time.Now
 	}
 	if o.MaxLimit <= 0 {
-		o.MaxLimit = DefaultMaxLimit
+		o.MaxLimit = defaultMaxLimit
 	}
 	return o
 }
 
 // RequestRecord describes one request the Server received (see RequestLog).
 type RequestRecord struct {
-	// Op is the operation (OpListPolicies, OpListTasks, OpIAMToken or OpOther).
+	// Op is the operation (OpListPolicies, OpListTasks, OpIAMToken or opOther).
 	Op string
 	// Method, Path (escaped) and RawQuery are as received.
 	Method   string
 	Path     string
 	RawQuery string
-	// Header is a copy of the request headers (Host is in Header["Host"]).
-	Header http.Header
+	// header is a copy of the request headers (Host is in header["Host"]).
+	header http.Header
 	// RequestID is the X-Request-Id the response carried.
 	RequestID string
 	// Status is the response status; 0 when no response was written (the
 	// connection was reset or the client went away).
 	Status int
 	// Auth is "aksk", "token", "none" or "" (not authenticated: IAM call,
-	// OpOther or a fault answered first).
+	// opOther or a fault answered first).
 	Auth string
-	// CanonicalRequest is the canonical request the simulator computed for an
+	// canonicalRequest is the canonical request the simulator computed for an
 	// AK/SK signature (empty otherwise); handy when a client's signature fails.
-	CanonicalRequest string
+	canonicalRequest string
 	// FaultID is the ID of the fault applied to the request, 0 if none.
 	FaultID int
 }
 
 // Server is the simulator: an http.Handler for the VBS and IAM calls plus
 // methods to set up its state, inject faults and inspect requests. Create it
-// with NewServer or NewHandler.
+// with NewServer or newHandler.
 type Server struct {
 	opts      Options
 	closing   chan struct{}
@@ -179,20 +179,20 @@ type Server struct {
 // NewServer returns a started Server listening on a random 127.0.0.1 port. Call
 // Close when done.
 func NewServer(o Options) *Server {
-	s := NewHandler(o)
-	s.Start(nil)
+	s := newHandler(o)
+	s.start(nil)
 	return s
 }
 
-// NewHandler returns a Server that is not listening. Serve it with Start, or
+// newHandler returns a Server that is not listening. Serve it with Start, or
 // mount it (it is an http.Handler) on any server; Close then only releases
 // hung requests.
-func NewHandler(o Options) *Server {
+func newHandler(o Options) *Server {
 	o = o.withDefaults()
 	return &Server{
 		opts:     o,
 		closing:  make(chan struct{}),
-		latency:  o.Latency,
+		latency:  o.latency,
 		policies: map[string]*policyState{},
 		counters: map[string]int{},
 		tokens:   map[string]*tokenState{},
@@ -201,7 +201,7 @@ func NewHandler(o Options) *Server {
 
 // Start serves s on l through an httptest.Server, or on a new 127.0.0.1
 // listener when l is nil. It panics if s is already started.
-func (s *Server) Start(l net.Listener) {
+func (s *Server) start(l net.Listener) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.ts != nil {
@@ -250,12 +250,12 @@ func (s *Server) Close() {
 	}
 }
 
-// Options returns the effective options, defaults filled in; Latency is the
+// Options returns the effective options, defaults filled in; latency is the
 // current value set by SetLatency.
 func (s *Server) Options() Options {
 	o := s.opts
 	s.mu.Lock()
-	o.Latency = s.latency
+	o.latency = s.latency
 	s.mu.Unlock()
 	return o
 }
@@ -301,7 +301,7 @@ func (s *Server) RequestLog(op string) []RequestRecord {
 	for i := range n {
 		r := s.log[(s.logNext+i)%n]
 		if op == "" || r.Op == op {
-			r.Header = r.Header.Clone()
+			r.header = r.header.Clone()
 			out = append(out, r)
 		}
 	}
@@ -407,18 +407,18 @@ func route(r *http.Request) routeInfo {
 		if r.Method == http.MethodPost {
 			return routeInfo{op: OpIAMToken}
 		}
-		return routeInfo{op: OpOther}
+		return routeInfo{op: opOther}
 	}
 	if r.Method != http.MethodGet {
-		return routeInfo{op: OpOther}
+		return routeInfo{op: opOther}
 	}
 	segs := strings.Split(strings.TrimPrefix(p, "/"), "/")
 	if len(segs) < 3 || segs[0] != "v2" || segs[2] != "backuppolicy" || segs[1] == "" {
-		return routeInfo{op: OpOther}
+		return routeInfo{op: opOther}
 	}
 	project, err := url.PathUnescape(segs[1])
 	if err != nil {
-		return routeInfo{op: OpOther}
+		return routeInfo{op: opOther}
 	}
 	switch {
 	case len(segs) == 3:
@@ -426,11 +426,11 @@ func route(r *http.Request) routeInfo {
 	case len(segs) == 5 && segs[4] == "backuptasks" && segs[3] != "":
 		id, err := url.PathUnescape(segs[3])
 		if err != nil {
-			return routeInfo{op: OpOther}
+			return routeInfo{op: opOther}
 		}
 		return routeInfo{op: OpListTasks, project: project, policyID: id}
 	}
-	return routeInfo{op: OpOther}
+	return routeInfo{op: opOther}
 }
 
 func newRequestID() string {
@@ -467,7 +467,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rt := route(r)
 	hdr := r.Header.Clone()
 	hdr.Set("Host", r.Host)
-	rec := RequestRecord{Op: rt.op, Method: r.Method, Path: r.URL.EscapedPath(), RawQuery: r.URL.RawQuery, Header: hdr, RequestID: reqID}
+	rec := RequestRecord{Op: rt.op, Method: r.Method, Path: r.URL.EscapedPath(), RawQuery: r.URL.RawQuery, header: hdr, RequestID: reqID}
 	s.mu.Lock()
 	s.counters[rt.op]++
 	lat := s.latency
@@ -486,8 +486,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.gone()
 		return
 	}
-	if rt.op == OpOther {
-		s.write(sw, gatewayError(http.StatusNotFound, CodeAPINotFound, "The API does not exist or has not been published in the environment", reqID), nil)
+	if rt.op == opOther {
+		s.write(sw, gatewayError(http.StatusNotFound, codeAPINotFound, "The API does not exist or has not been published in the environment", reqID), nil)
 		return
 	}
 	f, fid := s.takeFault(rt)
@@ -528,10 +528,10 @@ func (s *Server) handle(r *http.Request, rt routeInfo, f *Fault, reqID string, r
 		body, err = io.ReadAll(io.LimitReader(r.Body, maxRequestBody+1))
 	}
 	if err != nil {
-		return vbsError(http.StatusBadRequest, CodeInvalidParameter, "cannot read request body")
+		return vbsError(http.StatusBadRequest, codeInvalidParameter, "cannot read request body")
 	}
 	if len(body) > maxRequestBody {
-		return vbsError(http.StatusRequestEntityTooLarge, CodeInvalidParameter, "request body too large")
+		return vbsError(http.StatusRequestEntityTooLarge, codeInvalidParameter, "request body too large")
 	}
 	if rt.op == OpIAMToken {
 		return s.issueToken(r, body)
@@ -540,7 +540,7 @@ func (s *Server) handle(r *http.Request, rt routeInfo, f *Fault, reqID string, r
 		return resp
 	}
 	if rt.project != s.opts.ProjectID {
-		return vbsError(http.StatusForbidden, CodeProjectMismatch, "The project ID in the URL does not match the authenticated project.")
+		return vbsError(http.StatusForbidden, codeProjectMismatch, "The project ID in the URL does not match the authenticated project.")
 	}
 	switch rt.op {
 	case OpListPolicies:

@@ -299,7 +299,7 @@ func TestRoutingErrors(t *testing.T) {
 	}
 
 	r = get(t, s, "/v2/0000000000000000000000000000000f/backuppolicy")
-	if err := json.Unmarshal([]byte(r.body), &body); err != nil || r.status != 403 || body.Error.Code != CodeProjectMismatch {
+	if err := json.Unmarshal([]byte(r.body), &body); err != nil || r.status != 403 || body.Error.Code != codeProjectMismatch {
 		t.Errorf("wrong project: %d %s", r.status, r.body)
 	}
 	for _, p := range []string{"/v2/" + DefaultProjectID + "/backuppolicy/", "/v1/x", "/", "/v2/" + DefaultProjectID + "/backuppolicy/p/backuptasks/extra", "/v2//backuppolicy"} {
@@ -313,7 +313,7 @@ func TestRoutingErrors(t *testing.T) {
 	if r := do(t, req); r.status != 404 {
 		t.Errorf("POST policies: %d", r.status)
 	}
-	if got := s.Requests(OpOther); got != 6 {
+	if got := s.Requests(opOther); got != 6 {
 		t.Errorf("Requests(OpOther) = %d", got)
 	}
 }
@@ -405,8 +405,8 @@ func TestCountersAndLog(t *testing.T) {
 		t.Errorf("counters: %d %d %d %d", s.Requests(OpListPolicies), s.Requests(OpListTasks), s.Requests(OpIAMToken), s.Requests(""))
 	}
 	log := s.RequestLog(OpListTasks)
-	if len(log) != 2 || log[0].RawQuery != "limit=5" || log[0].Status != 200 || log[0].Auth != "aksk" || log[0].CanonicalRequest == "" ||
-		log[1].Status != 401 || log[1].Header.Get("Host") == "" {
+	if len(log) != 2 || log[0].RawQuery != "limit=5" || log[0].Status != 200 || log[0].Auth != "aksk" || log[0].canonicalRequest == "" ||
+		log[1].Status != 401 || log[1].header.Get("Host") == "" {
 		t.Errorf("log: %+v", log)
 	}
 	s.ResetCounters()
@@ -425,7 +425,7 @@ func mustRequest(t testing.TB, method, url string) *http.Request {
 }
 
 func TestRequestLogBounded(t *testing.T) {
-	s := NewHandler(Options{SkipAuth: true})
+	s := newHandler(Options{SkipAuth: true})
 	defer s.Close()
 	for i := range requestLogSize + 10 {
 		req := mustRequest(t, http.MethodGet, fmt.Sprintf("/x/%d", i))
@@ -513,11 +513,11 @@ func TestConcurrentMutationAndPaging(t *testing.T) {
 }
 
 func TestSkipAuthAndHandler(t *testing.T) {
-	s := NewHandler(Options{SkipAuth: true})
+	s := newHandler(Options{SkipAuth: true})
 	if s.URL() != "" {
 		t.Errorf("URL before Start = %q", s.URL())
 	}
-	s.Start(nil)
+	s.start(nil)
 	defer s.Close()
 	s.AddPolicy(Policy{ID: "p"})
 	r := do(t, mustRequest(t, http.MethodGet, s.URL()+policiesPath(s)))
@@ -533,9 +533,9 @@ func TestSkipAuthAndHandler(t *testing.T) {
 }
 
 func TestSetLatency(t *testing.T) {
-	s, _ := newTestServer(t, Options{Latency: 30 * time.Millisecond})
-	if s.Options().Latency != 30*time.Millisecond {
-		t.Errorf("Options().Latency = %v", s.Options().Latency)
+	s, _ := newTestServer(t, Options{latency: 30 * time.Millisecond})
+	if s.Options().latency != 30*time.Millisecond {
+		t.Errorf("Options().Latency = %v", s.Options().latency)
 	}
 	start := time.Now()
 	get(t, s, policiesPath(s))
@@ -543,7 +543,7 @@ func TestSetLatency(t *testing.T) {
 		t.Errorf("latency %v", d)
 	}
 	s.SetLatency(0)
-	if s.Options().Latency != 0 {
+	if s.Options().latency != 0 {
 		t.Error("SetLatency not reflected")
 	}
 }

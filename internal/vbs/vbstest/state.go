@@ -21,9 +21,9 @@ const (
 	StatusSkip           = "SKIP"
 )
 
-// TimeLayout is how CreatedAt and FinishedAt are sent: UTC without a zone,
+// timeLayout is how CreatedAt and FinishedAt are sent: UTC without a zone,
 // with milliseconds.
-const TimeLayout = "2006-01-02T15:04:05.000"
+const timeLayout = "2006-01-02T15:04:05.000"
 
 func validStatus(s string) bool {
 	switch s {
@@ -49,7 +49,7 @@ type Policy struct {
 	WeekFrequency []string
 	// TimeZone is scheduled_policy.time_zone (sent when not empty), e.g.
 	// "UTC+08:00"; the simulator's runs follow a "UTC±HH:MM" zone (see
-	// ScheduledRuns), other values are sent verbatim and read as UTC.
+	// scheduledRuns), other values are sent verbatim and read as UTC.
 	TimeZone string
 	// RetentionNum and RetentionDay are sent as rentention_num and
 	// rentention_day (sic) when > 0.
@@ -89,7 +89,7 @@ type Job struct {
 	Message string
 	// Code is sent as is (a string, a number, json.RawMessage...); nil omits it.
 	Code any
-	// CreatedAt and FinishedAt are sent in TimeLayout (UTC, no zone); the zero
+	// CreatedAt and FinishedAt are sent in timeLayout (UTC, no zone); the zero
 	// time omits the field. CreatedAt is also the sort key (zero sorts oldest).
 	CreatedAt  time.Time
 	FinishedAt time.Time
@@ -397,7 +397,7 @@ func parseRawQuery(raw string) (map[string]string, error) {
 }
 
 func parseTaskQuery(raw string, maxLimit int) (taskQuery, error) {
-	q := taskQuery{limit: DefaultLimit}
+	q := taskQuery{limit: defaultLimit}
 	m, err := parseRawQuery(raw)
 	if err != nil {
 		return q, &paramError{"invalid query string"}
@@ -513,7 +513,7 @@ func (ps *policyState) renderTasks(q taskQuery) ([]byte, error) {
 func (s *Server) listTasks(r *http.Request, policyID string, f *Fault) response {
 	q, err := parseTaskQuery(r.URL.RawQuery, s.opts.MaxLimit)
 	if err != nil {
-		return vbsError(http.StatusBadRequest, CodeInvalidParameter, err.Error())
+		return vbsError(http.StatusBadRequest, codeInvalidParameter, err.Error())
 	}
 	q.countPage = s.opts.CountIsPageSize
 	if f != nil {
@@ -528,12 +528,12 @@ func (s *Server) listTasks(r *http.Request, policyID string, f *Fault) response 
 	ps := s.policies[policyID]
 	if ps == nil || !ps.listed {
 		s.mu.Unlock()
-		return vbsError(http.StatusNotFound, CodePolicyNotFound, "The backup policy does not exist.")
+		return vbsError(http.StatusNotFound, codePolicyNotFound, "The backup policy does not exist.")
 	}
 	body, err := ps.renderTasks(q)
 	s.mu.Unlock()
 	if err != nil {
-		return vbsError(http.StatusBadRequest, CodeInvalidParameter, err.Error())
+		return vbsError(http.StatusBadRequest, codeInvalidParameter, err.Error())
 	}
 	return jsonResponse(http.StatusOK, body)
 }
@@ -575,7 +575,7 @@ func (o *objWriter) str(k, v string) {
 func (o *objWriter) time(k string, t time.Time) {
 	o.key(k)
 	o.b = append(o.b, '"')
-	o.b = t.UTC().AppendFormat(o.b, TimeLayout)
+	o.b = t.UTC().AppendFormat(o.b, timeLayout)
 	o.b = append(o.b, '"')
 }
 
