@@ -23,7 +23,7 @@ PROMETHEUS_CURRENT   ?= v0.316.0
 ALERTMANAGER_CURRENT ?= v0.28.1
 CURRENT_BIN          ?= $(CURDIR)/.cache/current
 
-.PHONY: all build docker test vet lint unit check-metrics check-alerts check-deploy e2e e2e-current bench fuzz prometheusrule clean
+.PHONY: all build docker test vet lint unit check-metrics check-alerts check-deploy check-mixin mixin e2e e2e-current bench fuzz prometheusrule clean
 
 all: build
 
@@ -41,8 +41,9 @@ docker:
 
 ## test: everything CI runs — vet, staticcheck, unit and integration tests under -race
 ## (fuzz seed corpora included), promtool on a real scrape, alert rules and
-## their unit tests, the PrometheusRule drift check.
-test: vet lint unit check-metrics check-alerts check-deploy
+## their unit tests, the PrometheusRule check, the mixin's rendered files
+## up to date.
+test: vet lint unit check-metrics check-mixin check-alerts check-deploy
 
 vet:
 	$(GO) vet ./...
@@ -62,6 +63,19 @@ check-alerts:
 
 check-deploy:
 	./deploy/check-prometheusrule.sh
+
+## mixin: render the monitoring mixin (mixin/, jsonnet) with go-jsonnet into
+## alerts/vbs_exporter.rules.yml, dashboards/vbs-overview.json and
+## deploy/kubernetes/prometheusrule.yaml. Edit mixin/, never those files.
+mixin:
+	GO=$(GO) ./mixin/render.sh
+
+## check-mixin: fails when a rendered file is stale (renders into a temporary
+## directory and diffs). The dashboard's lint is `go test ./mixin/` (in unit);
+## e2e runs every dashboard query on a real Prometheus; dashboards/check.sh
+## (jq, promtool) checks they parse, or run on PROMETHEUS_URL.
+check-mixin:
+	GO=$(GO) ./mixin/check.sh
 
 ## e2e: only the end-to-end test with real Prometheus and Alertmanager (also part of unit).
 e2e:
@@ -92,8 +106,8 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./config/
 	$(GO) test -run '^$$' -fuzz '^FuzzHostileProbeQuery$$' -fuzztime $(FUZZTIME) .
 
-prometheusrule:
-	./deploy/gen-prometheusrule.sh > deploy/kubernetes/prometheusrule.yaml
+## prometheusrule: kept for habit; the PrometheusRule is rendered by the mixin.
+prometheusrule: mixin
 
 clean:
 	rm -f vbs_exporter

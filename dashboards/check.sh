@@ -2,19 +2,18 @@
 # Checks every query of the Grafana dashboards in this directory.
 #
 # Each panel expression gets the Grafana variables replaced the way the
-# end-to-end test does ($target/$policy -> .*, $__rate_interval -> 5m,
+# end-to-end test does ($job/$instance/$target/$policy -> .*, $__rate_interval -> 5m,
 # $__range -> 1h, $__interval -> 1m), then:
 #   - always: it must parse (promtool check rules on a generated rule file);
 #   - with PROMETHEUS_URL set (e.g. http://127.0.0.1:9090): it must run on that
 #     server without error, and return data unless REQUIRE_DATA=0.
-# Needs jq and promtool (PROMTOOL=/path to override); curl for PROMETHEUS_URL.
+# Needs jq, and promtool as scripts/tool.sh finds it (PROMTOOL=/path to
+# override); curl for PROMETHEUS_URL.
 set -u -o pipefail
 
 cd "$(dirname "$0")"
-PROMTOOL=${PROMTOOL:-promtool}
-for tool in jq "$PROMTOOL"; do
-	command -v "$tool" >/dev/null 2>&1 || { echo "dashboards/check.sh: $tool not found" >&2; exit 2; }
-done
+command -v jq >/dev/null 2>&1 || { echo "dashboards/check.sh: jq not found" >&2; exit 2; }
+PROMTOOL=$(../scripts/tool.sh --path promtool) || exit 2
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -27,7 +26,7 @@ for dash in *.json; do
 		| . as $p | (.targets // [])[] | select(.expr != null and .expr != "")
 		| [$p.title, (.expr | gsub("\n"; " "))] | @tsv' "$dash" |
 	sed -e 's/\$__rate_interval/5m/g' -e 's/\$__range/1h/g' -e 's/\$__interval/1m/g' \
-		-e 's/\$target/.*/g' -e 's/\$policy/.*/g' -e 's/\${target}/.*/g' -e 's/\${policy}/.*/g' \
+		-e 's/\${\{0,1\}\(job\|instance\|target\|policy\)}\{0,1\}/.*/g' \
 		>"$tmp/exprs.tsv"
 
 	if grep -q '\$' <(cut -f2 "$tmp/exprs.tsv"); then

@@ -227,8 +227,12 @@ var grafanaVars = strings.NewReplacer(
 	"$__rate_interval", "5m",
 	"$__range", "1h",
 	"$__interval", "1m",
+	"${job}", ".*",
+	"${instance}", ".*",
 	"${target}", ".*",
 	"${policy}", ".*",
+	"$job", ".*",
+	"$instance", ".*",
 	"$target", ".*",
 	"$policy", ".*",
 )

@@ -1,0 +1,3 @@
+// Renders dashboards/vbs-overview.json: `make mixin`.
+local mixin = import '../mixin.libsonnet';
+std.manifestJsonEx(mixin.grafanaDashboards['vbs-overview.json'], '  ') + '\n'
