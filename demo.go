@@ -42,10 +42,12 @@ targets:
     region: cn-north-4
     project_id: %s
     endpoint: %s
+    resource_names: true
+    evs_endpoint: %s
     auth:
       access_key: %s
       secret_key_file: %s
-`, so.ProjectID, srv.URL(), so.AccessKey, skFile)
+`, so.ProjectID, srv.URL(), srv.URL(), so.AccessKey, skFile)
 	cfgFile := filepath.Join(dir, "vbs.yml")
 	if err := os.WriteFile(cfgFile, []byte(cfg), 0o600); err != nil {
 		srv.Close()

@@ -700,6 +700,29 @@ func e2eDemo(t *testing.T, bin string) {
 	if resources != 20 {
 		t.Errorf("demo disks: %v, want 20", resources)
 	}
+	// The demo turns resource_names on: every disk is named from the
+	// simulator's EVS volume list (DemoScenario's names).
+	evsNames := map[string]string{}
+	for _, v := range vbstest.DemoScenario(started).Volumes {
+		evsNames[v.ID] = v.Name
+	}
+	named := m.series("vbs_resource_info")
+	for _, s := range named {
+		if want := evsNames[s["resource_id"]]; want == "" || s["resource_name"] != want {
+			t.Errorf("vbs_resource_info %v: want resource_name %q", s, want)
+		}
+	}
+	if len(named) != 20 || len(evsNames) != 20 {
+		t.Errorf("%d disks named of %d volumes, want 20", len(named), len(evsNames))
+	}
+	codes := map[string]int{}
+	for _, s := range m.series("vbs_resource_last_failure_info") {
+		codes[s["code"]]++
+	}
+	// At least the planted failure (code VolumeBackup.0064) and timeout (no code).
+	if codes["VolumeBackup.0064"] < 1 || codes[""] < 1 {
+		t.Errorf("last failure codes %v, want VolumeBackup.0064 and \"\"", codes)
+	}
 
 	jobs := map[string]float64{}
 	for _, s := range m.series("vbs_policy_jobs") {

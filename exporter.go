@@ -11,6 +11,7 @@ import (
 
 	"github.com/vbs-exporter/vbs_exporter/collector"
 	"github.com/vbs-exporter/vbs_exporter/config"
+	"github.com/vbs-exporter/vbs_exporter/internal/evs"
 	"github.com/vbs-exporter/vbs_exporter/internal/hwcloud"
 	"github.com/vbs-exporter/vbs_exporter/internal/vbs"
 )
@@ -148,9 +149,26 @@ func buildTarget(tc config.Target, api *collector.APIMetrics, logger log.Logger)
 	if err != nil {
 		return nil, fmt.Errorf("target %q: %w", tc.Name, err)
 	}
+	var names collector.NameSource
+	if tc.ResourceNames {
+		// The same credentials and observer: EVS requests are counted in
+		// vbs_api_requests_total under operation list_volumes.
+		ec, err := evs.New(evs.Options{
+			Region:    tc.Region,
+			Endpoint:  tc.EVSEndpoint,
+			ProjectID: tc.ProjectID,
+			Auth:      auth,
+			Observer:  observer,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("target %q: %w", tc.Name, err)
+		}
+		names = ec
+	}
 	return collector.NewTarget(collector.TargetOptions{
 		Name:               tc.Name,
 		API:                client,
+		Names:              names,
 		Policies:           slices.Clone(tc.Policies),
 		Lookback:           tc.Lookback,
 		Concurrency:        tc.Concurrency,

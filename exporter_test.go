@@ -47,6 +47,7 @@ func TestApplyRebuildsOnAnyChange(t *testing.T) {
 			Password: "pw", IAMEndpoint: "http://127.0.0.1:2", AccessKeyFile: "f1", SecretKeyFile: "f2",
 			SecurityTokenFile: "f3", PasswordFile: "f4"},
 		Policies: []string{"p"}, Lookback: 72 * time.Hour, PageSize: 100, Concurrency: 4, MinRefreshInterval: time.Minute,
+		EVSEndpoint: "http://127.0.0.1:3/evs",
 		Credentials: config.Credentials{Kind: config.CredentialsAKSK, AccessKey: "AK", SecretKey: "sk", SecurityToken: "tok",
 			IAMEndpoint: "http://127.0.0.1:2", Domain: "d", User: "u", Password: "pw", Source: config.SourceConfig},
 	}
@@ -81,6 +82,8 @@ func TestApplyRebuildsOnAnyChange(t *testing.T) {
 			v.SetInt(v.Int() + 1) // Credentials.Kind: AK/SK becomes password
 		case reflect.Slice:
 			v.Set(reflect.Append(v, reflect.ValueOf("x")))
+		case reflect.Bool:
+			v.SetBool(!v.Bool())
 		default:
 			t.Fatalf("field %s: no change for kind %s; extend this test", name, v.Kind())
 		}

@@ -190,7 +190,7 @@ func writeTargetDetails(b *strings.Builder, name string, s *collector.Snapshot, 
 		`<th>Status</th><th>In a row</th><th>Code</th><th>Message</th></tr>`)
 	for _, f := range failures {
 		fmt.Fprintf(b, "<tr><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%d</td><td>%s</td><td>%s</td></tr>",
-			e(f.Policy), e(f.ResourceID), e(f.ResourceType), e(f.Status), f.InARow,
+			e(f.Policy), e(diskText(f.ResourceID, f.ResourceName)), e(f.ResourceType), e(f.Status), f.InARow,
 			e(orNone(f.Code)), e(orNone(truncate(f.Message, maxMessage))))
 	}
 	b.WriteString("</table>")
@@ -202,16 +202,25 @@ type failureRow struct {
 	ResourceID, ResourceType string
 	Status                   string // the newest finished job's status
 	InARow                   int    // failed jobs since the last success
+	// ResourceName is the disk's name when known (resource_names), else "".
+	ResourceName string
 	// Code and Message are the vendor's failure code and message of the
-	// newest failed job; "" while the snapshot does not carry them.
+	// newest failed job (collector.ResourceFailure); "" when it had none.
 	Code, Message string
+}
+
+// diskText is a disk's ID, followed by its name in parentheses when known.
+func diskText(id, name string) string {
+	if name == "" {
+		return id
+	}
+	return id + " (" + name + ")"
 }
 
 // recentFailures returns the disks of s whose newest finished job failed,
 // policy by policy: the status page's "Recent failures". It is the one place
-// that turns the snapshot's failure data into rows: the newest failed job's
-// code and message go into Code and Message here once the snapshot keeps
-// them per disk (issue 13 item 1).
+// that turns the snapshot's failure data into rows, with the newest failed
+// job's code and message and the disk's name (PolicySnapshot.Failures).
 func recentFailures(s *collector.Snapshot) []failureRow {
 	if s == nil {
 		return nil
@@ -223,9 +232,14 @@ func recentFailures(s *collector.Snapshot) []failureRow {
 		if name == "" {
 			name = p.Policy.ID
 		}
+		last := map[[2]string]collector.ResourceFailure{}
+		for _, f := range p.Failures() {
+			last[[2]string{f.ResourceID, f.ResourceType}] = f
+		}
 		for _, d := range p.FailedDisks() {
+			f := last[[2]string{d.ResourceID, d.ResourceType}]
 			out = append(out, failureRow{Policy: name, ResourceID: d.ResourceID, ResourceType: d.ResourceType,
-				Status: d.Status, InARow: d.ConsecutiveFailures})
+				ResourceName: f.ResourceName, Status: d.Status, InARow: d.ConsecutiveFailures, Code: f.Code, Message: f.Message})
 		}
 	}
 	return out

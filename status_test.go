@@ -313,3 +313,23 @@ func TestDebugAndStatusLeakNoSecret(t *testing.T) {
 	}
 	t.Logf("scanned %d outputs for %d secrets and %d IAM tokens", n, len(relSecrets), toks)
 }
+
+// With resource_names the recent failures show the disk's name, and every
+// failing disk its newest failed job's code and message, escaped.
+func TestStatusPageFailureReasonAndName(t *testing.T) {
+	e := newHTEnv(t, htOptions{})
+	e.simA.SetVolumes([]vbstest.Volume{{ID: "vol-2", Name: "db-data"}})
+	e.simA.AddJobs(htPolicyA, vbstest.Job{JobID: "a0000000-0000-4000-8000-000000000099", Status: vbstest.StatusExecuteFail,
+		ResourceID: "vol-4", ResourceType: "volume", CreatedAt: e.base.Add(-3 * time.Hour), FinishedAt: e.base.Add(-2 * time.Hour),
+		Code: "VolumeBackup.0064", Message: "snapshot <failed> & quota\nexceeded"})
+	e.writeConfig(e.config("    resource_names: true\n    evs_endpoint: "+e.simA.URL()+"\n", ""))
+	if code, body, _ := htRead(t, e.do(context.Background(), http.MethodPost, "/-/reload", nil)); code != http.StatusOK {
+		t.Fatalf("reload: %d %s", code, body)
+	}
+	e.scrape("/metrics")
+	_, body, _ := e.get("/")
+	htContains(t, "the status page", body,
+		`<tr><td>alpha-daily</td><td>vol-2 (db-data)</td><td>volume</td><td>EXECUTE_FAIL</td><td>1</td><td>none</td><td>none</td></tr>`,
+		`<tr><td>alpha-daily</td><td>vol-4</td><td>volume</td><td>EXECUTE_FAIL</td><td>1</td><td>VolumeBackup.0064</td>`+
+			`<td>snapshot &lt;failed&gt; &amp; quota exceeded</td></tr>`)
+}

@@ -41,6 +41,10 @@ func knownStatusCode(s vbs.Status) (statusCode, bool) {
 // terminal reports whether a job in this status can no longer change.
 func (c statusCode) terminal() bool { return c >= codeSuccess && c <= codeSkip }
 
+// failed reports whether the job ended in failure: EXECUTE_FAIL or
+// EXECUTE_TIMEOUT.
+func (c statusCode) failed() bool { return c == codeFail || c == codeTimeout }
+
 // inFlight reports whether the job is queued or running.
 func (c statusCode) inFlight() bool { return c == codeRunning || c == codeWaiting }
 
@@ -72,6 +76,19 @@ type jobCache struct {
 	// open holds the keys of the jobs whose status is not terminal, so that a
 	// refresh finds them without scanning the cache.
 	open map[jobRef]struct{}
+	// fails holds, by index into jobs, what the API said about each job
+	// that failed or timed out; other jobs have no entry, so the cache grows
+	// only with failures.
+	fails map[uint32]failDetail
+	// texts interns the codes and messages of fails: the failures of a
+	// policy mostly repeat a few texts.
+	texts map[string]string
+}
+
+// failDetail is the part of a failed job kept beyond its cachedJob: its ID,
+// and its code and message as cleanText left them.
+type failDetail struct {
+	jobID, code, message string
 }
 
 func newJobCache() *jobCache {
@@ -80,6 +97,7 @@ func newJobCache() *jobCache {
 		strIdx:  make(map[string]uint32),
 		resIdx:  make(map[resourceKey]uint32),
 		open:    make(map[jobRef]struct{}),
+		fails:   make(map[uint32]failDetail),
 	}
 }
 
@@ -172,8 +190,9 @@ func (c *jobCache) resourceOf(id, typ string) uint32 {
 }
 
 // upsert stores t under r, replacing an earlier version of the same job. It
-// reports whether anything changed.
-func (c *jobCache) upsert(r jobRef, t *vbs.Task, created time.Time) bool {
+// reports whether anything changed. d is kept for a failed or timed-out job
+// and dropped otherwise.
+func (c *jobCache) upsert(r jobRef, t *vbs.Task, created time.Time, d failDetail) bool {
 	j := cachedJob{
 		created:  unixMilli(created),
 		finished: unixMilli(t.FinishedAt),
@@ -182,16 +201,47 @@ func (c *jobCache) upsert(r jobRef, t *vbs.Task, created time.Time) bool {
 	}
 	if i, ok := c.lookup(r); ok {
 		old := c.jobs[i]
-		if old == j {
+		oldD, hadD := c.fails[i]
+		if old == j && (!j.status.failed() && !hadD || j.status.failed() && hadD && oldD == d) {
 			return false
 		}
 		c.jobs[i] = j
 		c.track(r, j)
+		c.setFail(i, j, d)
 		return true
 	}
 	c.insert(r, j)
+	c.setFail(uint32(len(c.jobs)-1), j, d)
 	return true
 }
+
+// setFail keeps d for job i when the job failed, and forgets it otherwise.
+func (c *jobCache) setFail(i uint32, j cachedJob, d failDetail) {
+	if j.status.failed() {
+		d.code, d.message = c.intern(d.code), c.intern(d.message)
+		c.fails[i] = d
+	} else {
+		delete(c.fails, i)
+	}
+}
+
+// intern returns the cache's copy of s.
+func (c *jobCache) intern(s string) string {
+	if s == "" {
+		return ""
+	}
+	if c.texts == nil {
+		c.texts = make(map[string]string)
+	}
+	if t, ok := c.texts[s]; ok {
+		return t
+	}
+	c.texts[s] = s
+	return s
+}
+
+// failedJob returns what is kept of job i's failure.
+func (c *jobCache) failedJob(i uint32) failDetail { return c.fails[i] }
 
 // forEach calls fn for every cached job with its key.
 func (c *jobCache) forEach(fn func(r jobRef, j cachedJob)) {
@@ -255,10 +305,16 @@ func (c *jobCache) retain(keep func(r jobRef, j cachedJob) bool) bool {
 		strIdx:  make(map[string]uint32),
 		resIdx:  make(map[resourceKey]uint32),
 		open:    make(map[jobRef]struct{}),
+		fails:   make(map[uint32]failDetail),
 	}
 	old.forEach(func(r jobRef, j cachedJob) {
 		if !keep(r, j) {
 			return
+		}
+		if oi, _ := old.lookup(r); j.status.failed() {
+			d := old.fails[oi]
+			d.code, d.message = fresh.intern(d.code), fresh.intern(d.message)
+			fresh.fails[uint32(len(fresh.jobs))] = d
 		}
 		rk := old.res[j.resource]
 		j.resource = fresh.resourceOf(rk.ID, rk.Type)

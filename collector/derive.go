@@ -69,6 +69,13 @@ type resourceStats struct {
 	// runningSince is the creation time (Unix ms) of the oldest RUNNING or
 	// WAITING job, 0 when none.
 	runningSince int64
+	// The newest job that failed or timed out (see lastFailure), hasFailure
+	// false when none with a known time is in the window. A later success
+	// does not clear it: it is the last failure, not the current state.
+	hasFailure    bool
+	failure       failDetail
+	failureAt     int64 // finished_at, else created_at (Unix ms)
+	failureStatus statusCode
 	// lastAttempt is the creation time (Unix ms) of the newest job that
 	// backed the disk up or tried to (see policyStats.lastRunResources), 0
 	// when none.
@@ -167,6 +174,15 @@ func derive(c *jobCache, trust int64) policyStats {
 		}
 		if cur.lastFinished < 0 {
 			cur.lastFinished = int(code - codeSuccess)
+		}
+		if code.failed() && !cur.hasFailure && (finished != 0 || created != 0) {
+			cur.hasFailure = true
+			cur.failureAt = finished
+			if cur.failureAt == 0 {
+				cur.failureAt = created
+			}
+			cur.failureStatus = code
+			cur.failure = c.failedJob(i)
 		}
 		if streakOpen {
 			if code == codeFail || code == codeTimeout {

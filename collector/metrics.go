@@ -49,11 +49,21 @@ var (
 	resourceRunningDesc = prometheus.NewDesc("vbs_resource_running_since_timestamp_seconds",
 		"Creation time of the disk's oldest RUNNING or WAITING job (Unix seconds); absent when none.", resourceLabels, nil)
 
+	resourceLastFailureInfoDesc = prometheus.NewDesc("vbs_resource_last_failure_info",
+		"Always 1: code is the vendor's result code of the disk's newest failed (EXECUTE_FAIL) or timed-out (EXECUTE_TIMEOUT) job in the lookback window, empty when the job had none. One series per disk; a later success does not remove it (see vbs_resource_last_status for the current state).",
+		append(resourceLabels[:5:5], "code"), nil)
+	resourceLastFailureDesc = prometheus.NewDesc("vbs_resource_last_failure_timestamp_seconds",
+		"finished_at of the disk's newest failed or timed-out job in the window (created_at when it has none), Unix seconds.", resourceLabels, nil)
+	resourceInfoDesc = prometheus.NewDesc("vbs_resource_info",
+		"Always 1: the name of a disk seen in the target's jobs, where it is known (for VBS from the EVS volume list when resource_names is on).",
+		[]string{"target", "resource_id", "resource_type", "resource_name"}, nil)
+
 	allDescs = []*prometheus.Desc{
 		upDesc, authBackoffDesc, refreshDurationDesc, policyEnabledDesc, policyResourcesDesc, policyIntervalDesc,
 		policyRefreshDesc, policyBackfillDesc, policyJobsDesc, policyLastJobDesc, policyLastRunResourcesDesc, policyCachedJobsDesc,
 		policyDurationDesc, resourceLastSuccessDesc, resourceLastSuccessDurationDesc,
 		resourceLastStatusDesc, resourceFailuresDesc, resourceRunningDesc,
+		resourceLastFailureInfoDesc, resourceLastFailureDesc, resourceInfoDesc,
 	}
 )
 
@@ -120,8 +130,13 @@ func (s *Snapshot) Collect(ch chan<- prometheus.Metric) {
 			if r.runningSince != 0 {
 				gauge(resourceRunningDesc, msToSeconds(r.runningSince), rl...)
 			}
+			if r.hasFailure {
+				gauge(resourceLastFailureInfoDesc, 1, s.Target, p.Policy.ID, p.Policy.Name, r.id, r.typ, r.failure.code)
+				gauge(resourceLastFailureDesc, msToSeconds(r.failureAt), rl...)
+			}
 		}
 	}
+	s.collectResourceInfo(gauge)
 }
 
 func boolFloat(b bool) float64 {

@@ -89,6 +89,8 @@ type policyState struct {
 	// lookbackWarned is the (lookback, expected interval) pair last warned
 	// about as too short, so that the warning comes once per policy.
 	lookbackWarned [2]time.Duration
+	// clean scrubs text from the API (see cleanerFor); set by refresh.
+	clean func(s string, limit int) string
 	// changes counts what the last refresh did to the cache; lastErr is
 	// that refresh's error, "" when it read the policy completely.
 	changes JobChanges
@@ -112,6 +114,29 @@ const (
 	warnCreated uint8 = 1 << iota
 	warnFinished
 )
+
+// Limits of the text kept from a failed job: its code (a label value) and
+// its message (logged and shown on the status page, never a label).
+const (
+	maxFailCode    = 64
+	maxFailMessage = 256
+)
+
+// TextCleaner is implemented by an API that can scrub text taken from its
+// responses of its own secrets (vbs.Client does): the code and message of
+// failed jobs pass through it before they are kept, logged or exported.
+type TextCleaner interface {
+	CleanText(s string, limit int) string
+}
+
+// cleanerFor returns api's CleanText, or hwcloud.CleanText without secrets
+// for an API that has none.
+func cleanerFor(api API) func(string, int) string {
+	if c, ok := api.(TextCleaner); ok {
+		return c.CleanText
+	}
+	return func(s string, limit int) string { return hwcloud.CleanText(nil, s, limit) }
+}
 
 func newPolicyState(p vbs.Policy) *policyState {
 	return &policyState{policy: p, cache: newJobCache(), dirty: true}
@@ -155,6 +180,7 @@ func (s *policyState) refresh(ctx context.Context, api API, now time.Time, lookb
 		s.reset()
 	}
 	s.lookback = lookback
+	s.clean = cleanerFor(api)
 	cutoff := now.Add(-lookback).UnixMilli()
 	trust := now.Add(futureSlack).UnixMilli()
 	covered, recheck := s.planRechecks(api, cutoff)
@@ -337,16 +363,40 @@ func (s *policyState) recheck(ctx context.Context, api API, jobs map[jobRef]int6
 }
 
 // store caches a job read from the API and warns, once per job and field,
-// about times too far in the future to be trusted.
+// about times too far in the future to be trusted. A failed or timed-out job
+// keeps its code and message (cleaned, see cleanerFor) and is logged once,
+// when the cache first holds it as failed.
 func (s *policyState) store(r jobRef, t *vbs.Task, created time.Time, trust int64, logger log.Logger) {
-	_, known := s.cache.lookup(r)
-	if s.cache.upsert(r, t, created) {
+	i, known := s.cache.lookup(r)
+	var d failDetail
+	failed := t.Status == vbs.StatusExecuteFail || t.Status == vbs.StatusExecuteTimeout
+	logFailure := false
+	if failed {
+		clean := s.clean
+		if clean == nil {
+			clean = cleanerFor(nil)
+		}
+		d = failDetail{jobID: t.JobID, code: clean(t.Code, maxFailCode), message: clean(t.Message, maxFailMessage)}
+		// Logged when the cache first holds the job as failed: no per-job
+		// mark is kept (a cache read again from scratch logs it again).
+		logFailure = !known || !s.cache.jobs[i].status.failed()
+	}
+	if s.cache.upsert(r, t, created, d) {
 		s.dirty = true
 		if known {
 			s.changes.Updated++
 		} else {
 			s.changes.New++
 		}
+	}
+	if logFailure {
+		at := t.FinishedAt
+		if at.IsZero() {
+			at = created
+		}
+		level.Warn(logger).Log("msg", "backup job failed", "policy_id", s.policy.ID, "policy_name", s.policy.Name,
+			"resource_id", t.ResourceID, "resource_type", t.ResourceType, "job_id", t.JobID, "status", string(t.Status),
+			"time", at.UTC().Format(time.RFC3339), "code", d.code, "message", d.message)
 	}
 	var bits uint8
 	var fields, values []string

@@ -87,6 +87,9 @@ func loadScenario(sim *vbstest.Server) {
 //     is the failure: FAIL, 1 failure in a row.
 //   - vol-a2: last success 1795660200.5 (1800.5 s); running since 1795744800.
 //   - vol-a3: never succeeded; TIMEOUT then FAIL: 2 in a row.
+//   - last failures: vol-a1's FAIL (code 1234, sent as a number) finished
+//     2026-11-26T02:05 = 1795658700; vol-a3's TIMEOUT, without a code
+//     (code=""), finished 2026-11-27T04:00 = 1795752000.
 //   - vol-a4: SKIP (FROZEN is not a finished state), 0 failures.
 //   - vol-a5: success without finished_at: its created_at 1795572000, duration 0.
 //   - last run of daily-db (jobs created from 01:30 today): vol-a2 RUNNING and
@@ -190,6 +193,14 @@ vbs_resource_consecutive_failures{policy_id="11111111-1111-4111-8111-11111111111
 vbs_resource_consecutive_failures{policy_id="11111111-1111-4111-8111-111111111111",policy_name="daily-db",resource_id="vol-a4",resource_type="volume",target="prod"} 0
 vbs_resource_consecutive_failures{policy_id="11111111-1111-4111-8111-111111111111",policy_name="daily-db",resource_id="vol-a5",resource_type="volume",target="prod"} 0
 vbs_resource_consecutive_failures{policy_id="22222222-2222-4222-8222-222222222222",policy_name="weekly-archive",resource_id="vol-b1",resource_type="volume",target="prod"} 0
+# HELP vbs_resource_last_failure_info Always 1: code is the vendor's result code of the disk's newest failed (EXECUTE_FAIL) or timed-out (EXECUTE_TIMEOUT) job in the lookback window, empty when the job had none. One series per disk; a later success does not remove it (see vbs_resource_last_status for the current state).
+# TYPE vbs_resource_last_failure_info gauge
+vbs_resource_last_failure_info{code="1234",policy_id="11111111-1111-4111-8111-111111111111",policy_name="daily-db",resource_id="vol-a1",resource_type="volume",target="prod"} 1
+vbs_resource_last_failure_info{code="",policy_id="11111111-1111-4111-8111-111111111111",policy_name="daily-db",resource_id="vol-a3",resource_type="volume",target="prod"} 1
+# HELP vbs_resource_last_failure_timestamp_seconds finished_at of the disk's newest failed or timed-out job in the window (created_at when it has none), Unix seconds.
+# TYPE vbs_resource_last_failure_timestamp_seconds gauge
+vbs_resource_last_failure_timestamp_seconds{policy_id="11111111-1111-4111-8111-111111111111",policy_name="daily-db",resource_id="vol-a1",resource_type="volume",target="prod"} 1.7956587e+09
+vbs_resource_last_failure_timestamp_seconds{policy_id="11111111-1111-4111-8111-111111111111",policy_name="daily-db",resource_id="vol-a3",resource_type="volume",target="prod"} 1.795752e+09
 # HELP vbs_resource_last_status Status of the disk's newest finished job: 1 for its status, 0 for the others.
 # TYPE vbs_resource_last_status gauge
 vbs_resource_last_status{policy_id="11111111-1111-4111-8111-111111111111",policy_name="daily-db",resource_id="vol-a1",resource_type="volume",status="EXECUTE_FAIL",target="prod"} 1

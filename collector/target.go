@@ -7,6 +7,7 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"maps"
 	"reflect"
 	"slices"
 	"sync"
@@ -17,6 +18,7 @@ import (
 	"github.com/go-kit/log/level"
 
 	"github.com/vbs-exporter/vbs_exporter/config"
+	"github.com/vbs-exporter/vbs_exporter/internal/evs"
 	"github.com/vbs-exporter/vbs_exporter/internal/hwcloud"
 	"github.com/vbs-exporter/vbs_exporter/internal/vbs"
 )
@@ -45,6 +47,21 @@ type TargetOptions struct {
 	// DisableCache walks every policy's whole window on every refresh: the
 	// naive baseline the benchmark compares against.
 	DisableCache bool
+	// Names, when not nil, reads the names of the target's disks (for VBS
+	// the EVS volume list, see package evs) for vbs_resource_info and the
+	// status page. It is read at most once per NamesTTL (after a failure,
+	// again after namesRetry), in parallel with the policies; the refresh
+	// waits for it at most NamesWait after the policies are done, then
+	// leaves it to finish in the background (bounded by namesTimeout) for
+	// the next refresh. Its failure is logged and keeps the last names; it
+	// never changes the backup metrics.
+	Names NameSource
+	// NamesTTL is how long names are kept before they are read again,
+	// default one hour.
+	NamesTTL time.Duration
+	// NamesWait is how long a refresh waits for a name lookup still running
+	// once its policies are done, default 2s.
+	NamesWait time.Duration
 	// Logger receives refresh errors; nil discards them.
 	Logger log.Logger
 	// Now is the clock; nil means time.Now.
@@ -77,6 +94,34 @@ type Target struct {
 	// stale is the last stale copy of last made by lastStale (guarded by
 	// mu), served again with its Version while last is the same.
 	stale, staleOf *Snapshot
+	names          nameState
+}
+
+// NameSource reads the names of a project's disks (evs.Client does).
+type NameSource interface {
+	// ResourceNames returns each named disk's name by resource ID. The
+	// names become label values: they must be cleaned already.
+	ResourceNames(ctx context.Context) (map[string]string, error)
+}
+
+// Defaults and bounds of the name lookup (see TargetOptions.Names).
+const (
+	defaultNamesTTL  = time.Hour
+	defaultNamesWait = 2 * time.Second
+	// namesRetry is the wait after a failed lookup before the next try.
+	namesRetry = 5 * time.Minute
+	// namesTimeout bounds one lookup, all its pages and retries.
+	namesTimeout = 30 * time.Second
+)
+
+// nameState is the name lookup's state, guarded by its mutex: the lookup
+// runs in a goroutine of its own that may outlive the refresh that began it.
+type nameState struct {
+	mu      sync.Mutex
+	names   map[string]string // replaced, never modified
+	ok      time.Time         // when names were read
+	tried   time.Time         // when the last lookup began
+	running chan struct{}     // closed when the running lookup ends; nil when none
 }
 
 type refreshCall struct {
@@ -113,6 +158,8 @@ type Snapshot struct {
 	// refreshes. RequestsDropped counts those beyond the limit.
 	Requests        []hwcloud.RequestEvent
 	RequestsDropped int
+	// names are the disks' names by resource ID (see ResourceName).
+	names map[string]string
 }
 
 // authBackoffReporter is implemented by an API that holds back requests
@@ -152,6 +199,7 @@ type PolicySnapshot struct {
 	// did or when it did not try (see Snapshot.Err).
 	Err   string
 	stats policyStats
+	names map[string]string // the snapshot's, for Failures
 }
 
 // NewTarget returns a target that has not been refreshed yet.
@@ -164,6 +212,12 @@ func NewTarget(o TargetOptions) *Target {
 	}
 	if o.Now == nil {
 		o.Now = time.Now
+	}
+	if o.NamesTTL <= 0 {
+		o.NamesTTL = defaultNamesTTL
+	}
+	if o.NamesWait <= 0 {
+		o.NamesWait = defaultNamesWait
 	}
 	return &Target{opts: o, policies: make(map[string]*policyState)}
 }
@@ -297,7 +351,8 @@ func (t *Target) lastStale() *Snapshot {
 // very ones prev holds (not recomputed since).
 func (t *Target) versionAfter(prev, next *Snapshot) uint64 {
 	if prev == nil || prev.Up != next.Up || prev.Target != next.Target || len(prev.Policies) != len(next.Policies) ||
-		prev.HasAuthBackoff != next.HasAuthBackoff || !prev.AuthBackoffUntil.Equal(next.AuthBackoffUntil) {
+		prev.HasAuthBackoff != next.HasAuthBackoff || !prev.AuthBackoffUntil.Equal(next.AuthBackoffUntil) ||
+		!maps.Equal(prev.names, next.names) {
 		return t.versions.Add(1)
 	}
 	for i := range next.Policies {
@@ -336,6 +391,9 @@ func (t *Target) Close() {
 
 func (t *Target) closeIdle() {
 	if c, ok := t.opts.API.(interface{ CloseIdleConnections() }); ok {
+		c.CloseIdleConnections()
+	}
+	if c, ok := t.opts.Names.(interface{ CloseIdleConnections() }); ok {
 		c.CloseIdleConnections()
 	}
 }
@@ -378,6 +436,7 @@ func (t *Target) refresh(ctx context.Context) *Snapshot {
 	start := t.opts.Now()
 	logger := log.With(t.opts.Logger, "target", t.opts.Name)
 	snap := &Snapshot{Target: t.opts.Name}
+	namesDone := t.startNames(start, logger)
 
 	for _, s := range t.policies {
 		s.changes, s.lastErr = JobChanges{}, ""
@@ -397,6 +456,7 @@ func (t *Target) refresh(ctx context.Context) *Snapshot {
 		snap.HasAuthBackoff, snap.AuthBackoffUntil = true, b.AuthBackoffUntil()
 	}
 
+	snap.names = t.awaitNames(ctx, namesDone)
 	now := t.opts.Now()
 	snap.Duration = now.Sub(start)
 	snap.Time = now
@@ -414,6 +474,7 @@ func (t *Target) refresh(ctx context.Context) *Snapshot {
 			Changes:          s.changes,
 			Err:              s.lastErr,
 			stats:            s.derived(now),
+			names:            snap.names,
 		}
 		snap.Policies = append(snap.Policies, ps)
 		level.Debug(logger).Log("msg", "policy refreshed", "policy_id", s.policy.ID, "policy_name", s.policy.Name,
@@ -423,6 +484,66 @@ func (t *Target) refresh(ctx context.Context) *Snapshot {
 	slices.SortFunc(snap.Policies, func(a, b PolicySnapshot) int { return cmp.Compare(a.Policy.ID, b.Policy.ID) })
 	level.Debug(logger).Log("msg", "target refreshed", "up", snap.Up, "policies", len(snap.Policies), "duration", snap.Duration)
 	return snap
+}
+
+// startNames begins a name lookup when one is due (see
+// TargetOptions.Names) and none is running; it returns the channel closed
+// when the running lookup ends, nil when none runs.
+func (t *Target) startNames(now time.Time, logger log.Logger) <-chan struct{} {
+	if t.opts.Names == nil {
+		return nil
+	}
+	ns := &t.names
+	ns.mu.Lock()
+	defer ns.mu.Unlock()
+	if ns.running != nil {
+		return ns.running
+	}
+	if !ns.tried.IsZero() && (now.Sub(ns.tried) < namesRetry || !ns.ok.IsZero() && now.Sub(ns.ok) < t.opts.NamesTTL) {
+		return nil
+	}
+	done := make(chan struct{})
+	ns.running, ns.tried = done, now
+	go func() {
+		defer close(done)
+		ctx, cancel := context.WithTimeout(context.Background(), namesTimeout)
+		defer cancel()
+		names, err := t.opts.Names.ResourceNames(ctx)
+		t.mu.Lock()
+		closed := t.closed
+		t.mu.Unlock()
+		if c, ok := t.opts.Names.(interface{ CloseIdleConnections() }); ok && closed {
+			// Close ran during the lookup: its connection closes now.
+			c.CloseIdleConnections()
+		}
+		ns.mu.Lock()
+		defer ns.mu.Unlock()
+		ns.running = nil
+		if err != nil {
+			logError(logger, "reading the disks' names failed; keeping the last names read (backup metrics are not affected)", evs.OpListVolumes, err)
+			return
+		}
+		ns.names, ns.ok = names, t.opts.Now()
+		level.Debug(logger).Log("msg", "disk names read", "names", len(names))
+	}()
+	return done
+}
+
+// awaitNames waits for the running name lookup at most NamesWait (and not
+// past ctx), then returns the names known.
+func (t *Target) awaitNames(ctx context.Context, done <-chan struct{}) map[string]string {
+	if done != nil {
+		timer := time.NewTimer(t.opts.NamesWait)
+		select {
+		case <-done:
+		case <-timer.C:
+		case <-ctx.Done():
+		}
+		timer.Stop()
+	}
+	t.names.mu.Lock()
+	defer t.names.mu.Unlock()
+	return t.names.names
 }
 
 // refreshPolicies reconciles the listed policies with the known ones and

@@ -119,6 +119,15 @@ type Target struct {
 	// target; a scrape sooner than that is served the last result. 0 means
 	// refresh on every scrape.
 	MinRefreshInterval time.Duration `yaml:"min_refresh_interval"`
+	// ResourceNames reads the disks' names from the EVS volume list (read
+	// permission evs:volumes:list) for vbs_resource_info and the status
+	// page; default false.
+	ResourceNames bool `yaml:"resource_names,omitempty"`
+	// EVSEndpoint is the EVS service URL without a trailing slash, used
+	// only with ResourceNames; by default the region's EVS endpoint
+	// (https://evs.{region}.myhuaweicloud.com, .eu for eu-west-101). It is
+	// left empty when ResourceNames is false.
+	EVSEndpoint string `yaml:"evs_endpoint,omitempty"`
 	// Credentials are the effective credentials, resolved at load time.
 	Credentials Credentials `yaml:"-"`
 

@@ -72,6 +72,7 @@ targets:
     page_size: 1000
     concurrency: 64
     min_refresh_interval: 30s
+    resource_names: true
   - name: inline_1.x
     region: eu-de
     project_id: 12345
@@ -84,6 +85,7 @@ targets:
     lookback: 0
     page_size: 1
     concurrency: 1
+    resource_names: false
   - name: pw
     region: ap-southeast-1
     project_id: p3
@@ -94,6 +96,8 @@ targets:
       password_file: secrets/pw.txt
       iam_endpoint: https://iam.example.com//
     lookback: 1w2d
+    resource_names: True
+    evs_endpoint: http://127.0.0.1:8080/evs/
   - name: pw-inline
     region: cn-north-4
     project_id: p4
@@ -118,6 +122,7 @@ targets:
 		Auth:     &Auth{AccessKey: "AKXXXX", SecretKeyFile: "sk", SecurityTokenFile: abs},
 		Policies: []string{"af8a20b0-1", "3c1c"}, Lookback: 7 * 24 * time.Hour, PageSize: 1000, Concurrency: 64,
 		MinRefreshInterval: 30 * time.Second,
+		ResourceNames:      true, EVSEndpoint: "https://evs.cn-north-4.myhuaweicloud.com",
 		Credentials: Credentials{Kind: CredentialsAKSK, AccessKey: "AKXXXX", SecretKey: "file-sk-value",
 			SecurityToken: "file-token-value", Source: SourceConfig},
 	}, {
@@ -130,6 +135,7 @@ targets:
 		Name: "pw", Region: "ap-southeast-1", ProjectID: "p3", Endpoint: "http://127.0.0.1:8080/vbs",
 		Auth:     &Auth{Domain: "my-account", User: "backup-monitor", PasswordFile: "secrets/pw.txt", IAMEndpoint: "https://iam.example.com//"},
 		Lookback: 9 * 24 * time.Hour, PageSize: 100, Concurrency: 4,
+		ResourceNames: true, EVSEndpoint: "http://127.0.0.1:8080/evs",
 		Credentials: Credentials{Kind: CredentialsPassword, IAMEndpoint: "https://iam.example.com", Domain: "my-account",
 			User: "backup-monitor", Password: "file-password", Source: SourceConfig},
 	}, {
@@ -362,6 +368,14 @@ func TestParseErrors(t *testing.T) {
 			want: `config.yml:5: target "prod": field page_size: expected an integer between 1 and 1000, got "99999999999999999999"`},
 		{name: "page_size is a list", yml: prod("    page_size: [1]\n"),
 			want: `config.yml:5: target "prod": field page_size: expected an integer, got a list`},
+		{name: "resource_names not a bool", yml: prod("    resource_names: yes\n"),
+			want: `config.yml:5: target "prod": field resource_names: expected true or false, got "yes"`},
+		{name: "resource_names a number", yml: prod("    resource_names: 1\n"),
+			want: `config.yml:5: target "prod": field resource_names: expected true or false, got "1"`},
+		{name: "resource_names is a list", yml: prod("    resource_names: [true]\n"),
+			want: `config.yml:5: target "prod": field resource_names: expected true or false, got a list`},
+		{name: "evs_endpoint bad", yml: prod("    resource_names: true\n    evs_endpoint: evs.example.com\n"),
+			want: `config.yml:6: target "prod": field evs_endpoint: must be an absolute http:// or https:// URL`},
 		{name: "concurrency zero", yml: prod("    concurrency: 0\n"),
 			want: `config.yml:5: target "prod": field concurrency: must be between 1 and 64, got 0`},
 		{name: "concurrency negative", yml: prod("    concurrency: -4\n"),

@@ -30,7 +30,7 @@ var (
 // Every other setting needs only its struct field.
 var (
 	intRange  = map[string][2]int{"page_size": {1, maxPageSize}, "concurrency": {1, maxConcurrency}}
-	urlFields = map[string]bool{"endpoint": true, "iam_endpoint": true}
+	urlFields = map[string]bool{"endpoint": true, "iam_endpoint": true, "evs_endpoint": true}
 )
 
 // scalarTags are the tags a scalar may carry; others (!!binary, custom tags)
@@ -92,6 +92,11 @@ func (t *Target) UnmarshalYAML(n *yaml.Node) error {
 	t.Endpoint = strings.TrimRight(t.Endpoint, "/")
 	if t.Endpoint == "" && regionRE.MatchString(t.Region) {
 		t.Endpoint = endpoints.Default(endpoints.VBS, t.Region)
+	}
+	t.EVSEndpoint = strings.TrimRight(t.EVSEndpoint, "/")
+	if t.ResourceNames && t.EVSEndpoint == "" && regionRE.MatchString(t.Region) {
+		// EVS is read only for disk names: without them no default is set.
+		t.EVSEndpoint = endpoints.Default(endpoints.EVS, t.Region)
 	}
 	if len(ps) > 0 {
 		return ps
@@ -202,6 +207,15 @@ func decodeValue(line int, field string, vn *yaml.Node, fv reflect.Value, ps *pr
 		}
 		if s, ok := scalar(line, field, vn, want, ps); ok && (!urlFields[field] || checkURL(line, field, s, ps)) {
 			fv.SetString(s)
+		}
+	case fv.Kind() == reflect.Bool:
+		var v bool
+		if vn.Kind != yaml.ScalarNode {
+			ps.add(line, field, "expected true or false, got %s", describe(vn))
+		} else if vn.ShortTag() != "!!bool" || vn.Decode(&v) != nil {
+			ps.add(line, field, "expected true or false, got %s", quote(vn.Value))
+		} else {
+			fv.SetBool(v)
 		}
 	case fv.Kind() == reflect.Int:
 		r, ok := intRange[field]

@@ -3,8 +3,9 @@
 //
 // The table holds the regions that the vendor's Go SDK
 // (github.com/huaweicloud/huaweicloud-sdk-go-v3, services/iam/v3/region and
-// services/cbr/v1/region, as of commit 1cd70eb6f of 2026-03-13) lists for
-// IAM and CBR, with the site domain each answers on. That SDK has no VBS
+// services/cbr/v1/region, as of commit 1cd70eb6f of 2026-03-13, and
+// services/evs/v2/region as of commit 12f14eecf) lists for IAM, CBR and
+// EVS, with the site domain each answers on. That SDK has no VBS
 // client; VBS, and any region or service the table does not know, use the
 // pattern "https://{service}.{region}.myhuaweicloud.com".
 package endpoints
@@ -17,6 +18,8 @@ const (
 	VBS Service = "vbs"
 	IAM Service = "iam"
 	CBR Service = "cbr"
+	// EVS is the Elastic Volume Service, read for disk names.
+	EVS Service = "evs"
 )
 
 // Site domains.
@@ -25,9 +28,9 @@ const (
 	siteEU  = "myhuaweicloud.eu"  // Huawei Cloud Europe (eu-west-101)
 )
 
-// sites maps each region the vendor's SDK lists for IAM and CBR to the
-// site domain its endpoint is on. (The SDK puts IAM of eu-west-101 on the
-// .eu site and CBR of it on .com.)
+// sites maps each region the vendor's SDK lists for IAM, CBR and EVS to the
+// site domain its endpoint is on. (The SDK puts IAM and EVS of eu-west-101
+// on the .eu site and CBR of it on .com.)
 var sites = map[Service]map[string]string{
 	IAM: {
 		"af-south-1":       siteCom,
@@ -94,6 +97,32 @@ var sites = map[Service]map[string]string{
 		"ru-northwest-2":   siteCom,
 		"sa-brazil-1":      siteCom,
 		"tr-west-1":        siteCom,
+	},
+	EVS: {
+		"af-south-1":     siteCom,
+		"ae-ad-1":        siteCom,
+		"ap-southeast-1": siteCom,
+		"ap-southeast-2": siteCom,
+		"ap-southeast-3": siteCom,
+		"ap-southeast-4": siteCom,
+		"cn-east-2":      siteCom,
+		"cn-east-3":      siteCom,
+		"cn-north-1":     siteCom,
+		"cn-north-2":     siteCom,
+		"cn-north-4":     siteCom,
+		"cn-north-9":     siteCom,
+		"cn-south-1":     siteCom,
+		"cn-south-2":     siteCom,
+		"cn-south-4":     siteCom,
+		"cn-southwest-2": siteCom,
+		"eu-west-0":      siteCom,
+		"eu-west-101":    siteEU,
+		"la-north-2":     siteCom,
+		"la-south-2":     siteCom,
+		"me-east-1":      siteCom,
+		"na-mexico-1":    siteCom,
+		"sa-brazil-1":    siteCom,
+		"tr-west-1":      siteCom,
 	},
 }
 

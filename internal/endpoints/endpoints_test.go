@@ -19,7 +19,11 @@ func TestDefault(t *testing.T) {
 		{VBS, "cn-north-4", "https://vbs.cn-north-4.myhuaweicloud.com"},
 		// Unknown regions and services: the pattern.
 		{IAM, "xx-new-1", "https://iam.xx-new-1.myhuaweicloud.com"},
-		{Service("evs"), "eu-west-101", "https://evs.eu-west-101.myhuaweicloud.com"},
+		{Service("dss"), "eu-west-101", "https://dss.eu-west-101.myhuaweicloud.com"},
+		// The SDK's EVS table puts eu-west-101 on the .eu site, like IAM.
+		{EVS, "eu-west-101", "https://evs.eu-west-101.myhuaweicloud.eu"},
+		{EVS, "cn-south-4", "https://evs.cn-south-4.myhuaweicloud.com"},
+		{EVS, "xx-new-1", "https://evs.xx-new-1.myhuaweicloud.com"},
 	} {
 		if got := Default(tt.service, tt.region); got != tt.want {
 			t.Errorf("Default(%s, %s) = %s, want %s", tt.service, tt.region, got, tt.want)
@@ -28,8 +32,8 @@ func TestDefault(t *testing.T) {
 }
 
 func TestTable(t *testing.T) {
-	if n, m := len(sites[IAM]), len(sites[CBR]); n != 28 || m != 34 {
-		t.Errorf("%d IAM and %d CBR regions, want the SDK's 28 and 34", n, m)
+	if n, m, e := len(sites[IAM]), len(sites[CBR]), len(sites[EVS]); n != 28 || m != 34 || e != 24 {
+		t.Errorf("%d IAM, %d CBR and %d EVS regions, want the SDK's 28, 34 and 24", n, m, e)
 	}
 	for s, regions := range sites {
 		for r, site := range regions {

@@ -394,3 +394,8 @@ func (c *Client) Tasks(ctx context.Context, policyID string, q TaskQuery) iter.S
 		}
 	}
 }
+
+// CleanText makes text from a response (a job's message or code) safe to
+// log and show: the client's secrets redacted, control characters folded,
+// cut to limit bytes (see hwcloud.CleanText).
+func (c *Client) CleanText(s string, limit int) string { return hwcloud.CleanText(c.auth, s, limit) }

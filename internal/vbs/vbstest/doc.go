@@ -6,9 +6,12 @@
 //
 //	GET  /v2/{project_id}/backuppolicy                          (OpListPolicies)
 //	GET  /v2/{project_id}/backuppolicy/{policy_id}/backuptasks  (OpListTasks)
+//	GET  /v2/{project_id}/cloudvolumes/detail                   (OpListVolumes, EVS)
 //	POST /v3/auth/tokens                                        (OpIAMToken)
 //
-// so one URL serves as both the VBS endpoint and the IAM endpoint.
+// so one URL serves as the VBS, EVS and IAM endpoint. The EVS volume list
+// (see SetVolumes and listVolumes) names every disk of the jobs unless set
+// otherwise; it is authenticated like the VBS calls.
 //
 // # Authentication
 //
@@ -69,9 +72,10 @@
 //
 // # Faults
 //
-// Faults (AddFault) are matched, per request, after routing and request
-// counting and before authentication, in the order they were added; the first
-// match applies and its Times counts down.
+// Faults (AddFault; Operation OpListVolumes for the EVS call) are matched,
+// per request, after routing and request counting and before authentication,
+// in the order they were added; the first match applies and its Times counts
+// down.
 //
 // # Concurrency and lifecycle
 //

@@ -99,8 +99,8 @@ const defaultOversize = 17 << 20
 type Fault struct {
 	// Kind is what the fault does; the zero value is FaultStatus.
 	Kind FaultKind
-	// Operation limits the fault to OpListPolicies, OpListTasks or
-	// OpIAMToken; "" matches every operation.
+	// Operation limits the fault to OpListPolicies, OpListTasks,
+	// OpListVolumes or OpIAMToken; "" matches every operation.
 	Operation string
 	// PolicyID limits the fault to tasks calls of that policy ("" = any).
 	PolicyID string

@@ -426,6 +426,9 @@ const (
 //   - weekly-archive, disk 1: its newest job started at least 4 hours before
 //     now is the only EXECUTE_TIMEOUT (finished 4 hours after it started);
 //   - twice-daily-app, disk 2: its second newest finished job is the only SKIP.
+//
+// Its EVS volume list names the disks db-data-01..08, archive-01..04 and
+// app-01..08 (disk 0 of a policy is -01).
 func DemoScenario(now time.Time) Scenario {
 	specs := []genSpec{
 		{tpl: Policy{StartTime: "02:00", Frequency: 1, RetentionNum: 14, Enabled: true}, disks: 8, id: DemoDailyPolicyID, name: "daily-db-volumes", idx: 0},
@@ -475,6 +478,17 @@ func DemoScenario(now time.Time) Scenario {
 		j := &weekly[i]
 		j.Status, j.Message, j.Code = StatusExecuteTimeout, genTimeoutMessage, nil
 		j.FinishedAt = j.CreatedAt.Add(4 * time.Hour)
+	}
+
+	// EVS names: db-data-01..08, archive-01..04, app-01..08.
+	for _, p := range []struct {
+		idx    uint64
+		disks  int
+		prefix string
+	}{{0, 8, "db-data"}, {1, 4, "archive"}, {2, 8, "app"}} {
+		for d := range p.disks {
+			sc.Volumes = append(sc.Volumes, Volume{ID: vol(p.idx, uint64(d)), Name: fmt.Sprintf("%s-%02d", p.prefix, d+1)})
+		}
 	}
 
 	twice := sc.Jobs[DemoTwiceDailyPolicyID]

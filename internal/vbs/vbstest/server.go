@@ -21,6 +21,7 @@ const (
 	OpListPolicies = "list_policies"
 	// OpListTasks is GET /v2/{project_id}/backuppolicy/{policy_id}/backuptasks.
 	OpListTasks = "list_tasks"
+	// OpListVolumes (evs.go) is the EVS volume list.
 	// OpIAMToken is POST /v3/auth/tokens.
 	OpIAMToken = "iam_token"
 	// opOther is any request that matches none of the calls above (answered 404).
@@ -174,6 +175,7 @@ type Server struct {
 	lockedUntil time.Time
 	log         []RequestRecord // ring buffer
 	logNext     int
+	volumes     []Volume // nil: derived from the jobs (see SetVolumes)
 }
 
 // NewServer returns a started Server listening on a random 127.0.0.1 port. Call
@@ -413,6 +415,12 @@ func route(r *http.Request) routeInfo {
 		return routeInfo{op: opOther}
 	}
 	segs := strings.Split(strings.TrimPrefix(p, "/"), "/")
+	if len(segs) == 4 && segs[0] == "v2" && segs[1] != "" && segs[2] == "cloudvolumes" && segs[3] == "detail" {
+		if project, err := url.PathUnescape(segs[1]); err == nil {
+			return routeInfo{op: OpListVolumes, project: project}
+		}
+		return routeInfo{op: opOther}
+	}
 	if len(segs) < 3 || segs[0] != "v2" || segs[2] != "backuppolicy" || segs[1] == "" {
 		return routeInfo{op: opOther}
 	}
@@ -545,6 +553,8 @@ func (s *Server) handle(r *http.Request, rt routeInfo, f *Fault, reqID string, r
 	switch rt.op {
 	case OpListPolicies:
 		return s.listPolicies()
+	case OpListVolumes:
+		return s.listVolumes(r)
 	default:
 		return s.listTasks(r, rt.policyID, f)
 	}

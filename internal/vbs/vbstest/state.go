@@ -324,6 +324,9 @@ type Scenario struct {
 	// Jobs holds each policy's jobs by policy ID (newest first when made by
 	// Generate or DemoScenario; Load accepts any order).
 	Jobs map[string][]Job
+	// Volumes is the EVS volume list (see SetVolumes); nil names every disk
+	// of the jobs by VolumeName.
+	Volumes []Volume
 }
 
 // JobCount returns the number of jobs over all policies.
@@ -335,13 +338,14 @@ func (sc Scenario) JobCount() int {
 	return n
 }
 
-// Load replaces all policies and jobs with sc (copied). Faults, tokens,
-// counters and the access-key state are kept.
+// Load replaces all policies, jobs and the volume list with sc (copied).
+// Faults, tokens, counters and the access-key state are kept.
 func (s *Server) Load(sc Scenario) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.policies = map[string]*policyState{}
 	s.order = nil
+	s.volumes = slices.Clone(sc.Volumes)
 	for _, p := range sc.Policies {
 		s.addPolicyLocked(p)
 	}
