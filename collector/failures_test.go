@@ -43,10 +43,10 @@ func loadFailures(sim *vbstest.Server) {
 	)
 }
 
-const failureHelp = `# HELP vbs_resource_last_failure_info Always 1: code is the vendor's result code of the disk's newest failed (EXECUTE_FAIL) or timed-out (EXECUTE_TIMEOUT) job in the lookback window, empty when the job had none. One series per disk; a later success does not remove it (see vbs_resource_last_status for the current state).
+const failureHelp = `# HELP vbs_resource_last_failure_info Always 1: code and message are the vendor's result code and message of the disk's newest failed (EXECUTE_FAIL) or timed-out (EXECUTE_TIMEOUT) job in the lookback window, empty when the job had none; the message is cleaned of secrets and control characters and cut to 256 bytes. One series per disk; a later success does not remove it (see vbs_resource_last_status for the current state).
 # TYPE vbs_resource_last_failure_info gauge
-vbs_resource_last_failure_info{code="",policy_id="44444444-4444-4444-8444-444444444444",policy_name="daily",resource_id="vol-t",resource_type="volume",target="prod"} 1
-vbs_resource_last_failure_info{code="VolumeBackup.0064",policy_id="44444444-4444-4444-8444-444444444444",policy_name="daily",resource_id="vol-f",resource_type="volume",target="prod"} 1
+vbs_resource_last_failure_info{code="",message="The backup job timed out.",policy_id="44444444-4444-4444-8444-444444444444",policy_name="daily",resource_id="vol-t",resource_type="volume",target="prod"} 1
+vbs_resource_last_failure_info{code="VolumeBackup.0064",message="Backup failed: the snapshot of vol-f could not be created (signed with [REDACTED]). xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx…",policy_id="44444444-4444-4444-8444-444444444444",policy_name="daily",resource_id="vol-f",resource_type="volume",target="prod"} 1
 # HELP vbs_resource_last_failure_timestamp_seconds finished_at of the disk's newest failed or timed-out job in the window (created_at when it has none), Unix seconds.
 # TYPE vbs_resource_last_failure_timestamp_seconds gauge
 vbs_resource_last_failure_timestamp_seconds{policy_id="44444444-4444-4444-8444-444444444444",policy_name="daily",resource_id="vol-f",resource_type="volume",target="prod"} 1.79565882e+09

@@ -50,8 +50,8 @@ var (
 		"Creation time of the disk's oldest RUNNING or WAITING job (Unix seconds); absent when none.", resourceLabels, nil)
 
 	resourceLastFailureInfoDesc = prometheus.NewDesc("vbs_resource_last_failure_info",
-		"Always 1: code is the vendor's result code of the disk's newest failed (EXECUTE_FAIL) or timed-out (EXECUTE_TIMEOUT) job in the lookback window, empty when the job had none. One series per disk; a later success does not remove it (see vbs_resource_last_status for the current state).",
-		append(resourceLabels[:5:5], "code"), nil)
+		"Always 1: code and message are the vendor's result code and message of the disk's newest failed (EXECUTE_FAIL) or timed-out (EXECUTE_TIMEOUT) job in the lookback window, empty when the job had none; the message is cleaned of secrets and control characters and cut to 256 bytes. One series per disk; a later success does not remove it (see vbs_resource_last_status for the current state).",
+		append(resourceLabels[:5:5], "code", "message"), nil)
 	resourceLastFailureDesc = prometheus.NewDesc("vbs_resource_last_failure_timestamp_seconds",
 		"finished_at of the disk's newest failed or timed-out job in the window (created_at when it has none), Unix seconds.", resourceLabels, nil)
 	resourceInfoDesc = prometheus.NewDesc("vbs_resource_info",
@@ -131,7 +131,7 @@ func (s *Snapshot) Collect(ch chan<- prometheus.Metric) {
 				gauge(resourceRunningDesc, msToSeconds(r.runningSince), rl...)
 			}
 			if r.hasFailure {
-				gauge(resourceLastFailureInfoDesc, 1, s.Target, p.Policy.ID, p.Policy.Name, r.id, r.typ, r.failure.code)
+				gauge(resourceLastFailureInfoDesc, 1, s.Target, p.Policy.ID, p.Policy.Name, r.id, r.typ, r.failure.code, r.failure.message)
 				gauge(resourceLastFailureDesc, msToSeconds(r.failureAt), rl...)
 			}
 		}

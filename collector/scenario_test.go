@@ -193,10 +193,10 @@ vbs_resource_consecutive_failures{policy_id="11111111-1111-4111-8111-11111111111
 vbs_resource_consecutive_failures{policy_id="11111111-1111-4111-8111-111111111111",policy_name="daily-db",resource_id="vol-a4",resource_type="volume",target="prod"} 0
 vbs_resource_consecutive_failures{policy_id="11111111-1111-4111-8111-111111111111",policy_name="daily-db",resource_id="vol-a5",resource_type="volume",target="prod"} 0
 vbs_resource_consecutive_failures{policy_id="22222222-2222-4222-8222-222222222222",policy_name="weekly-archive",resource_id="vol-b1",resource_type="volume",target="prod"} 0
-# HELP vbs_resource_last_failure_info Always 1: code is the vendor's result code of the disk's newest failed (EXECUTE_FAIL) or timed-out (EXECUTE_TIMEOUT) job in the lookback window, empty when the job had none. One series per disk; a later success does not remove it (see vbs_resource_last_status for the current state).
+# HELP vbs_resource_last_failure_info Always 1: code and message are the vendor's result code and message of the disk's newest failed (EXECUTE_FAIL) or timed-out (EXECUTE_TIMEOUT) job in the lookback window, empty when the job had none; the message is cleaned of secrets and control characters and cut to 256 bytes. One series per disk; a later success does not remove it (see vbs_resource_last_status for the current state).
 # TYPE vbs_resource_last_failure_info gauge
-vbs_resource_last_failure_info{code="1234",policy_id="11111111-1111-4111-8111-111111111111",policy_name="daily-db",resource_id="vol-a1",resource_type="volume",target="prod"} 1
-vbs_resource_last_failure_info{code="",policy_id="11111111-1111-4111-8111-111111111111",policy_name="daily-db",resource_id="vol-a3",resource_type="volume",target="prod"} 1
+vbs_resource_last_failure_info{code="1234",message="disk busy",policy_id="11111111-1111-4111-8111-111111111111",policy_name="daily-db",resource_id="vol-a1",resource_type="volume",target="prod"} 1
+vbs_resource_last_failure_info{code="",message="",policy_id="11111111-1111-4111-8111-111111111111",policy_name="daily-db",resource_id="vol-a3",resource_type="volume",target="prod"} 1
 # HELP vbs_resource_last_failure_timestamp_seconds finished_at of the disk's newest failed or timed-out job in the window (created_at when it has none), Unix seconds.
 # TYPE vbs_resource_last_failure_timestamp_seconds gauge
 vbs_resource_last_failure_timestamp_seconds{policy_id="11111111-1111-4111-8111-111111111111",policy_name="daily-db",resource_id="vol-a1",resource_type="volume",target="prod"} 1.7956587e+09
