@@ -675,8 +675,8 @@ func relCases() []relCase {
 				if d, ok := relValue(t, bodies[0], "vbs_resource_last_success_duration_seconds", "resource_id", "rel-backwards"); !ok || d != 0 {
 					t.Errorf("last success duration = %v, %v; want 0 (a negative duration is clamped)", d, ok)
 				}
-				hb, _ := relValue(t, baseline, "vbs_policy_backup_duration_seconds", "policy_id", p)
-				ha, _ := relValue(t, bodies[0], "vbs_policy_backup_duration_seconds", "policy_id", p)
+				hb, _ := relValue(t, baseline, "vbs_policy_window_backup_duration_seconds", "policy_id", p)
+				ha, _ := relValue(t, bodies[0], "vbs_policy_window_backup_duration_seconds", "policy_id", p)
 				if ha != hb {
 					t.Errorf("duration histogram count %v -> %v: a backwards job must not be observed", hb, ha)
 				}

@@ -271,8 +271,8 @@ func TestFutureTimesNotTrusted(t *testing.T) {
 		// vol-b: finished_at unknown, so its creation (the conservative choice), and no duration.
 		`vbs_resource_last_success_timestamp_seconds{` + lbl + `resource_id="vol-b",resource_type="volume",target="t"} ` + sec(testNow.Add(-time.Hour)),
 		`vbs_resource_last_success_duration_seconds{` + lbl + `resource_id="vol-b",resource_type="volume",target="t"} 0`,
-		`vbs_policy_backup_duration_seconds_sum{` + lbl + `target="t"} 1800`,
-		`vbs_policy_backup_duration_seconds_count{` + lbl + `target="t"} 3`,
+		`vbs_policy_window_backup_duration_seconds_sum{` + lbl + `target="t"} 1800`,
+		`vbs_policy_window_backup_duration_seconds_count{` + lbl + `target="t"} 3`,
 	} {
 		if !strings.Contains(text, want+"\n") {
 			t.Errorf("missing %s", want)

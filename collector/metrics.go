@@ -34,8 +34,8 @@ var (
 		"Distinct disks that the policy's most recent run (its jobs created within 30 minutes of the newest job) backed up or tried to (RUNNING, WAITING, EXECUTE_SUCCESS, EXECUTE_FAIL, EXECUTE_TIMEOUT). Fewer than vbs_policy_resources: the run left bound disks out.", policyLabels, nil)
 	policyCachedJobsDesc = prometheus.NewDesc("vbs_policy_cached_jobs",
 		"Jobs of the policy held in the exporter's cache.", policyLabels, nil)
-	policyDurationDesc = prometheus.NewDesc("vbs_policy_backup_duration_seconds",
-		"Durations of the policy's successful jobs in the lookback window (finished_at - created_at). A gauge histogram: it describes the window, not a stream of events, so query it without rate(), e.g. histogram_quantile(0.9, vbs_policy_backup_duration_seconds_bucket).",
+	policyDurationDesc = prometheus.NewDesc("vbs_policy_window_backup_duration_seconds",
+		"Durations of the policy's successful jobs in the lookback window (finished_at - created_at), as buckets of the window's current content: not a counter, the buckets fall as jobs leave the window, so read current values with histogram_quantile, e.g. histogram_quantile(0.9, vbs_policy_window_backup_duration_seconds_bucket), never rate() or increase().",
 		policyLabels, nil)
 	resourceLastSuccessDesc = prometheus.NewDesc("vbs_resource_last_success_timestamp_seconds",
 		"finished_at of the disk's newest successful backup job in the window (Unix seconds).", resourceLabels, nil)

@@ -105,34 +105,34 @@ vbs_auth_backoff_until_timestamp_seconds{target="prod"} 0
 vbs_policy_backfill_complete{policy_id="11111111-1111-4111-8111-111111111111",policy_name="daily-db",target="prod"} 1
 vbs_policy_backfill_complete{policy_id="22222222-2222-4222-8222-222222222222",policy_name="weekly-archive",target="prod"} 1
 vbs_policy_backfill_complete{policy_id="33333333-3333-4333-8333-333333333333",policy_name="broken",target="prod"} 0
-# HELP vbs_policy_backup_duration_seconds Durations of the policy's successful jobs in the lookback window (finished_at - created_at). A gauge histogram: it describes the window, not a stream of events, so query it without rate(), e.g. histogram_quantile(0.9, vbs_policy_backup_duration_seconds_bucket).
-# TYPE vbs_policy_backup_duration_seconds histogram
-vbs_policy_backup_duration_seconds_bucket{policy_id="11111111-1111-4111-8111-111111111111",policy_name="daily-db",target="prod",le="60"} 0
-vbs_policy_backup_duration_seconds_bucket{policy_id="11111111-1111-4111-8111-111111111111",policy_name="daily-db",target="prod",le="300"} 0
-vbs_policy_backup_duration_seconds_bucket{policy_id="11111111-1111-4111-8111-111111111111",policy_name="daily-db",target="prod",le="600"} 0
-vbs_policy_backup_duration_seconds_bucket{policy_id="11111111-1111-4111-8111-111111111111",policy_name="daily-db",target="prod",le="1200"} 1
-vbs_policy_backup_duration_seconds_bucket{policy_id="11111111-1111-4111-8111-111111111111",policy_name="daily-db",target="prod",le="1800"} 1
-vbs_policy_backup_duration_seconds_bucket{policy_id="11111111-1111-4111-8111-111111111111",policy_name="daily-db",target="prod",le="3600"} 2
-vbs_policy_backup_duration_seconds_bucket{policy_id="11111111-1111-4111-8111-111111111111",policy_name="daily-db",target="prod",le="7200"} 2
-vbs_policy_backup_duration_seconds_bucket{policy_id="11111111-1111-4111-8111-111111111111",policy_name="daily-db",target="prod",le="14400"} 2
-vbs_policy_backup_duration_seconds_bucket{policy_id="11111111-1111-4111-8111-111111111111",policy_name="daily-db",target="prod",le="28800"} 2
-vbs_policy_backup_duration_seconds_bucket{policy_id="11111111-1111-4111-8111-111111111111",policy_name="daily-db",target="prod",le="86400"} 2
-vbs_policy_backup_duration_seconds_bucket{policy_id="11111111-1111-4111-8111-111111111111",policy_name="daily-db",target="prod",le="+Inf"} 2
-vbs_policy_backup_duration_seconds_sum{policy_id="11111111-1111-4111-8111-111111111111",policy_name="daily-db",target="prod"} 3000.5
-vbs_policy_backup_duration_seconds_count{policy_id="11111111-1111-4111-8111-111111111111",policy_name="daily-db",target="prod"} 2
-vbs_policy_backup_duration_seconds_bucket{policy_id="22222222-2222-4222-8222-222222222222",policy_name="weekly-archive",target="prod",le="60"} 0
-vbs_policy_backup_duration_seconds_bucket{policy_id="22222222-2222-4222-8222-222222222222",policy_name="weekly-archive",target="prod",le="300"} 0
-vbs_policy_backup_duration_seconds_bucket{policy_id="22222222-2222-4222-8222-222222222222",policy_name="weekly-archive",target="prod",le="600"} 0
-vbs_policy_backup_duration_seconds_bucket{policy_id="22222222-2222-4222-8222-222222222222",policy_name="weekly-archive",target="prod",le="1200"} 0
-vbs_policy_backup_duration_seconds_bucket{policy_id="22222222-2222-4222-8222-222222222222",policy_name="weekly-archive",target="prod",le="1800"} 0
-vbs_policy_backup_duration_seconds_bucket{policy_id="22222222-2222-4222-8222-222222222222",policy_name="weekly-archive",target="prod",le="3600"} 4
-vbs_policy_backup_duration_seconds_bucket{policy_id="22222222-2222-4222-8222-222222222222",policy_name="weekly-archive",target="prod",le="7200"} 4
-vbs_policy_backup_duration_seconds_bucket{policy_id="22222222-2222-4222-8222-222222222222",policy_name="weekly-archive",target="prod",le="14400"} 4
-vbs_policy_backup_duration_seconds_bucket{policy_id="22222222-2222-4222-8222-222222222222",policy_name="weekly-archive",target="prod",le="28800"} 4
-vbs_policy_backup_duration_seconds_bucket{policy_id="22222222-2222-4222-8222-222222222222",policy_name="weekly-archive",target="prod",le="86400"} 4
-vbs_policy_backup_duration_seconds_bucket{policy_id="22222222-2222-4222-8222-222222222222",policy_name="weekly-archive",target="prod",le="+Inf"} 4
-vbs_policy_backup_duration_seconds_sum{policy_id="22222222-2222-4222-8222-222222222222",policy_name="weekly-archive",target="prod"} 10800
-vbs_policy_backup_duration_seconds_count{policy_id="22222222-2222-4222-8222-222222222222",policy_name="weekly-archive",target="prod"} 4
+# HELP vbs_policy_window_backup_duration_seconds Durations of the policy's successful jobs in the lookback window (finished_at - created_at), as buckets of the window's current content: not a counter, the buckets fall as jobs leave the window, so read current values with histogram_quantile, e.g. histogram_quantile(0.9, vbs_policy_window_backup_duration_seconds_bucket), never rate() or increase().
+# TYPE vbs_policy_window_backup_duration_seconds histogram
+vbs_policy_window_backup_duration_seconds_bucket{policy_id="11111111-1111-4111-8111-111111111111",policy_name="daily-db",target="prod",le="60"} 0
+vbs_policy_window_backup_duration_seconds_bucket{policy_id="11111111-1111-4111-8111-111111111111",policy_name="daily-db",target="prod",le="300"} 0
+vbs_policy_window_backup_duration_seconds_bucket{policy_id="11111111-1111-4111-8111-111111111111",policy_name="daily-db",target="prod",le="600"} 0
+vbs_policy_window_backup_duration_seconds_bucket{policy_id="11111111-1111-4111-8111-111111111111",policy_name="daily-db",target="prod",le="1200"} 1
+vbs_policy_window_backup_duration_seconds_bucket{policy_id="11111111-1111-4111-8111-111111111111",policy_name="daily-db",target="prod",le="1800"} 1
+vbs_policy_window_backup_duration_seconds_bucket{policy_id="11111111-1111-4111-8111-111111111111",policy_name="daily-db",target="prod",le="3600"} 2
+vbs_policy_window_backup_duration_seconds_bucket{policy_id="11111111-1111-4111-8111-111111111111",policy_name="daily-db",target="prod",le="7200"} 2
+vbs_policy_window_backup_duration_seconds_bucket{policy_id="11111111-1111-4111-8111-111111111111",policy_name="daily-db",target="prod",le="14400"} 2
+vbs_policy_window_backup_duration_seconds_bucket{policy_id="11111111-1111-4111-8111-111111111111",policy_name="daily-db",target="prod",le="28800"} 2
+vbs_policy_window_backup_duration_seconds_bucket{policy_id="11111111-1111-4111-8111-111111111111",policy_name="daily-db",target="prod",le="86400"} 2
+vbs_policy_window_backup_duration_seconds_bucket{policy_id="11111111-1111-4111-8111-111111111111",policy_name="daily-db",target="prod",le="+Inf"} 2
+vbs_policy_window_backup_duration_seconds_sum{policy_id="11111111-1111-4111-8111-111111111111",policy_name="daily-db",target="prod"} 3000.5
+vbs_policy_window_backup_duration_seconds_count{policy_id="11111111-1111-4111-8111-111111111111",policy_name="daily-db",target="prod"} 2
+vbs_policy_window_backup_duration_seconds_bucket{policy_id="22222222-2222-4222-8222-222222222222",policy_name="weekly-archive",target="prod",le="60"} 0
+vbs_policy_window_backup_duration_seconds_bucket{policy_id="22222222-2222-4222-8222-222222222222",policy_name="weekly-archive",target="prod",le="300"} 0
+vbs_policy_window_backup_duration_seconds_bucket{policy_id="22222222-2222-4222-8222-222222222222",policy_name="weekly-archive",target="prod",le="600"} 0
+vbs_policy_window_backup_duration_seconds_bucket{policy_id="22222222-2222-4222-8222-222222222222",policy_name="weekly-archive",target="prod",le="1200"} 0
+vbs_policy_window_backup_duration_seconds_bucket{policy_id="22222222-2222-4222-8222-222222222222",policy_name="weekly-archive",target="prod",le="1800"} 0
+vbs_policy_window_backup_duration_seconds_bucket{policy_id="22222222-2222-4222-8222-222222222222",policy_name="weekly-archive",target="prod",le="3600"} 4
+vbs_policy_window_backup_duration_seconds_bucket{policy_id="22222222-2222-4222-8222-222222222222",policy_name="weekly-archive",target="prod",le="7200"} 4
+vbs_policy_window_backup_duration_seconds_bucket{policy_id="22222222-2222-4222-8222-222222222222",policy_name="weekly-archive",target="prod",le="14400"} 4
+vbs_policy_window_backup_duration_seconds_bucket{policy_id="22222222-2222-4222-8222-222222222222",policy_name="weekly-archive",target="prod",le="28800"} 4
+vbs_policy_window_backup_duration_seconds_bucket{policy_id="22222222-2222-4222-8222-222222222222",policy_name="weekly-archive",target="prod",le="86400"} 4
+vbs_policy_window_backup_duration_seconds_bucket{policy_id="22222222-2222-4222-8222-222222222222",policy_name="weekly-archive",target="prod",le="+Inf"} 4
+vbs_policy_window_backup_duration_seconds_sum{policy_id="22222222-2222-4222-8222-222222222222",policy_name="weekly-archive",target="prod"} 10800
+vbs_policy_window_backup_duration_seconds_count{policy_id="22222222-2222-4222-8222-222222222222",policy_name="weekly-archive",target="prod"} 4
 # HELP vbs_policy_cached_jobs Jobs of the policy held in the exporter's cache.
 # TYPE vbs_policy_cached_jobs gauge
 vbs_policy_cached_jobs{policy_id="11111111-1111-4111-8111-111111111111",policy_name="daily-db",target="prod"} 9

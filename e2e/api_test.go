@@ -166,8 +166,9 @@ type webhookMessage struct {
 	Receiver string `json:"receiver"`
 	Status   string `json:"status"`
 	Alerts   []struct {
-		Status string            `json:"status"`
-		Labels map[string]string `json:"labels"`
+		Status      string            `json:"status"`
+		Labels      map[string]string `json:"labels"`
+		Annotations map[string]string `json:"annotations"`
 	} `json:"alerts"`
 }
 
@@ -214,6 +215,22 @@ func (h *webhook) firing() (map[alertKey][]string, []string) {
 		}
 	}
 	return out, append([]string(nil), h.bad...)
+}
+
+// annotations returns the annotations of every firing notification of k,
+// oldest first.
+func (h *webhook) annotations(k alertKey) []map[string]string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var out []map[string]string
+	for _, m := range h.messages {
+		for _, a := range m.Alerts {
+			if a.Status == "firing" && keyOf(a.Labels) == k {
+				out = append(out, a.Annotations)
+			}
+		}
+	}
+	return out
 }
 
 // dashboardQuery is one target of one panel.

@@ -44,10 +44,12 @@ func writeExporterConfig(t *testing.T, sims map[string]*vbstest.Server, endpoint
     region: cn-north-4
     project_id: %s
     endpoint: %s
+    resource_names: true
+    evs_endpoint: %s
     auth:
       access_key: %s
       secret_key_file: %s
-`, name, o.ProjectID, endpoint, o.AccessKey, skFile)
+`, name, o.ProjectID, endpoint, srv.URL(), o.AccessKey, skFile)
 	}
 	path := filepath.Join(dir, "vbs.yml")
 	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
@@ -121,7 +123,7 @@ scrape_configs:
 // writeAlertmanagerConfig copies alerts/alertmanager.example.yml with every
 // receiver replaced by a webhook to hookURL/<receiver name> (integrations of
 // other kinds are dropped, URLs in `global` removed), and group_wait and
-// group_interval shortened to 1s in every route. It fails the test if any
+// group_interval shortened to 1s and repeat_interval to 2s in every route. It fails the test if any
 // URL or host outside 127.0.0.1 remains.
 func writeAlertmanagerConfig(t *testing.T, hookURL string) string {
 	t.Helper()
@@ -190,6 +192,12 @@ func writeAlertmanagerConfig(t *testing.T, hookURL string) string {
 			if _, set := r[k]; set || root {
 				r[k] = "1s"
 			}
+		}
+		// Repeats carry the alerts' current annotations, which Prometheus
+		// resends: a description that read a recording rule one evaluation
+		// too early is followed by the complete one.
+		if _, set := r["repeat_interval"]; set || root {
+			r["repeat_interval"] = "2s"
 		}
 		routes, _ := r["routes"].([]any)
 		for _, sub := range routes {

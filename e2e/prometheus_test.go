@@ -53,6 +53,7 @@ func TestPrometheusAlertmanager(t *testing.T) {
 	t.Cleanup(staging.Close)
 	plantProd(t, prod, now)
 	plantStaging(t, staging, now)
+	prod.SetVolumes([]vbstest.Volume{{ID: "vol-prod-failed", Name: failedDiskName}})
 	// staging's API fails every 4th call of each operation and policy (25 %);
 	// the exporter's retries read everything.
 	flaky, stagingURL := newFlakyProxy(t, staging.URL(), 4)
@@ -95,7 +96,8 @@ func TestPrometheusAlertmanager(t *testing.T) {
 		"--config.file="+writePrometheusConfig(t, exporterAddr, amAddr, writeRules(t)),
 		"--storage.tsdb.path="+t.TempDir(),
 		"--web.listen-address="+promAddr,
-		"--web.external-url="+promURL+"/")
+		"--web.external-url="+promURL+"/",
+		"--rules.alert.resend-delay=1s")
 	prometheus.waitReady(t, promURL+"/-/ready", startTimeout)
 	t.Logf("simulators, exporter, Alertmanager and Prometheus up after %v", time.Since(start).Round(time.Millisecond))
 
@@ -124,6 +126,14 @@ func TestPrometheusAlertmanager(t *testing.T) {
 		return
 	}
 	t.Logf("notifications received after %v", time.Since(start).Round(time.Millisecond))
+
+	// VBSBackupFailed says why and which disk: the newest failure's code and
+	// message and the disk's name from EVS reach the webhook.
+	if !t.Run("FailedNotificationSaysWhy", func(t *testing.T) {
+		checkFailedReason(t, hook)
+	}) {
+		return
+	}
 
 	// The missed disk reached the webhook while a quarter of staging's API
 	// calls failed; Alertmanager holds it active, inhibited by nothing.
@@ -558,5 +568,32 @@ func checkPrometheusPeers(t *testing.T, promURL, exporterAddr, amAddr string) {
 	}
 	if n := len(ams.Data.Active); n != 1 || !strings.HasPrefix(ams.Data.Active[0].URL, "http://"+amAddr+"/") {
 		t.Errorf("Prometheus's Alertmanagers are %+v, want only http://%s", ams.Data.Active, amAddr)
+	}
+}
+
+// checkFailedReason waits for a VBSBackupFailed notification of
+// vol-prod-failed whose description names the newest failure's code and
+// message and the disk's name, and logs it.
+func checkFailedReason(t *testing.T, hook *webhook) {
+	t.Helper()
+	k := alertKey{Alertname: "VBSBackupFailed", Severity: "critical", Target: "prod", PolicyName: "prod-daily", ResourceID: "vol-prod-failed"}
+	wants := []string{"code " + failedCode, failedMessage, `"` + failedDiskName + `"`}
+	var last string
+	err := poll(stepTimeout, pollInterval, func() error {
+		for _, a := range hook.annotations(k) {
+			last = a["description"]
+			ok := true
+			for _, w := range wants {
+				ok = ok && strings.Contains(last, w)
+			}
+			if ok {
+				t.Logf("%s reached the webhook: summary %q, description %q", k, a["summary"], last)
+				return nil
+			}
+		}
+		return fmt.Errorf("no notification of %s names %q yet; last description: %q", k, wants, last)
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }

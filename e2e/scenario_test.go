@@ -173,7 +173,7 @@ func (p *planter) policy(name string, s schedule, enabled bool, resources int, w
 
 // job adds a job created at created. Finished jobs take dur; RUNNING and
 // WAITING jobs have no finished_at.
-func (p *planter) job(policyID, disk, status string, created time.Time, dur time.Duration) {
+func (p *planter) job(policyID, disk, status string, created time.Time, dur time.Duration, opts ...func(*vbstest.Job)) {
 	p.jobN++
 	j := vbstest.Job{
 		JobID:        fmt.Sprintf("4a0b2e2e-%04x-4000-8000-%012x", p.policyN, p.jobN),
@@ -186,7 +186,23 @@ func (p *planter) job(policyID, disk, status string, created time.Time, dur time
 	if status != vbstest.StatusRunning && status != vbstest.StatusWaiting {
 		j.FinishedAt = created.Add(dur)
 	}
+	for _, o := range opts {
+		o(&j)
+	}
 	p.srv.AddJobs(policyID, j)
+}
+
+// The newest failure of vol-prod-failed, and the name EVS gives that disk:
+// VBSBackupFailed's notification must carry all three.
+const (
+	failedCode     = "VolumeBackup.0064"
+	failedMessage  = "Insufficient backup quota: the project's backup capacity is used up."
+	failedDiskName = "pg-data-01"
+)
+
+// withReason sets a job's code and message.
+func withReason(code, message string) func(*vbstest.Job) {
+	return func(j *vbstest.Job) { j.Code, j.Message = code, message }
 }
 
 // healthyDuration is a successful job's duration: 10 to 20 minutes, so the
@@ -231,13 +247,15 @@ func plantProd(t *testing.T, srv *vbstest.Server, now time.Time) {
 	for i, r := range runs {
 		switch i {
 		case 0:
-			p.job(id, "vol-prod-failed", vbstest.StatusExecuteFail, r, 25*time.Minute)
+			p.job(id, "vol-prod-failed", vbstest.StatusExecuteFail, r, 25*time.Minute,
+				withReason(failedCode, failedMessage))
 			p.job(id, "vol-prod-stuck", vbstest.StatusRunning, r, 0)
 		case 1:
 			p.job(id, "vol-prod-failed", vbstest.StatusExecuteTimeout, r, 6*time.Hour)
 			p.job(id, "vol-prod-stuck", vbstest.StatusExecuteSuccess, r, healthyDuration(i, 3))
 		case 2:
-			p.job(id, "vol-prod-failed", vbstest.StatusExecuteFail, r, 3*time.Minute)
+			p.job(id, "vol-prod-failed", vbstest.StatusExecuteFail, r, 3*time.Minute,
+				withReason("VolumeBackup.0001", "an older failure: not the one to report"))
 			p.job(id, "vol-prod-stuck", vbstest.StatusExecuteSuccess, r, healthyDuration(i, 3))
 		default:
 			p.job(id, "vol-prod-failed", vbstest.StatusExecuteSuccess, r, healthyDuration(i, 2))

@@ -79,7 +79,7 @@ func lintDashboard(d dashboard) []string {
 			out = append(out, "dashboard: no $"+want+" variable")
 		}
 	}
-	windowedRate := regexp.MustCompile(`(rate|increase|irate|delta|deriv)\([^()]*vbs_policy_backup_duration_seconds`)
+	windowedRate := regexp.MustCompile(`(rate|increase|irate|delta|deriv)\([^()]*vbs_policy_window_backup_duration_seconds`)
 	var walk func([]panel)
 	walk = func(ps []panel) {
 		for _, p := range ps {
@@ -108,7 +108,7 @@ func lintDashboard(d dashboard) []string {
 					}
 				}
 				if windowedRate.MatchString(tg.Expr) {
-					out = append(out, name+" "+tg.RefID+": rate()/increase() on the windowed vbs_policy_backup_duration_seconds")
+					out = append(out, name+" "+tg.RefID+": rate()/increase() on the windowed vbs_policy_window_backup_duration_seconds")
 				}
 			}
 			walk(p.Panels)
@@ -158,7 +158,7 @@ func TestDashboardLintFindsEachProblem(t *testing.T) {
 	p.Targets = append(p.Targets, struct {
 		RefID string `json:"refId"`
 		Expr  string `json:"expr"`
-	}{RefID: "A", Expr: `rate(vbs_policy_backup_duration_seconds_sum{job=~"$job"}[5m])`})
+	}{RefID: "A", Expr: `rate(vbs_policy_window_backup_duration_seconds_sum{job=~"$job"}[5m])`})
 	d.Panels = []panel{{Type: "row", Title: "Row", Panels: []panel{p}}}
 	got := lintDashboard(d)
 	want := []string{
@@ -170,7 +170,7 @@ func TestDashboardLintFindsEachProblem(t *testing.T) {
 		"Durations: no description",
 		"Durations: no unit (fieldConfig.defaults.unit)",
 		`Durations A: query lacks instance=~"$instance"`,
-		"Durations A: rate()/increase() on the windowed vbs_policy_backup_duration_seconds",
+		"Durations A: rate()/increase() on the windowed vbs_policy_window_backup_duration_seconds",
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("findings:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))

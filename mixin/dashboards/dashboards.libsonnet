@@ -157,12 +157,12 @@ local u = import '../lib/utils.libsonnet';
       ts('Jobs running / waiting per policy', 'RUNNING and WAITING jobs per policy over time.', 'short', [
         target('sum by (target, policy_name) (max by (target, policy_id, policy_name, status) (%s))' % rawP('vbs_policy_jobs', ['status=~"RUNNING|WAITING"']), '{{target}} / {{policy_name}}'),
       ]),
-      ts('Successful backup duration (p50 / p90 / p99) per policy', 'Quantiles of the successful job durations in the lookback window. vbs_policy_backup_duration_seconds is a WINDOWED distribution: its buckets fall as jobs leave the window, so it is not a counter and rate()/increase() on it are meaningless. The quantiles are read from the current bucket values (histogram_quantile over max by le), never from a rate.', 's', [
-        target('histogram_quantile(%s, max by (le, target, policy_name) (%s)) >= 0' % [x[0], rawP('vbs_policy_backup_duration_seconds_bucket')], 'p%s {{target}} / {{policy_name}}' % std.round(std.parseJson(x[0]) * 100), x[1])
+      ts('Successful backup duration (p50 / p90 / p99) per policy', 'Quantiles of the successful job durations in the lookback window. vbs_policy_window_backup_duration_seconds is a WINDOWED distribution: its buckets fall as jobs leave the window, so it is not a counter and rate()/increase() on it are meaningless. The quantiles are read from the current bucket values (histogram_quantile over max by le), never from a rate.', 's', [
+        target('histogram_quantile(%s, max by (le, target, policy_name) (%s)) >= 0' % [x[0], rawP('vbs_policy_window_backup_duration_seconds_bucket')], 'p%s {{target}} / {{policy_name}}' % std.round(std.parseJson(x[0]) * 100), x[1])
         for x in [['0.5', 'A'], ['0.9', 'B'], ['0.99', 'C']]
       ]),
       ts('Average successful duration per policy', 'Sum / count of the successful durations in the lookback window (a windowed distribution: current values, no rate()).', 's', [
-        target('max by (target, policy_name) (%s)\n/\nmax by (target, policy_name) (%s > 0)' % [rawP('vbs_policy_backup_duration_seconds_sum'), rawP('vbs_policy_backup_duration_seconds_count')], '{{target}} / {{policy_name}}'),
+        target('max by (target, policy_name) (%s)\n/\nmax by (target, policy_name) (%s > 0)' % [rawP('vbs_policy_window_backup_duration_seconds_sum'), rawP('vbs_policy_window_backup_duration_seconds_count')], '{{target}} / {{policy_name}}'),
       ]),
 
       row('VBS API'),

@@ -62,14 +62,14 @@ local u = import '../lib/utils.libsonnet';
         // the current bucket values, never rate(). NaN for a policy without
         // successes is dropped by ">= 0".
         {
-          record: 'vbs:policy_backup_duration_seconds:p%d' % std.round(c.stuckQuantile * 100),
+          record: 'vbs:policy_window_backup_duration_seconds:p%d' % std.round(c.stuckQuantile * 100),
           expr: |||
             histogram_quantile(%(q)s,
               max by (le, target, policy_id, policy_name) (
                 label_replace(%(m)s, "target", "$1", "exported_target", "(.+)")
               )
             ) >= 0
-          ||| % { q: u.num(c.stuckQuantile), m: raw('vbs_policy_backup_duration_seconds_bucket') },
+          ||| % { q: u.num(c.stuckQuantile), m: raw('vbs_policy_window_backup_duration_seconds_bucket') },
         },
         { record: 'vbs:resource_last_success_timestamp_seconds' } + norm('max', disk, 'vbs_resource_last_success_timestamp_seconds', ' > 0'),
         { record: 'vbs:resource_last_status' } + norm('max', disk + ', status', 'vbs_resource_last_status'),
@@ -120,7 +120,7 @@ local u = import '../lib/utils.libsonnet';
         {
           record: 'vbs:policy_stuck_threshold_seconds',
           expr: |||
-            (%(stuckFactor)s * vbs:policy_backup_duration_seconds:p%(q)d > %(stuckFloor)s)
+            (%(stuckFactor)s * vbs:policy_window_backup_duration_seconds:p%(q)d > %(stuckFloor)s)
             or on (target, policy_id)
             (0 * vbs:policy_enabled + %(stuckFloor)s)
           ||| % (v { q: std.round(c.stuckQuantile * 100) }),
