@@ -410,7 +410,7 @@ type passwordAuth struct {
 	eng       *Engine
 	observer  func(RequestEvent)
 	now       func() time.Time
-	renewWait time.Duration // renewWait; shorter in tests
+	renewWait time.Duration // the constant renewWait; shorter in tests
 
 	mu        sync.Mutex
 	token     string    // "" when none or discarded by Renew
