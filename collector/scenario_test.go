@@ -290,6 +290,34 @@ func TestScenarioFailingPolicyKeepsLastValues(t *testing.T) {
 	}
 }
 
+// TestScenarioNoBudgetServesStale: a scrape with less than minRefreshBudget
+// left starts no refresh (no API request) and serves the last values with
+// vbs_policy_refresh_success 0, since nothing was read for it; the next
+// scrape with time reads again.
+func TestScenarioNoBudgetServesStale(t *testing.T) {
+	sim, target := newScenarioTarget(t)
+	target.Refresh(ctxTimeout(t, 10*time.Second))
+	n := len(sim.RequestLog(vbstest.OpListPolicies)) + len(sim.RequestLog(vbstest.OpListTasks))
+	snap := target.Refresh(ctxTimeout(t, minRefreshBudget/2))
+	if m := len(sim.RequestLog(vbstest.OpListPolicies)) + len(sim.RequestLog(vbstest.OpListTasks)); m != n {
+		t.Errorf("%d API requests for a scrape without budget, want 0", m-n)
+	}
+	want := strings.Replace(expectedScenario, `policy_name="daily-db",target="prod"} 1
+vbs_policy_refresh_success{policy_id="22222222-2222-4222-8222-222222222222",policy_name="weekly-archive",target="prod"} 1`,
+		`policy_name="daily-db",target="prod"} 0
+vbs_policy_refresh_success{policy_id="22222222-2222-4222-8222-222222222222",policy_name="weekly-archive",target="prod"} 0`, 1)
+	if want == expectedScenario {
+		t.Fatal("the expected refresh success lines are not in expectedScenario")
+	}
+	if err := testutil.CollectAndCompare(snapshotCollector{snap}, strings.NewReader(want)); err != nil {
+		t.Fatal(err)
+	}
+	snap = target.Refresh(ctxTimeout(t, 10*time.Second))
+	if err := testutil.CollectAndCompare(snapshotCollector{snap}, strings.NewReader(expectedScenario)); err != nil {
+		t.Errorf("next scrape with time: %v", err)
+	}
+}
+
 // When the policy list itself fails, vbs_up is 0 and every policy keeps its
 // last values with refresh success 0.
 func TestScenarioPolicyListFails(t *testing.T) {

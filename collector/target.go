@@ -238,7 +238,8 @@ func (t *Target) Last() *Snapshot {
 // returns by ctx's deadline: if the shared refresh is not done by then, the
 // previous result with every policy's refresh success false (or a snapshot
 // with Up false) is returned while the refresh goes on in the background,
-// bounded by its first caller's deadline.
+// bounded by its first caller's deadline. A caller with less than 100 ms
+// left starts no refresh and gets that same stale result.
 func (t *Target) Refresh(ctx context.Context) *Snapshot {
 	snap, _ := t.refreshCall(ctx, false)
 	return snap
@@ -281,9 +282,11 @@ func (t *Target) refreshCall(ctx context.Context, traced bool) (*Snapshot, bool)
 		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < minRefreshBudget {
 			// Too little time to read anything: a refresh would only fail
 			// and, shared or kept for MinRefreshInterval, make the API look
-			// down to other scrapers. Serve what is known instead.
+			// down to other scrapers. Serve what is known instead, with
+			// every policy's refresh success false: nothing was read for
+			// this scrape.
 			t.mu.Unlock()
-			return t.lastOrEmpty(), false
+			return t.lastStale(), false
 		}
 		call = &refreshCall{done: make(chan struct{}), traced: traced}
 		t.inflight = call

@@ -121,16 +121,16 @@ func (c *Client) String() string {
 	return fmt.Sprintf("evs.Client(project %q, endpoint %s, auth %v)", c.projectID, c.base.Redacted(), c.auth)
 }
 
-// page fetches one page of the volume list.
-func (c *Client) page(ctx context.Context, offset int) ([]Volume, int, error) {
+// page fetches one page of the volume list; items counts every item of the
+// page, those without a usable ID included.
+func (c *Client) page(ctx context.Context, offset int) (vols []Volume, items, count int, err error) {
 	q := url.Values{"limit": {strconv.Itoa(c.pageSize)}, "sort_key": {"id"}, "sort_dir": {"asc"}}
 	if offset > 0 {
 		// The API documents offset as greater than 0: the first page has none.
 		q.Set("offset", strconv.Itoa(offset))
 	}
-	var vols []Volume
-	count := -1
-	err := c.eng.Do(ctx, &hwcloud.Request{
+	count = -1
+	err = c.eng.Do(ctx, &hwcloud.Request{
 		Op:     OpListVolumes,
 		Method: http.MethodGet,
 		URL:    hwcloud.JoinPath(c.base, []string{"v2", c.projectID, "cloudvolumes", "detail"}, q),
@@ -138,21 +138,23 @@ func (c *Client) page(ctx context.Context, offset int) ([]Volume, int, error) {
 		Auth:   c.auth,
 		Decode: func(_ http.Header, data []byte) error {
 			var err error
-			vols, count, err = DecodeVolumes(data)
+			vols, items, count, err = DecodeVolumes(data)
 			return err
 		},
 		Observe: c.observer,
 	})
-	return vols, count, err
+	return vols, items, count, err
 }
 
 // Volumes lists every volume of the project
 // (GET /v2/{project_id}/cloudvolumes/detail, sorted by ID, paged with limit
-// and offset). The walk ends on an empty page, once offset reaches "count"
-// (documented as the total, whatever the paging), or, when the answer has no
-// count, on a page shorter than the limit. A volume listed twice (the list
-// shifted between pages) is kept once, the later copy winning. A page that
-// holds nothing new, or more than MaxPages pages, is an error.
+// and offset). Offsets count every item the server sent, items without a
+// usable ID included. The walk ends on an empty page, once offset reaches
+// "count" (documented as the total, whatever the paging), or, when the
+// answer has no count, on a page shorter than the limit. A volume listed
+// twice (the list shifted between pages) is kept once, the later copy
+// winning. A page whose valid volumes were all listed before, or more than
+// MaxPages pages, is an error.
 func (c *Client) Volumes(ctx context.Context) ([]Volume, error) {
 	var out []Volume
 	index := map[string]int{}
@@ -161,11 +163,11 @@ func (c *Client) Volumes(ctx context.Context) ([]Volume, error) {
 		if page > c.maxPages {
 			return nil, fmt.Errorf("%s: more than %d pages (Options.MaxPages)", OpListVolumes, c.maxPages)
 		}
-		vols, count, err := c.page(ctx, offset)
+		vols, items, count, err := c.page(ctx, offset)
 		if err != nil {
 			return nil, err
 		}
-		if len(vols) == 0 {
+		if items == 0 {
 			return out, nil
 		}
 		fresh := 0
@@ -178,11 +180,11 @@ func (c *Client) Volumes(ctx context.Context) ([]Volume, error) {
 			index[v.ID] = len(out)
 			out = append(out, v)
 		}
-		if fresh == 0 {
+		if fresh == 0 && len(vols) > 0 {
 			return nil, fmt.Errorf("%s: page %d (offset %d) holds only volumes already listed: the API ignored offset", OpListVolumes, page, offset)
 		}
-		offset += len(vols)
-		if count >= 0 && offset >= count || count < 0 && len(vols) < c.pageSize {
+		offset += items
+		if count >= 0 && offset >= count || count < 0 && items < c.pageSize {
 			return out, nil
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"reflect"
 	"strings"
@@ -153,3 +154,48 @@ func TestVolumesIgnoredOffset(t *testing.T) {
 type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// TestVolumesInvalidItems: items without a usable ID still count for the
+// offset and for the short-page rule, with or without "count": pages do not
+// overlap, a full page of invalid items does not end the walk, and every
+// valid volume is listed.
+func TestVolumesInvalidItems(t *testing.T) {
+	pages := map[string]string{
+		"":  `[{"id":"a"},{"name":"no id"},{"id":"b"}]`,
+		"3": `[{"id":"c"},{},{"id":"d"}]`,
+		"6": `[{"id":""},{"id":null},{"x":1}]`,
+		"9": `[{"id":"e","name":"last"}]`,
+	}
+	for _, tt := range []struct {
+		name  string
+		count string
+	}{{"no count", ""}, {"count", `,"count":10`}} {
+		t.Run(tt.name, func(t *testing.T) {
+			var offsets []string
+			hs := http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+				off := r.URL.Query().Get("offset")
+				offsets = append(offsets, off)
+				body, ok := pages[off]
+				if !ok {
+					body = `[]`
+				}
+				return &http.Response{
+					StatusCode: http.StatusOK, Header: http.Header{"Content-Type": {"application/json"}},
+					Body: io.NopCloser(strings.NewReader(`{"volumes":` + body + tt.count + `}`)), Request: r,
+				}, nil
+			})}
+			c, err := New(Options{Endpoint: "http://127.0.0.1:1", ProjectID: "p", Auth: hwcloud.NewStaticToken("t"), HTTPClient: &hs, PageSize: 3, MaxAttempts: 1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			vols, err := c.Volumes(context.Background())
+			want := []Volume{{ID: "a"}, {ID: "b"}, {ID: "c"}, {ID: "d"}, {ID: "e", Name: "last"}}
+			if err != nil || !reflect.DeepEqual(vols, want) {
+				t.Errorf("Volumes() = %+v, %v; want %+v", vols, err, want)
+			}
+			if want := []string{"", "3", "6", "9"}; !reflect.DeepEqual(offsets, want) {
+				t.Errorf("offsets %q, want %q", offsets, want)
+			}
+		})
+	}
+}

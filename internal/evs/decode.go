@@ -13,30 +13,32 @@ import (
 // It is tolerant where the data allows: "volumes" null or absent is an empty
 // page; an item that is not an object, or has no usable "id" (a non-empty
 // string, or a number), is skipped; a "name" that is not a string is taken
-// as no name. count is -1 when "count" is absent or not a non-negative
-// integer (also given as a string). Only a body that is not a JSON object,
-// or a "volumes" that is not an array, is an error.
-func DecodeVolumes(data []byte) (vols []Volume, count int, err error) {
+// as no name. items is the number of items in "volumes", skipped ones
+// included (what the server counts for offset and limit). count is -1 when
+// "count" is absent or not a non-negative integer (also given as a string).
+// Only a body that is not a JSON object, or a "volumes" that is not an
+// array, is an error.
+func DecodeVolumes(data []byte) (vols []Volume, items, count int, err error) {
 	var top struct {
 		Volumes json.RawMessage `json:"volumes"`
 		Count   json.RawMessage `json:"count"`
 	}
 	if err := json.Unmarshal(data, &top); err != nil {
-		return nil, -1, fmt.Errorf("decoding the volume list: %w", err)
+		return nil, 0, -1, fmt.Errorf("decoding the volume list: %w", err)
 	}
 	if bytes.Equal(bytes.TrimSpace(data), []byte("null")) {
-		return nil, -1, errors.New("decoding the volume list: the body is null")
+		return nil, 0, -1, errors.New("decoding the volume list: the body is null")
 	}
 	count = decodeCount(top.Count)
 	if len(top.Volumes) == 0 || string(top.Volumes) == "null" {
-		return nil, count, nil
+		return nil, 0, count, nil
 	}
-	var items []json.RawMessage
-	if err := json.Unmarshal(top.Volumes, &items); err != nil {
-		return nil, -1, fmt.Errorf("decoding the volume list: \"volumes\" is not an array: %w", err)
+	var raw []json.RawMessage
+	if err := json.Unmarshal(top.Volumes, &raw); err != nil {
+		return nil, 0, -1, fmt.Errorf("decoding the volume list: \"volumes\" is not an array: %w", err)
 	}
-	vols = make([]Volume, 0, len(items))
-	for _, it := range items {
+	vols = make([]Volume, 0, len(raw))
+	for _, it := range raw {
 		var v struct {
 			ID   json.RawMessage `json:"id"`
 			Name json.RawMessage `json:"name"`
@@ -54,7 +56,7 @@ func DecodeVolumes(data []byte) (vols []Volume, count int, err error) {
 		}
 		vols = append(vols, Volume{ID: id, Name: name})
 	}
-	return vols, count, nil
+	return vols, len(raw), count, nil
 }
 
 // scalar returns a JSON string's value or a number's text; "" otherwise.

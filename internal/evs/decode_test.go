@@ -16,7 +16,7 @@ func readTestdata(tb testing.TB, name string) []byte {
 }
 
 func TestDecodeVolumes(t *testing.T) {
-	vols, count, err := DecodeVolumes(readTestdata(t, "volumes.json"))
+	vols, items, count, err := DecodeVolumes(readTestdata(t, "volumes.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -25,8 +25,8 @@ func TestDecodeVolumes(t *testing.T) {
 		{ID: "2f9d1c44-5a5b-4a1e-8f57-7d1e0c9b6a22", Name: ""},
 		{ID: "7a3e9b10-1d2c-4e5f-a6b7-c8d9e0f1a233", Name: "web-01 system\x00disk"},
 	}
-	if count != 3 || !reflect.DeepEqual(vols, want) {
-		t.Errorf("got %d, %+v; want 3, %+v", count, vols, want)
+	if items != 3 || count != 3 || !reflect.DeepEqual(vols, want) {
+		t.Errorf("got %d items, count %d, %+v; want 3, 3, %+v", items, count, vols, want)
 	}
 }
 
@@ -34,18 +34,20 @@ func TestDecodeVolumesTolerant(t *testing.T) {
 	for _, tt := range []struct {
 		in    string
 		vols  []Volume
+		items int
 		count int
 	}{
-		{`{}`, nil, -1},
-		{`{"volumes":null,"count":0}`, nil, 0},
-		{`{"volumes":[],"count":"12"}`, []Volume{}, 12},
+		{`{}`, nil, 0, -1},
+		{`{"volumes":null,"count":0}`, nil, 0, 0},
+		{`{"volumes":[],"count":"12"}`, []Volume{}, 0, 12},
 		{`{"volumes":[1,null,"x",{"name":"no id"},{"id":""},{"id":42,"name":7},{"id":" a ","name":"n"}],"count":-3}`,
-			[]Volume{{ID: "42"}, {ID: "a", Name: "n"}}, -1},
-		{`{"volumes":[{"id":"v","name":{"x":1}}],"count":1.5}`, []Volume{{ID: "v"}}, -1},
+			[]Volume{{ID: "42"}, {ID: "a", Name: "n"}}, 7, -1},
+		{`{"volumes":[{"id":"v","name":{"x":1}}],"count":1.5}`, []Volume{{ID: "v"}}, 1, -1},
+		{`{"volumes":[{},{"id":null}],"count":2}`, []Volume{}, 2, 2},
 	} {
-		vols, count, err := DecodeVolumes([]byte(tt.in))
-		if err != nil || count != tt.count || !reflect.DeepEqual(vols, tt.vols) {
-			t.Errorf("DecodeVolumes(%s) = %#v, %d, %v; want %#v, %d", tt.in, vols, count, err, tt.vols, tt.count)
+		vols, items, count, err := DecodeVolumes([]byte(tt.in))
+		if err != nil || items != tt.items || count != tt.count || !reflect.DeepEqual(vols, tt.vols) {
+			t.Errorf("DecodeVolumes(%s) = %#v, %d items, count %d, %v; want %#v, %d, %d", tt.in, vols, items, count, err, tt.vols, tt.items, tt.count)
 		}
 	}
 }
@@ -57,7 +59,7 @@ func TestDecodeVolumesErrors(t *testing.T) {
 		`{"volumes":{"id":1}}`: "decoding the volume list: \"volumes\" is not an array: json: cannot unmarshal object into Go value of type []json.RawMessage",
 		`{"volumes":[`:         "decoding the volume list: unexpected end of JSON input",
 	} {
-		vols, _, err := DecodeVolumes([]byte(in))
+		vols, _, _, err := DecodeVolumes([]byte(in))
 		if err == nil || err.Error() != want || vols != nil {
 			t.Errorf("DecodeVolumes(%s) = %v, %v; want error %q", in, vols, err, want)
 		}

@@ -11,15 +11,15 @@ func FuzzDecodeVolumes(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		vols, count, err := DecodeVolumes(data)
+		vols, items, count, err := DecodeVolumes(data)
 		if err != nil {
 			if vols != nil {
 				t.Fatal("volumes returned with an error")
 			}
 			return
 		}
-		if count < -1 {
-			t.Fatalf("count %d", count)
+		if count < -1 || items < len(vols) {
+			t.Fatalf("count %d, %d items, %d volumes", count, items, len(vols))
 		}
 		for _, v := range vols {
 			if v.ID == "" {

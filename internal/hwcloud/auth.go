@@ -410,12 +410,18 @@ type passwordAuth struct {
 	eng       *Engine
 	observer  func(RequestEvent)
 	now       func() time.Time
+	renewWait time.Duration // the constant renewWait; shorter in tests
 
 	mu        sync.Mutex
 	token     string    // "" when none or discarded by Renew
 	fetchedAt time.Time // local clock
 	refreshAt time.Time // local clock: fetch a new token from this time on
-	flight    *tokenFlight
+	expiresAt time.Time // local clock: the token's expiry
+	// renewRetryAt: after a renewal failed for another reason than a
+	// refusal while the cached token stays usable, no new renewal is tried
+	// before this time (the cached token is used meanwhile).
+	renewRetryAt time.Time
+	flight       *tokenFlight
 	// refused is IAM's last refusal of the credentials (HTTP 400/401/403);
 	// no new fetch is tried before retryAt, so that a wrong or expired
 	// password costs one login attempt per back-off period, not one per
@@ -431,11 +437,25 @@ const (
 	refusalBackoffMax  = 15 * time.Minute
 )
 
+// Renewal while the cached token is still usable: the token is used until
+// tokenExpiryMargin before its expiry when a renewal fails or IAM refuses
+// logins; a failed renewal is tried again after renewRetryGap at the
+// earliest; a caller waits at most renewWait for a renewal before using the
+// cached token.
+const (
+	tokenExpiryMargin = time.Minute
+	renewRetryGap     = 30 * time.Second
+	renewWait         = 3 * time.Second
+)
+
 // tokenFlight is one token fetch shared by every caller that needs it.
 type tokenFlight struct {
 	done  chan struct{}
 	token string
 	err   error
+	// slow is set (under passwordAuth.mu) once a caller stopped waiting
+	// after renewWait; later callers with a usable token do not wait.
+	slow bool
 }
 
 // NewPasswordAuth returns an Authenticator that sends an IAM token as
@@ -449,7 +469,13 @@ type tokenFlight struct {
 // others. Renew discards the cached token (unless it is younger than 5
 // seconds or a fetch is already under way) and reports true, so the next
 // Authorize fetches a fresh one. Failed fetches are *APIError with Operation
-// opIAMToken (or a network or decode error) and are not cached.
+// opIAMToken (or a network or decode error) and are not cached. A renewal
+// that fails (IAM error, timeout, refusal back-off) does not fail Authorize
+// while the cached token has more than a minute left: the cached token is
+// sent and the renewal is tried again 30 seconds later at the earliest (or
+// after the refusal back-off); a caller waits at most 3 seconds for a
+// renewal before using the cached token. The failed IAM requests are
+// reported to the observers as usual.
 func NewPasswordAuth(o PasswordAuthOptions) (Authenticator, error) {
 	var missing []string
 	for _, f := range []struct{ name, v string }{
@@ -482,7 +508,7 @@ func NewPasswordAuth(o PasswordAuthOptions) (Authenticator, error) {
 	}
 	p := &passwordAuth{
 		endpoint: u, user: o.User, domain: o.Domain, projectID: o.ProjectID, password: o.Password,
-		body: body, observer: o.observer, now: now, eng: eng,
+		body: body, observer: o.observer, now: now, eng: eng, renewWait: renewWait,
 	}
 	return p, nil
 }
@@ -534,21 +560,37 @@ func (p *passwordAuth) Authorize(ctx context.Context, req *http.Request, _ []byt
 	return nil
 }
 
-// get returns the cached token or waits for a (shared) fetch.
+// get returns the cached token or waits for a (shared) fetch. While the
+// cached token is usable (more than tokenExpiryMargin before its expiry), a
+// renewal that fails, is slow or is held back by a back-off yields the
+// cached token.
 func (p *passwordAuth) get(ctx context.Context) (string, error) {
 	p.mu.Lock()
-	if p.token != "" && p.now().Before(p.refreshAt) {
+	now := p.now()
+	if p.token != "" && now.Before(p.refreshAt) {
 		tok := p.token
 		p.mu.Unlock()
 		return tok, nil
 	}
-	if p.refused != nil && p.now().Before(p.retryAt) {
+	cached := ""
+	if p.token != "" && now.Before(p.expiresAt.Add(-tokenExpiryMargin)) {
+		cached = p.token
+	}
+	if p.refused != nil && now.Before(p.retryAt) {
+		if cached != "" {
+			p.mu.Unlock()
+			return cached, nil
+		}
 		err := fmt.Errorf("%s: credentials refused, next login attempt after %s: %w",
 			opIAMToken, p.retryAt.UTC().Format(time.RFC3339), p.refused)
 		p.mu.Unlock()
 		return "", err
 	}
 	f := p.flight
+	if cached != "" && (f == nil && now.Before(p.renewRetryAt) || f != nil && f.slow) {
+		p.mu.Unlock()
+		return cached, nil
+	}
 	if f == nil {
 		f = &tokenFlight{done: make(chan struct{})}
 		p.flight = f
@@ -559,12 +601,38 @@ func (p *passwordAuth) get(ctx context.Context) (string, error) {
 		}()
 	}
 	p.mu.Unlock()
+	var slow <-chan time.Time
+	if cached != "" {
+		t := time.NewTimer(p.renewWait)
+		defer t.Stop()
+		slow = t.C
+	}
 	select {
 	case <-f.done:
+		if f.err != nil && cached != "" {
+			return p.fallback(f.err)
+		}
 		return f.token, f.err
+	case <-slow:
+		p.mu.Lock()
+		f.slow = true
+		p.mu.Unlock()
+		return p.fallback(fmt.Errorf("%s: token discarded while waiting for its renewal", opIAMToken))
 	case <-ctx.Done():
 		return "", fmt.Errorf("%s: waiting for a token: %w", opIAMToken, ctx.Err())
 	}
+}
+
+// fallback is the token to use when a renewal failed or is slow: the newest
+// token when one arrived meanwhile, else the cached one unless Renew
+// discarded it (then err).
+func (p *passwordAuth) fallback(err error) (string, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.token == "" {
+		return "", err
+	}
+	return p.token, nil
 }
 
 // runFlight fetches a token, stores it and releases the waiters of f.
@@ -579,7 +647,9 @@ func (p *passwordAuth) runFlight(ctx context.Context, f *tokenFlight) {
 		p.token = tok
 		p.fetchedAt = start
 		p.refreshAt = start.Add(lifetime - min(lifetime/10, 5*time.Minute))
+		p.expiresAt = start.Add(lifetime)
 		p.refused, p.refusals = nil, 0
+		p.renewRetryAt = time.Time{}
 	case errors.As(err, &apiErr) && (apiErr.StatusCode == http.StatusBadRequest ||
 		apiErr.StatusCode == http.StatusUnauthorized || apiErr.StatusCode == http.StatusForbidden):
 		p.refusals++
@@ -588,6 +658,8 @@ func (p *passwordAuth) runFlight(ctx context.Context, f *tokenFlight) {
 			backoff = min(refusalBackoffBase<<(p.refusals-1), refusalBackoffMax)
 		}
 		p.refused, p.retryAt = err, p.now().Add(backoff)
+	default:
+		p.renewRetryAt = p.now().Add(renewRetryGap)
 	}
 	p.mu.Unlock()
 	f.token, f.err = tok, err

@@ -591,3 +591,130 @@ func TestPasswordAuthIAMEndpoint(t *testing.T) {
 		}
 	}
 }
+
+// TestPasswordAuthRenewalFailureKeepsToken: when the renewal of a token that
+// is still valid fails (IAM 503, or IAM refusing logins), Authorize sends the
+// cached token until a minute before its expiry, and tries IAM again no
+// sooner than 30 s (or the refusal back-off) later.
+func TestPasswordAuthRenewalFailureKeepsToken(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		status int
+		again  time.Duration // next renewal attempt after this
+	}{
+		{"IAM 503", 503, renewRetryGap},
+		{"IAM refuses", 401, refusalBackoffBase},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			clock := &fakeClock{t: time.Date(2024, 3, 1, 12, 0, 0, 0, time.UTC)}
+			down := false
+			iam := &iamServer{t: t, clock: clock, lifetime: time.Hour, fail: func(w http.ResponseWriter, _ int) bool {
+				if down {
+					w.WriteHeader(tt.status)
+					return true
+				}
+				return false
+			}}
+			srv := httptest.NewServer(iam)
+			defer srv.Close()
+			p := newPasswordAuth(t, srv, clock, nil)
+			tokenOf(t, p)
+			clock.Add(56 * time.Minute) // past the renewal time, 4 minutes left
+			down = true
+			if tok := tokenOf(t, p); tok != "token-1" {
+				t.Fatalf("IAM down, token valid for 4 more minutes: token %q", tok)
+			}
+			n := iam.count()
+			if n < 2 {
+				t.Fatalf("%d IAM requests, want a renewal attempt", n)
+			}
+			clock.Add(tt.again - time.Second)
+			if tok := tokenOf(t, p); tok != "token-1" || iam.count() != n {
+				t.Fatalf("within the retry gap: token %q, %d IAM requests, want token-1 and %d", tok, iam.count(), n)
+			}
+			clock.Add(time.Second)
+			if tok := tokenOf(t, p); tok != "token-1" || iam.count() == n {
+				t.Fatalf("after the retry gap: token %q, %d IAM requests, want token-1 and a new attempt", tok, iam.count())
+			}
+			// A minute before expiry the cached token is no longer used.
+			clock.Add(59*time.Minute - 56*time.Minute - tt.again)
+			req, _ := http.NewRequest("GET", "http://x/", nil)
+			err := p.Authorize(context.Background(), req, nil)
+			if err == nil || !strings.HasPrefix(err.Error(), fmt.Sprintf("iam_token: HTTP %d", tt.status)) &&
+				!strings.HasPrefix(err.Error(), "iam_token: credentials refused") {
+				t.Fatalf("a minute before expiry: error %v", err)
+			}
+			// IAM back: the renewal goes through.
+			down = false
+			clock.Add(refusalBackoffMax) // past any back-off
+			if tok := tokenOf(t, p); tok == "token-1" || tok == "" {
+				t.Fatalf("IAM back: token %q", tok)
+			}
+		})
+	}
+}
+
+// TestPasswordAuthRenew401AfterFailedRenewal: a 401 on the cached token
+// (Renew) still forces a fetch whose failure fails Authorize.
+func TestPasswordAuthRenew401AfterFailedRenewal(t *testing.T) {
+	clock := &fakeClock{t: time.Date(2024, 3, 1, 12, 0, 0, 0, time.UTC)}
+	down := false
+	iam := &iamServer{t: t, clock: clock, lifetime: time.Hour, fail: func(w http.ResponseWriter, _ int) bool {
+		if down {
+			w.WriteHeader(503)
+			return true
+		}
+		return false
+	}}
+	srv := httptest.NewServer(iam)
+	defer srv.Close()
+	p := newPasswordAuth(t, srv, clock, nil)
+	tokenOf(t, p)
+	clock.Add(56 * time.Minute)
+	down = true
+	if tok := tokenOf(t, p); tok != "token-1" {
+		t.Fatalf("token %q", tok)
+	}
+	p.Renew(context.Background())
+	n := iam.count()
+	req, _ := http.NewRequest("GET", "http://x/", nil)
+	err := p.Authorize(context.Background(), req, nil)
+	if err == nil || !strings.HasPrefix(err.Error(), "iam_token: HTTP 503") || iam.count() == n {
+		t.Fatalf("after Renew with IAM down: error %v, %d IAM requests (before %d)", err, iam.count(), n)
+	}
+}
+
+// TestPasswordAuthSlowRenewal: while IAM does not answer a renewal, a caller
+// with a still valid token waits renewWait, then sends the cached token;
+// later callers do not wait for that renewal; its result is used once in.
+func TestPasswordAuthSlowRenewal(t *testing.T) {
+	clock := &fakeClock{t: time.Date(2024, 3, 1, 12, 0, 0, 0, time.UTC)}
+	iam := &iamServer{t: t, clock: clock, lifetime: time.Hour}
+	srv := httptest.NewServer(iam)
+	defer srv.Close()
+	p := newPasswordAuth(t, srv, clock, nil)
+	p.renewWait = 20 * time.Millisecond
+	tokenOf(t, p)
+	clock.Add(56 * time.Minute)
+	gate := make(chan struct{})
+	iam.mu.Lock()
+	iam.gate = gate
+	iam.mu.Unlock()
+	for i := range 3 {
+		if tok := tokenOf(t, p); tok != "token-1" {
+			t.Fatalf("call %d during a hanging renewal: token %q", i, tok)
+		}
+	}
+	close(gate)
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
+		p.mu.Lock()
+		done := p.flight == nil
+		p.mu.Unlock()
+		if done || time.Now().After(deadline) {
+			break
+		}
+	}
+	if tok := tokenOf(t, p); tok != "token-2" || iam.count() != 2 {
+		t.Errorf("after the renewal: token %q after %d IAM requests, want token-2 after 2", tok, iam.count())
+	}
+}
