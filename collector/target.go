@@ -50,10 +50,10 @@ type TargetOptions struct {
 	// Names, when not nil, reads the names of the target's disks (for VBS
 	// the EVS volume list, see package evs) for vbs_resource_info and the
 	// status page. It is read at most once per NamesTTL (after a failure,
-	// again after namesRetry), in parallel with the policies once
-	// ListPolicies succeeded (never beside a failing one: while the shared
-	// credentials may be refused only one signed request is in flight); the refresh
-	// waits for it at most NamesWait after the policies are done, then
+	// again after namesRetry), in parallel with the policies, started only
+	// once ListPolicies succeeded (never beside a failing one: while the
+	// shared credentials may be refused, one signed request at a time); the
+	// refresh waits for it at most NamesWait after the policies are done, then
 	// leaves it to finish in the background (bounded by namesTimeout) for
 	// the next refresh. Its failure is logged and keeps the last names; it
 	// never changes the backup metrics.
