@@ -13,6 +13,7 @@ import (
 
 	"github.com/vbs-exporter/vbs_exporter/collector"
 	"github.com/vbs-exporter/vbs_exporter/config"
+	"github.com/vbs-exporter/vbs_exporter/internal/hwcloud"
 )
 
 // appOptions are what the exporter's state and routes are built from.
@@ -58,7 +59,9 @@ func newApp(o appOptions) (*app, error) {
 	apiReg := prometheus.NewRegistry()
 	apiReg.MustRegister(api)
 
-	a := &app{opts: o, registry: reg, safe: config.NewSafeConfig(reg), ex: newExporter(api, o.logger)}
+	// The AK/SK back-off gates live as long as the app: targets that share
+	// a key share its refusal budget, and a reload keeps it.
+	a := &app{opts: o, registry: reg, safe: config.NewSafeConfig(reg), ex: newExporter(api, hwcloud.NewAKSKGates(), o.logger)}
 	a.safe.OnReload(a.ex.apply)
 	a.safe.OnReload(func(c *config.Config) { logWarnings(o.logger, c) })
 	if err := a.safe.ReloadConfig(o.configFile, o.lookupEnv); err != nil {

@@ -22,6 +22,9 @@ import (
 type exporter struct {
 	api    *collector.APIMetrics
 	logger log.Logger
+	// gates holds the AK/SK refusal back-off per set of credentials, shared
+	// by the targets that use them and kept across reloads.
+	gates *hwcloud.AKSKGates
 
 	mu      sync.RWMutex
 	targets map[string]*builtTarget
@@ -31,10 +34,13 @@ type exporter struct {
 type builtTarget struct {
 	cfg    config.Target // the effective configuration it was built from
 	target *collector.Target
+	auth   hwcloud.Authenticator
 }
 
-func newExporter(api *collector.APIMetrics, logger log.Logger) *exporter {
-	return &exporter{api: api, logger: logger, targets: make(map[string]*builtTarget)}
+// newExporter returns an exporter whose AK/SK targets take their back-off
+// gates from gates.
+func newExporter(api *collector.APIMetrics, gates *hwcloud.AKSKGates, logger log.Logger) *exporter {
+	return &exporter{api: api, gates: gates, logger: logger, targets: make(map[string]*builtTarget)}
 }
 
 // apply switches to cfg. It is called after every successful (re)load, one
@@ -51,14 +57,14 @@ func (e *exporter) apply(cfg *config.Config) {
 		if old, ok := prev[tc.Name]; ok && reflect.DeepEqual(old.cfg, tc) {
 			next[tc.Name] = old
 		} else {
-			t, err := buildTarget(tc, e.api, e.logger)
+			t, auth, err := buildTarget(tc, e.api, e.gates, e.logger)
 			if err != nil {
 				// Validation has already accepted the config, so this is a
 				// programming error; keep serving the other targets.
 				level.Error(e.logger).Log("msg", "building the target failed", "target", tc.Name, "err", err)
 				continue
 			}
-			next[tc.Name] = &builtTarget{cfg: tc, target: t}
+			next[tc.Name] = &builtTarget{cfg: tc, target: t, auth: auth}
 		}
 		order = append(order, tc.Name)
 	}
@@ -66,6 +72,13 @@ func (e *exporter) apply(cfg *config.Config) {
 	e.targets, e.order = next, order
 	e.mu.Unlock()
 	e.api.Retain(order)
+	// Back-off gates of credentials no target uses any more go; the others
+	// (a target rebuilt for another setting included) keep their state.
+	live := make([]hwcloud.Authenticator, 0, len(next))
+	for _, bt := range next {
+		live = append(live, bt.auth)
+	}
+	e.gates.Retain(live)
 	// A rebuilt or removed target's client is done: its idle connections
 	// (and those of a refresh still running, when it ends) close now rather
 	// than at the idle timeout.
@@ -105,8 +118,10 @@ func (e *exporter) get(name string) (*collector.Target, bool) {
 	return bt.target, true
 }
 
-// buildTarget makes the API client and the collector target for tc.
-func buildTarget(tc config.Target, api *collector.APIMetrics, logger log.Logger) (*collector.Target, error) {
+// buildTarget makes the API client and the collector target for tc, and
+// returns the Authenticator they share. AK/SK credentials take their
+// back-off gate from gates.
+func buildTarget(tc config.Target, api *collector.APIMetrics, gates *hwcloud.AKSKGates, logger log.Logger) (*collector.Target, hwcloud.Authenticator, error) {
 	// Every request is counted (vbs_api_*) and, during a debug refresh,
 	// recorded for /probe?debug=true.
 	requests := collector.NewRequestRecorder()
@@ -119,7 +134,7 @@ func buildTarget(tc config.Target, api *collector.APIMetrics, logger log.Logger)
 	c := tc.Credentials
 	switch c.Kind {
 	case config.CredentialsAKSK:
-		auth = hwcloud.NewAKSK(c.AccessKey, string(c.SecretKey), string(c.SecurityToken))
+		auth = gates.NewAKSK(c.AccessKey, string(c.SecretKey), string(c.SecurityToken))
 	case config.CredentialsPassword:
 		a, err := hwcloud.NewPasswordAuth(hwcloud.PasswordAuthOptions{
 			IAMEndpoint: c.IAMEndpoint,
@@ -132,11 +147,11 @@ func buildTarget(tc config.Target, api *collector.APIMetrics, logger log.Logger)
 			// triggers itself; a second observer would count them twice.
 		})
 		if err != nil {
-			return nil, fmt.Errorf("target %q: %w", tc.Name, err)
+			return nil, nil, fmt.Errorf("target %q: %w", tc.Name, err)
 		}
 		auth = a
 	default:
-		return nil, fmt.Errorf("target %q: no credentials", tc.Name)
+		return nil, nil, fmt.Errorf("target %q: no credentials", tc.Name)
 	}
 	client, err := vbs.New(vbs.Options{
 		Region:    tc.Region,
@@ -147,7 +162,7 @@ func buildTarget(tc config.Target, api *collector.APIMetrics, logger log.Logger)
 		Observer:  observer,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("target %q: %w", tc.Name, err)
+		return nil, nil, fmt.Errorf("target %q: %w", tc.Name, err)
 	}
 	var names collector.NameSource
 	if tc.ResourceNames {
@@ -161,7 +176,7 @@ func buildTarget(tc config.Target, api *collector.APIMetrics, logger log.Logger)
 			Observer:  observer,
 		})
 		if err != nil {
-			return nil, fmt.Errorf("target %q: %w", tc.Name, err)
+			return nil, nil, fmt.Errorf("target %q: %w", tc.Name, err)
 		}
 		names = ec
 	}
@@ -175,5 +190,5 @@ func buildTarget(tc config.Target, api *collector.APIMetrics, logger log.Logger)
 		MinRefreshInterval: tc.MinRefreshInterval,
 		Logger:             log.With(logger, "component", "collector"),
 		Requests:           requests,
-	}), nil
+	}), auth, nil
 }

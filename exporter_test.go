@@ -11,6 +11,7 @@ import (
 
 	"github.com/vbs-exporter/vbs_exporter/collector"
 	"github.com/vbs-exporter/vbs_exporter/config"
+	"github.com/vbs-exporter/vbs_exporter/internal/hwcloud"
 )
 
 // fieldPaths returns the index path of every exported leaf field of struct
@@ -88,7 +89,7 @@ func TestApplyRebuildsOnAnyChange(t *testing.T) {
 			t.Fatalf("field %s: no change for kind %s; extend this test", name, v.Kind())
 		}
 
-		e := newExporter(collector.NewAPIMetrics(), log.NewNopLogger())
+		e := newExporter(collector.NewAPIMetrics(), hwcloud.NewAKSKGates(), log.NewNopLogger())
 		e.apply(&config.Config{Targets: []config.Target{clone(base)}})
 		before, ok := e.get("a")
 		if !ok {

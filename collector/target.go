@@ -50,8 +50,10 @@ type TargetOptions struct {
 	// Names, when not nil, reads the names of the target's disks (for VBS
 	// the EVS volume list, see package evs) for vbs_resource_info and the
 	// status page. It is read at most once per NamesTTL (after a failure,
-	// again after namesRetry), in parallel with the policies; the refresh
-	// waits for it at most NamesWait after the policies are done, then
+	// again after namesRetry), in parallel with the policies, started only
+	// once ListPolicies succeeded (never beside a failing one: while the
+	// shared credentials may be refused, one signed request at a time); the
+	// refresh waits for it at most NamesWait after the policies are done, then
 	// leaves it to finish in the background (bounded by namesTimeout) for
 	// the next refresh. Its failure is logged and keeps the last names; it
 	// never changes the backup metrics.
@@ -439,11 +441,14 @@ func (t *Target) refresh(ctx context.Context) *Snapshot {
 	start := t.opts.Now()
 	logger := log.With(t.opts.Logger, "target", t.opts.Name)
 	snap := &Snapshot{Target: t.opts.Name}
-	namesDone := t.startNames(start, logger)
 
 	for _, s := range t.policies {
 		s.changes, s.lastErr = JobChanges{}, ""
 	}
+	// The name lookup starts only once ListPolicies succeeded: it uses the
+	// same credentials, and while they may be refused (a back-off probe) only
+	// one signed request may be in flight.
+	var namesDone <-chan struct{}
 	listed, err := t.opts.API.ListPolicies(ctx)
 	if err != nil {
 		logError(logger, "listing policies failed", vbs.OpListPolicies, err)
@@ -453,6 +458,7 @@ func (t *Target) refresh(ctx context.Context) *Snapshot {
 		}
 	} else {
 		snap.Up = true
+		namesDone = t.startNames(start, logger)
 		t.refreshPolicies(ctx, logger, listed)
 	}
 	if b, ok := t.opts.API.(authBackoffReporter); ok {

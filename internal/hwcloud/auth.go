@@ -3,6 +3,10 @@ package hwcloud
 import (
 	"bytes"
 	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -82,15 +86,21 @@ func maskID(s string) string {
 
 // ----- AK/SK -----
 
-// akskAuth signs requests with SDK-HMAC-SHA256 and backs off after the
-// service refused the signature or the key.
+// akskAuth signs requests with SDK-HMAC-SHA256; its gate backs off after
+// the service refused the signature or the key.
 type akskAuth struct {
 	accessKey, secretKey, securityToken string
 	now                                 func() time.Time
+	// gate is shared by every akskAuth of one AKSKGates with the same
+	// credentials.
+	gate *akskGate
+}
 
+// akskGate is the refusal back-off of one set of AK/SK credentials.
+type akskGate struct {
 	mu sync.Mutex
 	// refusals counts the refusals since the last answer that accepted the
-	// credentials; while it is > 0 the authenticator is in back-off.
+	// credentials; while it is > 0 the gate is in back-off.
 	refusals int
 	// last and prev are the times of the last two refusals (zero: none);
 	// they outlive an accepted answer, for the 5-minute budget.
@@ -102,6 +112,94 @@ type akskAuth struct {
 	// probe is closed when the single request allowed after a back-off has
 	// its answer; nil when none is in flight.
 	probe chan struct{}
+}
+
+// AKSKGates holds the refusal back-off of AK/SK credentials, one gate per
+// set of credentials (access key, secret key and security token), shared by
+// every Authenticator that NewAKSK of the same AKSKGates returns for them.
+// So several targets that use one key spend one refusal budget between
+// them, and an Authenticator rebuilt with the same credentials keeps their
+// back-off, while changed credentials start afresh. Gates are keyed by a
+// keyed hash (HMAC-SHA256 under a random key of this AKSKGates) of the
+// credentials; the secrets themselves are not kept here. Safe for
+// concurrent use.
+type AKSKGates struct {
+	hashKey []byte
+	mu      sync.Mutex
+	gates   map[[sha256.Size]byte]*akskGate
+}
+
+// NewAKSKGates returns an empty AKSKGates.
+func NewAKSKGates() *AKSKGates {
+	k := make([]byte, 32)
+	rand.Read(k) // never fails (crypto/rand)
+	return &AKSKGates{hashKey: k, gates: make(map[[sha256.Size]byte]*akskGate)}
+}
+
+// id is the identity of the credentials: a keyed hash, the fields length-
+// prefixed so that no two different triples collide by concatenation.
+func (g *AKSKGates) id(accessKey, secretKey, securityToken string) [sha256.Size]byte {
+	m := hmac.New(sha256.New, g.hashKey)
+	for _, f := range []string{accessKey, secretKey, securityToken} {
+		var n [8]byte
+		binary.BigEndian.PutUint64(n[:], uint64(len(f)))
+		m.Write(n[:])
+		m.Write([]byte(f))
+	}
+	var out [sha256.Size]byte
+	copy(out[:], m.Sum(nil))
+	return out
+}
+
+// NewAKSK is the package's NewAKSK with the back-off gate of g for these
+// credentials (created when g has none).
+func (g *AKSKGates) NewAKSK(accessKey, secretKey, securityToken string) Authenticator {
+	return g.NewAKSKAt(accessKey, secretKey, securityToken, time.Now)
+}
+
+// NewAKSKAt is NewAKSK with the clock now for X-Sdk-Date and the back-off.
+// A nil g gives the Authenticator a gate of its own.
+func (g *AKSKGates) NewAKSKAt(accessKey, secretKey, securityToken string, now func() time.Time) Authenticator {
+	a := &akskAuth{accessKey: accessKey, secretKey: secretKey, securityToken: securityToken, now: now}
+	if g == nil {
+		a.gate = &akskGate{}
+		return a
+	}
+	id := g.id(accessKey, secretKey, securityToken)
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if a.gate = g.gates[id]; a.gate == nil {
+		a.gate = &akskGate{}
+		g.gates[id] = a.gate
+	}
+	return a
+}
+
+// Retain drops the gates that no Authenticator in live uses (Authenticators
+// of other kinds or of other AKSKGates are ignored). Authenticators already
+// made keep their gate; a later NewAKSK for dropped credentials starts with
+// a fresh one.
+func (g *AKSKGates) Retain(live []Authenticator) {
+	used := make(map[*akskGate]bool, len(live))
+	for _, l := range live {
+		if a, ok := l.(*akskAuth); ok {
+			used[a.gate] = true
+		}
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for id, gate := range g.gates {
+		if !used[gate] {
+			delete(g.gates, id)
+		}
+	}
+}
+
+// Len returns the number of gates held.
+func (g *AKSKGates) Len() int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return len(g.gates)
 }
 
 // AK/SK refusal back-off: 60 s after the first refusal, doubling up to
@@ -129,19 +227,25 @@ const (
 // HTTP 401, or 403 with an API Gateway authentication code), Authorize
 // sends nothing for 60 s, doubling up to 15 min, and never sooner than
 // 5 min 1 s after the refusal before the last one: at most 2 refused
-// signatures per 5 minutes per Authenticator, whatever the request rate
-// (the gateway locks an AK after 5). Meanwhile Authorize fails at once with
-// an *AuthBackoffError. When the back-off ends, one request is signed and
+// signatures per 5 minutes per gate, whatever the request rate (the gateway
+// locks an AK after 5). Meanwhile Authorize fails at once with an
+// *AuthBackoffError. When the back-off ends, one request is signed and
 // sent; concurrent ones wait for its answer. An answer that accepts the
-// credentials (any other status) ends the back-off. The state lives in the
-// Authenticator: new credentials (a new Authenticator) start afresh.
+// credentials (2xx, or a 4xx other than 429 that is not a refusal: the key
+// was checked and accepted) ends the back-off; 429, 5xx and other statuses,
+// which a gateway may send before it checks the signature, give no verdict:
+// the back-off stays and the next request is again a single probe.
+//
+// The back-off state (the gate) belongs to this Authenticator alone; use
+// AKSKGates.NewAKSK to share it between the Authenticators of the same
+// credentials, as every user of one AK should.
 func NewAKSK(accessKey, secretKey, securityToken string) Authenticator {
 	return NewAKSKAt(accessKey, secretKey, securityToken, time.Now)
 }
 
 // NewAKSKAt is NewAKSK with the clock now for X-Sdk-Date and the back-off.
 func NewAKSKAt(accessKey, secretKey, securityToken string, now func() time.Time) Authenticator {
-	return &akskAuth{accessKey: accessKey, secretKey: secretKey, securityToken: securityToken, now: now}
+	return (*AKSKGates)(nil).NewAKSKAt(accessKey, secretKey, securityToken, now)
 }
 
 // AuthBackoffError is returned, without any request sent, while an
@@ -203,39 +307,45 @@ type outcomeTracker interface {
 	settle(refused *APIError, answered bool)
 }
 
-// BackoffUntil returns the end of the current back-off; the zero time when
-// there is none.
-func (a *akskAuth) BackoffUntil() time.Time {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.refusals == 0 || !a.now().Before(a.until) {
+// BackoffUntil returns the end of the current back-off of the
+// credentials' gate; the zero time when there is none.
+func (a *akskAuth) BackoffUntil() time.Time { return a.gate.backoffUntil(a.now()) }
+
+func (a *akskAuth) settle(refused *APIError, answered bool) {
+	a.gate.settle(refused, answered, a.now)
+}
+
+func (g *akskGate) backoffUntil(now time.Time) time.Time {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.refusals == 0 || !now.Before(g.until) {
 		return time.Time{}
 	}
-	return a.until
+	return g.until
 }
 
 // admit decides whether a signed request may be sent now: nil, or an
 // *AuthBackoffError. After a back-off only one request is in flight; the
 // others wait for its answer (or ctx).
-func (a *akskAuth) admit(ctx context.Context) error {
+func (g *akskGate) admit(ctx context.Context, now func() time.Time) error {
 	for {
-		a.mu.Lock()
-		if a.refusals == 0 {
-			a.mu.Unlock()
+		g.mu.Lock()
+		if g.refusals == 0 {
+			g.mu.Unlock()
 			return nil
 		}
-		if now := a.now(); now.Before(a.until) {
-			err := &AuthBackoffError{Until: a.until, refusals: a.refusals, refusal: a.refusal}
-			a.mu.Unlock()
+		if now().Before(g.until) {
+			err := &AuthBackoffError{Until: g.until, refusals: g.refusals, refusal: g.refusal}
+			g.mu.Unlock()
 			return err
 		}
-		if a.probe == nil {
-			a.probe = make(chan struct{})
-			a.mu.Unlock()
+		if g.probe == nil {
+			g.probe = make(chan struct{})
+			g.mu.Unlock()
 			return nil
 		}
-		probe := a.probe
-		a.mu.Unlock()
+		probe := g.probe
+		g.mu.Unlock()
 		select {
 		case <-probe:
 		case <-ctx.Done():
@@ -244,32 +354,46 @@ func (a *akskAuth) admit(ctx context.Context) error {
 	}
 }
 
+// acceptsCredentials reports whether an answer shows that the service
+// checked and accepted the signature and the key: 2xx (refused nil), or a
+// 4xx other than 429 that is not a refusal (404, 400, a 403 about
+// permissions...). 429 and 5xx may come from a gateway before it checks the
+// signature, and 1xx/3xx say nothing either: no verdict.
+func acceptsCredentials(refused *APIError) bool {
+	if refused == nil {
+		return true
+	}
+	s := refused.StatusCode
+	return s >= 400 && s < 500 && s != http.StatusTooManyRequests && !refusesCredentials(refused)
+}
+
 // settle records the answer to a signed request.
-func (a *akskAuth) settle(refused *APIError, answered bool) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.probe != nil {
-		close(a.probe)
-		a.probe = nil
+func (g *akskGate) settle(refused *APIError, answered bool, now func() time.Time) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.probe != nil {
+		close(g.probe)
+		g.probe = nil
 	}
 	switch {
+	case !answered:
 	case refused != nil && refusesCredentials(refused):
-		now := a.now()
-		a.refusals++
-		a.prev, a.last = a.last, now
+		t := now()
+		g.refusals++
+		g.prev, g.last = g.last, t
 		wait := akskBackoffMax
-		if a.refusals <= 5 {
-			wait = min(akskBackoffBase<<(a.refusals-1), akskBackoffMax)
+		if g.refusals <= 5 {
+			wait = min(akskBackoffBase<<(g.refusals-1), akskBackoffMax)
 		}
-		a.until = now.Add(wait)
-		if !a.prev.IsZero() {
-			if floor := a.prev.Add(refusalWindow + time.Second); a.until.Before(floor) {
-				a.until = floor
+		g.until = t.Add(wait)
+		if !g.prev.IsZero() {
+			if floor := g.prev.Add(refusalWindow + time.Second); g.until.Before(floor) {
+				g.until = floor
 			}
 		}
-		a.refusal = refused
-	case answered:
-		a.refusals, a.until, a.refusal = 0, time.Time{}, nil
+		g.refusal = refused
+	case acceptsCredentials(refused):
+		g.refusals, g.until, g.refusal = 0, time.Time{}, nil
 	}
 }
 
@@ -278,7 +402,7 @@ func (a *akskAuth) Authorize(ctx context.Context, req *http.Request, body []byte
 	if a.accessKey == "" || a.secretKey == "" {
 		return errors.New("AK/SK credentials: access key or secret key is empty")
 	}
-	if err := a.admit(ctx); err != nil {
+	if err := a.gate.admit(ctx, a.now); err != nil {
 		return err
 	}
 	date := a.now().UTC().Format(sdkDateFormat)

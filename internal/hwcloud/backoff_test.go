@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -214,5 +215,133 @@ func TestAKSKSingleProbe(t *testing.T) {
 	}
 	if backoffs != len(errs)-1 || auth.BackoffUntil().IsZero() {
 		t.Errorf("%d back-off errors of %d, BackoffUntil %v", backoffs, len(errs), auth.BackoffUntil())
+	}
+}
+
+// statusServer answers every request with the status in status (the API
+// Gateway's error shape, code APIGW.0301 for 401) or 200 when it is 200.
+type statusServer struct {
+	status atomic.Int32
+	n      atomic.Int32
+}
+
+func (s *statusServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.n.Add(1)
+	st := int(s.status.Load())
+	if st == http.StatusOK {
+		w.Write([]byte(vendorPolicies))
+		return
+	}
+	code := "X.0001"
+	if st == http.StatusUnauthorized {
+		code = "APIGW.0301"
+	}
+	w.WriteHeader(st)
+	fmt.Fprintf(w, `{"error_code":%q,"error_msg":"m","request_id":"r"}`, code)
+}
+
+// TestAKSKNoVerdict: in back-off, a probe answered with 429 or a 5xx (which
+// a gateway may send before it checks the signature) neither ends nor
+// extends the back-off: the next request is again a single probe, sent at
+// once; a 2xx or a 4xx that accepts the key (404, 400, 403 APIGW.0302)
+// ends it.
+func TestAKSKNoVerdict(t *testing.T) {
+	for _, noVerdict := range []int{429, 500, 502, 503, 504} {
+		for _, accept := range []int{200, 400, 404, 403} {
+			clock := &fakeClock{t: time.Date(2026, 12, 2, 0, 0, 0, 0, time.UTC)}
+			ss := &statusServer{}
+			ss.status.Store(http.StatusUnauthorized)
+			srv := httptest.NewServer(ss)
+			auth := NewAKSKAt("AK-ID-1234", "stale-SK", "", clock.Now).(*akskAuth)
+			c := newTestClient(t, srv, func(o *testOptions) { o.Auth = auth })
+			c.eng.maxAttempts = 1
+			start := clock.Now()
+			c.listPolicies(context.Background())
+			until := auth.BackoffUntil()
+			if until.IsZero() {
+				t.Fatal("no back-off after 401")
+			}
+			clock.Add(time.Minute)
+			ss.status.Store(int32(noVerdict))
+			for i := range 3 {
+				_, err := c.listPolicies(context.Background())
+				var ae *APIError
+				if !errors.As(err, &ae) || ae.StatusCode != noVerdict {
+					t.Fatalf("%d: probe %d: %v, want HTTP %d", noVerdict, i+1, err, noVerdict)
+				}
+				// Still in back-off (one refusal in a row), the probe gate released.
+				auth.gate.mu.Lock()
+				refusals, probe := auth.gate.refusals, auth.gate.probe
+				auth.gate.mu.Unlock()
+				if refusals != 1 || probe != nil || !auth.BackoffUntil().IsZero() {
+					t.Fatalf("%d: after probe %d: refusals %d, probe in flight %v, BackoffUntil %v", noVerdict, i+1, refusals, probe != nil, auth.BackoffUntil())
+				}
+			}
+			// A refusal now is the second in a row: 120 s, and no sooner
+			// than 301 s after the first.
+			ss.status.Store(http.StatusUnauthorized)
+			c.listPolicies(context.Background())
+			got, want := auth.BackoffUntil(), start.Add(301*time.Second)
+			if !got.Equal(want) {
+				t.Errorf("%d: second refusal: BackoffUntil %v, want %v", noVerdict, got, want)
+			}
+			clock.Add(got.Sub(clock.Now()))
+			st := accept
+			if accept == 403 {
+				st = 403 // X.0001: a permission error, the signature was accepted
+			}
+			ss.status.Store(int32(st))
+			c.listPolicies(context.Background())
+			auth.gate.mu.Lock()
+			refusals := auth.gate.refusals
+			auth.gate.mu.Unlock()
+			if refusals != 0 {
+				t.Errorf("%d then %d: %d refusals in a row, want the back-off ended", noVerdict, accept, refusals)
+			}
+			if want := int32(6); ss.n.Load() != want {
+				t.Errorf("%d then %d: %d requests, want %d", noVerdict, accept, ss.n.Load(), want)
+			}
+			srv.Close()
+		}
+	}
+}
+
+// TestAKSKGatesShared: Authenticators of one AKSKGates with the same
+// credentials share one back-off; a different secret key or security token
+// gets a gate of its own; Retain drops the gates no live Authenticator uses,
+// and the gates hold no secret in printable form.
+func TestAKSKGatesShared(t *testing.T) {
+	clock := &fakeClock{t: time.Date(2026, 12, 2, 0, 0, 0, 0, time.UTC)}
+	g := NewAKSKGates()
+	a1 := g.NewAKSKAt("AK-ID-1234", "stale-SK", "", clock.Now).(*akskAuth)
+	a2 := g.NewAKSKAt("AK-ID-1234", "stale-SK", "", clock.Now).(*akskAuth)
+	fixed := g.NewAKSKAt("AK-ID-1234", "fixed-SK", "", clock.Now).(*akskAuth)
+	sts := g.NewAKSKAt("AK-ID-1234", "stale-SK", "tok", clock.Now).(*akskAuth)
+	if a1.gate != a2.gate || a1.gate == fixed.gate || a1.gate == sts.gate || g.Len() != 3 {
+		t.Fatalf("gates: same %v, fixed %v, sts %v, %d gates", a1.gate == a2.gate, a1.gate == fixed.gate, a1.gate == sts.gate, g.Len())
+	}
+	// Length-prefixed: ("ab","c") and ("a","bc") differ.
+	if g.id("ab", "c", "") == g.id("a", "bc", "") {
+		t.Error("field boundaries not part of the identity")
+	}
+	a1.settle(&APIError{StatusCode: 401, Code: "APIGW.0301"}, true)
+	if u := a2.BackoffUntil(); !u.Equal(clock.Now().Add(time.Minute)) {
+		t.Errorf("a2 BackoffUntil %v after a1's refusal", u)
+	}
+	if !fixed.BackoffUntil().IsZero() {
+		t.Error("other credentials in back-off")
+	}
+	if dump := fmt.Sprintf("%#v %+v", g.gates, g); strings.Contains(dump, "stale-SK") || strings.Contains(dump, "fixed-SK") {
+		t.Errorf("a secret in the gates: %s", dump)
+	}
+	g.Retain([]Authenticator{a2, NewStaticToken("x"), NewAKSK("AK-ID-1234", "fixed-SK", "")})
+	if g.Len() != 1 {
+		t.Fatalf("%d gates after Retain, want 1", g.Len())
+	}
+	if again := g.NewAKSKAt("AK-ID-1234", "stale-SK", "", clock.Now).(*akskAuth); again.gate != a1.gate {
+		t.Error("retained gate not reused")
+	}
+	if again := g.NewAKSKAt("AK-ID-1234", "fixed-SK", "", clock.Now).(*akskAuth); again.gate == fixed.gate {
+		t.Error("dropped gate reused")
 	}
 }
