@@ -659,14 +659,24 @@ func e2eLogKeyOrder(t *testing.T, bin string) {
 }
 
 func e2eDemo(t *testing.T, bin string) {
-	p := e2eStart(t, bin, "--demo")
+	var p *e2eProc
 	var line string
-	select {
-	case line = <-p.lines:
-	case <-p.done:
-		t.Fatalf("the demo exited: %v\n%s", p.err, p.stderr.String())
-	case <-time.After(30 * time.Second):
-		t.Fatal("the demo printed no URL within 30s")
+	// The listen address is picked free and released before the demo starts;
+	// the demo's own simulator, bound first on an ephemeral port, can be
+	// handed that very port. Try again on another one then.
+	for attempt := 1; ; attempt++ {
+		p = e2eStart(t, bin, "--demo")
+		select {
+		case line = <-p.lines:
+		case <-p.done:
+			if attempt < 3 && strings.Contains(p.stderr.String(), "address already in use") {
+				continue
+			}
+			t.Fatalf("the demo exited: %v\n%s", p.err, p.stderr.String())
+		case <-time.After(30 * time.Second):
+			t.Fatal("the demo printed no URL within 30s")
+		}
+		break
 	}
 	started := time.Now().UTC()
 	re := regexp.MustCompile(`^vbs_exporter demo: open (http://\S+/) \(metrics at (http://\S+/metrics)\)$`)
