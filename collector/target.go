@@ -18,9 +18,9 @@ import (
 	"github.com/go-kit/log/level"
 
 	"github.com/vbs-exporter/vbs_exporter/config"
+	"github.com/vbs-exporter/vbs_exporter/internal/backup"
 	"github.com/vbs-exporter/vbs_exporter/internal/evs"
 	"github.com/vbs-exporter/vbs_exporter/internal/hwcloud"
-	"github.com/vbs-exporter/vbs_exporter/internal/vbs"
 )
 
 // defaultRefreshTimeout bounds a refresh whose caller set no deadline.
@@ -30,8 +30,9 @@ const defaultRefreshTimeout = 2 * time.Minute
 type TargetOptions struct {
 	// Name is the configured target name, the value of the target label.
 	Name string
-	// API reads the project's policies and jobs.
-	API API
+	// API is the service's source of the project's policies and jobs
+	// (vbs.Client for VBS).
+	API backup.PolicySource
 	// Policies restricts the target to these policy IDs; empty means every
 	// policy, discovered on each refresh.
 	Policies []string
@@ -173,7 +174,7 @@ type authBackoffReporter interface {
 
 // PolicySnapshot is what a refresh knows about one policy.
 type PolicySnapshot struct {
-	Policy vbs.Policy
+	Policy backup.Policy
 	// Known is false for a configured policy that was never listed by the
 	// API: only its refresh success is exported.
 	Known            bool
@@ -441,16 +442,17 @@ func (t *Target) refresh(ctx context.Context) *Snapshot {
 	for _, s := range t.policies {
 		s.changes, s.lastErr = JobChanges{}, ""
 	}
-	listed, err := t.opts.API.ListPolicies(ctx)
+	opPolicies, _ := operationsOf(t.opts.API)
+	listed, err := t.opts.API.Policies(ctx)
 	if err != nil {
-		logError(logger, "listing policies failed", vbs.OpListPolicies, err)
+		logError(logger, "listing policies failed", opPolicies, err)
 		snap.Err = err.Error()
 		for _, s := range t.policies {
 			s.lastSuccess = false
 		}
 	} else {
 		snap.Up = true
-		t.refreshPolicies(ctx, logger, listed)
+		t.refreshPolicies(ctx, logger, listed, opPolicies)
 	}
 	if b, ok := t.opts.API.(authBackoffReporter); ok {
 		snap.HasAuthBackoff, snap.AuthBackoffUntil = true, b.AuthBackoffUntil()
@@ -548,14 +550,15 @@ func (t *Target) awaitNames(ctx context.Context, done <-chan struct{}) map[strin
 
 // refreshPolicies reconciles the listed policies with the known ones and
 // refreshes each, at most Concurrency at a time.
-func (t *Target) refreshPolicies(ctx context.Context, logger log.Logger, listed []vbs.Policy) {
-	byID := make(map[string]vbs.Policy, len(listed))
+func (t *Target) refreshPolicies(ctx context.Context, logger log.Logger, listed []backup.Policy, opPolicies string) {
+	_, opJobs := operationsOf(t.opts.API)
+	byID := make(map[string]backup.Policy, len(listed))
 	kept := listed[:0:0]
 	for _, p := range listed {
 		if p.ID == "" {
 			// Without an ID the policy's jobs cannot be asked for.
 			level.Warn(logger).Log("msg", "the policy list holds a policy without backup_policy_id; skipping it",
-				"policy_name", p.Name, "operation", vbs.OpListPolicies)
+				"policy_name", p.Name, "operation", opPolicies)
 			continue
 		}
 		if _, dup := byID[p.ID]; dup {
@@ -565,7 +568,7 @@ func (t *Target) refreshPolicies(ctx context.Context, logger log.Logger, listed 
 		kept = append(kept, p)
 		for _, problem := range p.Problems {
 			level.Warn(logger).Log("msg", "a field of the policy could not be decoded; it is left empty",
-				"policy_id", p.ID, "policy_name", p.Name, "operation", vbs.OpListPolicies, "problem", problem)
+				"policy_id", p.ID, "policy_name", p.Name, "operation", opPolicies, "problem", problem)
 		}
 	}
 	listed = kept
@@ -586,14 +589,14 @@ func (t *Target) refreshPolicies(ctx context.Context, logger log.Logger, listed 
 			if !ok {
 				s := t.policies[id]
 				if s == nil {
-					s = newPolicyState(vbs.Policy{ID: id})
+					s = newPolicyState(backup.Policy{ID: id})
 					s.listed = false
 					t.policies[id] = s
 				}
 				s.lastSuccess = false
 				s.lastErr = "the policy is not in the project's policy list"
 				level.Warn(logger).Log("msg", "configured policy is not in the project's policy list; keeping its last known values",
-					"policy_id", id, "policy_name", s.policy.Name, "operation", vbs.OpListPolicies)
+					"policy_id", id, "policy_name", s.policy.Name, "operation", opPolicies)
 				continue
 			}
 			work = append(work, t.stateFor(p))
@@ -615,7 +618,7 @@ func (t *Target) refreshPolicies(ctx context.Context, logger log.Logger, listed 
 			s.lastSuccess = err == nil
 			if err != nil {
 				s.lastErr = err.Error()
-				logError(plog, "reading the policy's jobs failed; keeping what was read", vbs.OpListTasks, err)
+				logError(plog, "reading the policy's jobs failed; keeping what was read", opJobs, err)
 			}
 		}()
 	}
@@ -627,7 +630,7 @@ func (t *Target) refreshPolicies(ctx context.Context, logger log.Logger, listed 
 // interval: the window then cannot hold two runs, and a missed run is not
 // seen as one (the disks' last success leaves the window).
 func warnShortLookback(logger log.Logger, s *policyState, lookback time.Duration) {
-	interval := s.policy.Schedule.ExpectedInterval()
+	interval := s.policy.ExpectedInterval()
 	if interval <= 0 || lookback >= 2*interval {
 		s.lookbackWarned = [2]time.Duration{}
 		return
@@ -641,7 +644,7 @@ func warnShortLookback(logger log.Logger, s *policyState, lookback time.Duration
 }
 
 // stateFor returns the state of a listed policy, creating it when new.
-func (t *Target) stateFor(p vbs.Policy) *policyState {
+func (t *Target) stateFor(p backup.Policy) *policyState {
 	s := t.policies[p.ID]
 	if s == nil {
 		s = newPolicyState(p)
