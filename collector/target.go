@@ -19,7 +19,6 @@ import (
 
 	"github.com/vbs-exporter/vbs_exporter/config"
 	"github.com/vbs-exporter/vbs_exporter/internal/backup"
-	"github.com/vbs-exporter/vbs_exporter/internal/evs"
 	"github.com/vbs-exporter/vbs_exporter/internal/hwcloud"
 )
 
@@ -522,7 +521,11 @@ func (t *Target) startNames(now time.Time, logger log.Logger) <-chan struct{} {
 		defer ns.mu.Unlock()
 		ns.running = nil
 		if err != nil {
-			logError(logger, "reading the disks' names failed; keeping the last names read (backup metrics are not affected)", evs.OpListVolumes, err)
+			op := "list_resource_names"
+			if n, ok := t.opts.Names.(interface{ Operation() string }); ok {
+				op = n.Operation() // evs.Client: list_volumes
+			}
+			logError(logger, "reading the disks' names failed; keeping the last names read (backup metrics are not affected)", op, err)
 			return
 		}
 		ns.names, ns.ok = names, t.opts.Now()
