@@ -661,20 +661,35 @@ func (t *Target) stateFor(p backup.Policy) *policyState {
 	return s
 }
 
-// logError logs a refresh error with the operation and, for API errors, the
-// vendor's code and request ID.
+// loggableError is an error that carries its own log fields, starting with
+// its operation (hwcloud.APIError: the operation, the HTTP status, the
+// vendor's code and request ID).
+type loggableError interface {
+	error
+	LogFields() []any
+}
+
+// authBackoffError is an error returned without a request because the
+// credentials were refused (hwcloud.AuthBackoffError).
+type authBackoffError interface {
+	error
+	AuthBackoffEnd() time.Time
+}
+
+// logError logs a refresh error with the operation and, for errors that
+// carry them (see loggableError), the details the service client gives.
 func logError(logger log.Logger, msg, op string, err error) {
 	kv := []any{"msg", msg}
-	var apiErr *hwcloud.APIError
-	if errors.As(err, &apiErr) {
-		kv = append(kv, "operation", apiErr.Operation, "status", apiErr.StatusCode, "code", apiErr.Code, "request_id", apiErr.RequestID)
+	var le loggableError
+	if errors.As(err, &le) {
+		kv = append(kv, le.LogFields()...)
 	} else {
 		kv = append(kv, "operation", op)
 	}
-	var backoff *hwcloud.AuthBackoffError
+	var backoff authBackoffError
 	if errors.As(err, &backoff) {
 		kv[1] = msg + ": the credentials were refused; no request is sent until the back-off ends"
-		kv = append(kv, "backoff_until", backoff.Until.UTC().Format(time.RFC3339))
+		kv = append(kv, "backoff_until", backoff.AuthBackoffEnd().UTC().Format(time.RFC3339))
 	}
 	kv = append(kv, "err", err)
 	level.Warn(logger).Log(kv...)
