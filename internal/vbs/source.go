@@ -5,7 +5,6 @@ import (
 	"errors"
 	"iter"
 	"net/http"
-	"strings"
 
 	"github.com/vbs-exporter/vbs_exporter/internal/backup"
 	"github.com/vbs-exporter/vbs_exporter/internal/hwcloud"
@@ -109,37 +108,15 @@ func (c *Client) PolicyJob(ctx context.Context, policyID, jobID string) (backup.
 	return j, true, nil
 }
 
-// classify adds the backup.Err* kind to an error of the client; the text and
-// the chain (errors.As to *hwcloud.APIError) are kept.
+// classify adds the backup.Err* kind to an error of the client: a paging
+// error is ErrPaging, the rest as hwcloud.Classify says; the text and the
+// chain (errors.As to *hwcloud.APIError) are kept.
 func classify(err error) error {
-	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return err
-	}
-	var apiErr *hwcloud.APIError
 	var pe *pagingError
-	switch {
-	case errors.As(err, &pe):
+	if errors.As(err, &pe) {
 		return backup.WithKind(backup.ErrPaging, err)
-	case errors.As(err, &apiErr):
-		switch s := apiErr.StatusCode; {
-		case s == http.StatusUnauthorized:
-			return backup.WithKind(backup.ErrAuth, err)
-		case s == http.StatusForbidden:
-			return backup.WithKind(backup.ErrForbidden, err)
-		case s == http.StatusNotFound:
-			return backup.WithKind(backup.ErrNotFound, err)
-		case apiErr.Temporary():
-			return backup.WithKind(backup.ErrUnavailable, err)
-		case s >= 400 && s < 500:
-			return backup.WithKind(backup.ErrRejected, err)
-		}
-		return backup.WithKind(backup.ErrUnavailable, err)
-	case errors.Is(err, hwcloud.ErrBodyTooLarge):
-		return backup.WithKind(backup.ErrBadResponse, err)
-	case strings.Contains(err.Error(), ": authenticate: "):
-		return backup.WithKind(backup.ErrAuth, err)
 	}
-	return backup.WithKind(backup.ErrUnavailable, err)
+	return hwcloud.Classify(err)
 }
 
 // Operations names the client's operations for the job store's logs:
