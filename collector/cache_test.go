@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -18,12 +19,16 @@ import (
 // where jobs arrive, finish, change from undocumented statuses, get stuck and
 // slide out of the window between scrapes. Some jobs stay open for days
 // (re-read by job ID or by walking, whichever is cheaper), then finish,
-// vanish from the source, or leave the window still open. It runs against
+// vanish from the source, or leave the window still open. Some refreshes
+// break off mid-walk; the next one resumes them (after the last job read, or
+// from the top when that job is gone). It runs against
 // the in-memory source (memSource), so it covers many seeds and page sizes
 // in milliseconds; TestCachedMatchesFullWalkOverHTTP runs a few through the
 // VBS client and simulator.
 func TestCachedMatchesFullWalk(t *testing.T) {
-	rechecks := 0 // single-job re-reads of the cached targets
+	rechecks := 0    // single-job re-reads of the cached targets
+	interrupted := 0 // cached refreshes that broke off
+	restarted := 0   // cached refreshes whose resume point was gone
 	for seed := uint64(1); seed <= 12; seed++ {
 		t.Run(fmt.Sprintf("seed=%d", seed), func(t *testing.T) {
 			sc := vbstest.Generate(vbstest.GenOptions{
@@ -39,8 +44,35 @@ func TestCachedMatchesFullWalk(t *testing.T) {
 			next := 0
 			stuck := map[string]bool{} // long-open jobs, by job ID
 			for step := 0; step < 20; step++ {
+				if rng.IntN(4) == 0 {
+					// This refresh breaks off part way; what it read is kept
+					// and the next one resumes.
+					src.failPage(1 + rng.IntN(6))
+					if snap := cached.Refresh(ctxTimeout(t, 30*time.Second)); !slices.ContainsFunc(snap.Policies, func(p PolicySnapshot) bool { return !p.RefreshSuccess }) {
+						src.failPage(0) // fewer pages than the failure point: nothing broke
+					} else {
+						interrupted++
+					}
+					// Time passes as between scrapes (new jobs are newer than
+					// those read), then the account changes.
+					now = now.Add(time.Duration(1+rng.IntN(30)) * time.Hour)
+					mutateMem(src, sc, rng, now, &next, stuck)
+				}
 				src.counters()
-				got := render(t, snapshotCollector{cached.Refresh(ctxTimeout(t, 30*time.Second))})
+				snap := cached.Refresh(ctxTimeout(t, 30*time.Second))
+				if slices.ContainsFunc(snap.Policies, func(p PolicySnapshot) bool { return !p.RefreshSuccess }) {
+					// Only a resume point that is gone may fail a refresh
+					// without an injected failure: the policy's cache is
+					// dropped and the next refresh reads its window again.
+					for _, p := range snap.Policies {
+						if !p.RefreshSuccess && (p.CachedJobs != 0 || !strings.Contains(p.Err, "resum")) {
+							t.Fatalf("step %d: policy %s failed with %d jobs kept: %s", step, p.Policy.ID, p.CachedJobs, p.Err)
+						}
+					}
+					restarted++
+					snap = cached.Refresh(ctxTimeout(t, 30*time.Second))
+				}
+				got := render(t, snapshotCollector{snap})
 				_, n := src.counters()
 				rechecks += n
 				want := render(t, snapshotCollector{naive.Refresh(ctxTimeout(t, 30*time.Second))})
@@ -52,7 +84,10 @@ func TestCachedMatchesFullWalk(t *testing.T) {
 			}
 		})
 	}
-	t.Logf("%d single-job re-reads", rechecks)
+	t.Logf("%d single-job re-reads, %d interrupted refreshes, %d resume points gone", rechecks, interrupted, restarted)
+	if interrupted == 0 {
+		t.Error("no refresh broke off: the resume points are not exercised")
+	}
 	if rechecks == 0 {
 		t.Error("no open job was re-read by ID: the histories do not exercise it")
 	}

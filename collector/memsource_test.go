@@ -26,6 +26,19 @@ type memSource struct {
 	pageSize int
 	// pages counts PolicyJobs page requests; rechecks PolicyJob calls.
 	pages, rechecks int
+	// failIn, when > 0, fails the failIn-th page request from now with an
+	// ErrUnavailable error (once), as a service that breaks off mid-walk.
+	failIn int
+}
+
+// errMemUnavailable is the injected failure.
+var errMemUnavailable = backup.WithKind(backup.ErrUnavailable, fmt.Errorf("injected: the service broke off"))
+
+// failPage makes the n-th page request from now fail.
+func (m *memSource) failPage(n int) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.failIn = n
 }
 
 var _ backup.PolicySource = (*memSource)(nil)
@@ -80,6 +93,13 @@ func (m *memSource) PolicyJobs(_ context.Context, policyID string, q backup.Poli
 		for {
 			m.mu.Lock()
 			m.pages++
+			if m.failIn > 0 {
+				if m.failIn--; m.failIn == 0 {
+					m.mu.Unlock()
+					yield(backup.Job{}, errMemUnavailable)
+					return
+				}
+			}
 			js := m.jobs[policyID]
 			i := 0
 			if marker != "" {
