@@ -11,6 +11,7 @@ import (
 
 	"github.com/vbs-exporter/vbs_exporter/collector"
 	"github.com/vbs-exporter/vbs_exporter/config"
+	"github.com/vbs-exporter/vbs_exporter/internal/backup"
 	"github.com/vbs-exporter/vbs_exporter/internal/evs"
 	"github.com/vbs-exporter/vbs_exporter/internal/hwcloud"
 	"github.com/vbs-exporter/vbs_exporter/internal/vbs"
@@ -118,8 +119,9 @@ func (e *exporter) get(name string) (*collector.Target, bool) {
 	return bt.target, true
 }
 
-// buildTarget makes the API client and the collector target for tc, and
-// returns the Authenticator they share. AK/SK credentials take their
+// buildTarget makes the target's source (the service's API client, see
+// buildSource) and the collector target, which holds the job store, for tc,
+// and returns the Authenticator they share. AK/SK credentials take their
 // back-off gate from gates.
 func buildTarget(tc config.Target, api *collector.APIMetrics, gates *hwcloud.AKSKGates, logger log.Logger) (*collector.Target, hwcloud.Authenticator, error) {
 	// Every request is counted (vbs_api_*) and, during a debug refresh,
@@ -153,14 +155,7 @@ func buildTarget(tc config.Target, api *collector.APIMetrics, gates *hwcloud.AKS
 	default:
 		return nil, nil, fmt.Errorf("target %q: no credentials", tc.Name)
 	}
-	client, err := vbs.New(vbs.Options{
-		Region:    tc.Region,
-		Endpoint:  tc.Endpoint,
-		ProjectID: tc.ProjectID,
-		Auth:      auth,
-		PageSize:  tc.PageSize,
-		Observer:  observer,
-	})
+	source, err := buildSource(tc, auth, observer)
 	if err != nil {
 		return nil, nil, fmt.Errorf("target %q: %w", tc.Name, err)
 	}
@@ -182,7 +177,7 @@ func buildTarget(tc config.Target, api *collector.APIMetrics, gates *hwcloud.AKS
 	}
 	return collector.NewTarget(collector.TargetOptions{
 		Name:               tc.Name,
-		API:                client,
+		API:                source,
 		Names:              names,
 		Policies:           slices.Clone(tc.Policies),
 		Lookback:           tc.Lookback,
@@ -191,4 +186,18 @@ func buildTarget(tc config.Target, api *collector.APIMetrics, gates *hwcloud.AKS
 		Logger:             log.With(logger, "component", "collector"),
 		Requests:           requests,
 	}), auth, nil
+}
+
+// buildSource makes the client of the target's backup service, the source
+// its job store reads: for VBS a vbs.Client. Every request it (and the IAM
+// token requests it triggers) makes goes to observer.
+func buildSource(tc config.Target, auth hwcloud.Authenticator, observer func(hwcloud.RequestEvent)) (backup.PolicySource, error) {
+	return vbs.New(vbs.Options{
+		Region:    tc.Region,
+		Endpoint:  tc.Endpoint,
+		ProjectID: tc.ProjectID,
+		Auth:      auth,
+		PageSize:  tc.PageSize,
+		Observer:  observer,
+	})
 }

@@ -2,13 +2,10 @@ package collector
 
 import (
 	"bytes"
-	"cmp"
 	"context"
 	"fmt"
-	"iter"
 	"os"
 	"runtime"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -16,7 +13,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/common/expfmt"
 
-	"github.com/vbs-exporter/vbs_exporter/internal/vbs"
 	"github.com/vbs-exporter/vbs_exporter/internal/vbs/vbstest"
 )
 
@@ -163,68 +159,6 @@ func BenchmarkScrapeLongOpenJob(b *testing.B) {
 		longOpenLatency, requests, wall.Round(time.Millisecond))
 }
 
-// memAPI serves pre-built jobs from memory, without HTTP, so that memory
-// measurements see the exporter's heap alone.
-type memAPI struct {
-	policies []vbs.Policy
-	tasks    map[string][]vbs.Task // newest first
-	pageSize int
-}
-
-func newMemAPI(sc vbstest.Scenario) *memAPI {
-	m := &memAPI{tasks: map[string][]vbs.Task{}, pageSize: 100}
-	for _, p := range sc.Policies {
-		sched, err := vbs.ParseSchedule(p.StartTime, p.Frequency, p.WeekFrequency, p.TimeZone)
-		if err != nil {
-			panic(err)
-		}
-		m.policies = append(m.policies, vbs.Policy{ID: p.ID, Name: p.Name, Enabled: p.Enabled, ResourceCount: p.ResourceCount, Schedule: sched})
-		var ts []vbs.Task
-		for _, j := range sc.Jobs[p.ID] {
-			ts = append(ts, vbs.Task{
-				JobID: j.JobID, Status: vbs.Status(j.Status), ResourceID: j.ResourceID, ResourceType: j.ResourceType,
-				BackupName: j.BackupName, CreatedAt: j.CreatedAt, FinishedAt: j.FinishedAt,
-			})
-		}
-		slices.SortStableFunc(ts, func(a, b vbs.Task) int {
-			if c := b.CreatedAt.Compare(a.CreatedAt); c != 0 {
-				return c
-			}
-			return cmp.Compare(b.JobID, a.JobID)
-		})
-		m.tasks[p.ID] = ts
-	}
-	return m
-}
-
-func (m *memAPI) ListPolicies(context.Context) ([]vbs.Policy, error) { return m.policies, nil }
-
-func (m *memAPI) Tasks(_ context.Context, policyID string, q vbs.TaskQuery) iter.Seq2[vbs.Task, error] {
-	return func(yield func(vbs.Task, error) bool) {
-		ts := m.tasks[policyID]
-		i := 0
-		if q.Marker != "" {
-			i = slices.IndexFunc(ts, func(t vbs.Task) bool { return t.JobID == q.Marker }) + 1
-		}
-		for ; i < len(ts); i++ {
-			if !yield(ts[i], nil) {
-				return
-			}
-		}
-	}
-}
-
-func (m *memAPI) Job(_ context.Context, policyID, jobID string) (vbs.Task, bool, error) {
-	for _, t := range m.tasks[policyID] {
-		if t.JobID == jobID {
-			return t, true, nil
-		}
-	}
-	return vbs.Task{}, false, nil
-}
-
-func (m *memAPI) PageSize() int { return m.pageSize }
-
 func heapAlloc() uint64 {
 	runtime.GC()
 	runtime.GC()
@@ -238,7 +172,7 @@ func heapAlloc() uint64 {
 func BenchmarkCacheMemory(b *testing.B) {
 	sc := vbstest.Generate(vbstest.GenOptions{Policies: 10, Disks: 500, Days: 30, Seed: 1, Now: testNow,
 		FailRate: 0.05, TimeoutRate: 0.01, SkipRate: 0.01, Schedules: dailyOnly})
-	api := newMemAPI(sc)
+	api := newMemSource(sc, 100)
 	var perJob float64
 	for b.Loop() {
 		before := heapAlloc()
@@ -264,7 +198,7 @@ func BenchmarkCacheMemory(b *testing.B) {
 func BenchmarkRender(b *testing.B) {
 	sc := vbstest.Generate(vbstest.GenOptions{Policies: 10, Disks: 500, Days: 30, Seed: 1, Now: testNow,
 		FailRate: 0.05, TimeoutRate: 0.01, SkipRate: 0.01, Schedules: dailyOnly})
-	target := NewTarget(TargetOptions{Name: "bench", API: newMemAPI(sc), Now: func() time.Time { return testNow }, Lookback: 31 * 24 * time.Hour})
+	target := NewTarget(TargetOptions{Name: "bench", API: newMemSource(sc, 100), Now: func() time.Time { return testNow }, Lookback: 31 * 24 * time.Hour})
 	snap := target.Refresh(context.Background())
 	var size int
 	var series int

@@ -3,50 +3,43 @@ package collector
 import (
 	"time"
 
-	"github.com/vbs-exporter/vbs_exporter/internal/vbs"
+	"github.com/vbs-exporter/vbs_exporter/internal/backup"
 )
 
-// statusCode is the compact form of a job status: the six documented statuses
-// take codes 0-5, unknown values are interned per cache from code 6 on.
+// statusCode is the compact form of a job status: a known backup.Status is
+// its own code (below firstUnknownCode); each distinct undocumented status
+// (backup.StatusUnknown, told apart by RawStatus) is interned per cache from
+// firstUnknownCode on, so that a job moving between two undocumented
+// statuses still counts as changed.
 type statusCode uint16
 
+// The codes of the statuses the derived statistics test for.
 const (
-	codeRunning statusCode = iota
-	codeWaiting
-	codeSuccess
-	codeFail
-	codeTimeout
-	codeSkip
-	firstUnknownCode
+	codeSuccess      = statusCode(backup.StatusSuccess)
+	codeFail         = statusCode(backup.StatusFail)
+	codeTimeout      = statusCode(backup.StatusTimeout)
+	firstUnknownCode = statusCode(backup.StatusUnknown)
 )
 
-func knownStatusCode(s vbs.Status) (statusCode, bool) {
-	switch s {
-	case vbs.StatusRunning:
-		return codeRunning, true
-	case vbs.StatusWaiting:
-		return codeWaiting, true
-	case vbs.StatusExecuteSuccess:
-		return codeSuccess, true
-	case vbs.StatusExecuteFail:
-		return codeFail, true
-	case vbs.StatusExecuteTimeout:
-		return codeTimeout, true
-	case vbs.StatusSkip:
-		return codeSkip, true
+// status returns the backup.Status a code stands for.
+func (c statusCode) status() backup.Status {
+	if c < firstUnknownCode {
+		return backup.Status(c)
 	}
-	return 0, false
+	return backup.StatusUnknown
 }
 
 // terminal reports whether a job in this status can no longer change.
-func (c statusCode) terminal() bool { return c >= codeSuccess && c <= codeSkip }
+func (c statusCode) terminal() bool { return c.status().Terminal() }
 
 // failed reports whether the job ended in failure: EXECUTE_FAIL or
 // EXECUTE_TIMEOUT.
-func (c statusCode) failed() bool { return c == codeFail || c == codeTimeout }
+func (c statusCode) failed() bool { return c.status().Failed() }
 
 // inFlight reports whether the job is queued or running.
-func (c statusCode) inFlight() bool { return c == codeRunning || c == codeWaiting }
+func (c statusCode) inFlight() bool {
+	return c.status() == backup.StatusRunning || c.status() == backup.StatusWaiting
+}
 
 // cachedJob is one backup job in 24 bytes: times in Unix milliseconds (0 when
 // unknown), the interned resource and the status code.
@@ -72,7 +65,7 @@ type jobCache struct {
 	strIdx  map[string]uint32
 	resIdx  map[resourceKey]uint32
 	res     []resourceKey
-	unknown []vbs.Status // status values outside the documented set, by code-firstUnknownCode
+	unknown []string // raw status values outside the documented set, by code-firstUnknownCode
 	// open holds the keys of the jobs whose status is not terminal, so that a
 	// refresh finds them without scanning the cache.
 	open map[jobRef]struct{}
@@ -108,16 +101,16 @@ type jobRef struct {
 	str    string
 }
 
-// refOf returns the cache key of a task: its job ID, or for a task without
-// one, its disk and creation time (one job per disk per scheduled run).
-func refOf(t *vbs.Task) jobRef {
-	if t.JobID == "" {
-		return jobRef{str: "\x00" + t.ResourceID + "\x00" + t.ResourceType + "\x00" + t.CreatedAt.Format(time.RFC3339Nano)}
+// refOf returns the cache key of a job: its ID, or for a job without one,
+// its disk and creation time (one job per disk per scheduled run).
+func refOf(t *backup.Job) jobRef {
+	if t.ID == "" {
+		return jobRef{str: "\x00" + t.ResourceID + "\x00" + t.ResourceType + "\x00" + t.Created.Format(time.RFC3339Nano)}
 	}
-	if u, ok := parseUUID(t.JobID); ok {
+	if u, ok := parseUUID(t.ID); ok {
 		return jobRef{uuid: u, isUUID: true}
 	}
-	return jobRef{str: t.JobID}
+	return jobRef{str: t.ID}
 }
 
 // parseUUID parses the canonical lowercase 8-4-4-4-12 form only, so that two
@@ -165,9 +158,11 @@ func (c *jobCache) lookup(r jobRef) (uint32, bool) {
 
 func (c *jobCache) len() int { return len(c.jobs) }
 
-func (c *jobCache) statusCodeOf(s vbs.Status) statusCode {
-	if code, ok := knownStatusCode(s); ok {
-		return code
+// statusCodeOf returns the code of a status; raw tells undocumented
+// statuses apart.
+func (c *jobCache) statusCodeOf(st backup.Status, s string) statusCode {
+	if st != backup.StatusUnknown && int(st) < backup.NumStatuses {
+		return statusCode(st)
 	}
 	for i, u := range c.unknown {
 		if u == s {
@@ -192,12 +187,12 @@ func (c *jobCache) resourceOf(id, typ string) uint32 {
 // upsert stores t under r, replacing an earlier version of the same job. It
 // reports whether anything changed. d is kept for a failed or timed-out job
 // and dropped otherwise.
-func (c *jobCache) upsert(r jobRef, t *vbs.Task, created time.Time, d failDetail) bool {
+func (c *jobCache) upsert(r jobRef, t *backup.Job, created time.Time, d failDetail) bool {
 	j := cachedJob{
 		created:  unixMilli(created),
-		finished: unixMilli(t.FinishedAt),
+		finished: unixMilli(t.Finished),
 		resource: c.resourceOf(t.ResourceID, t.ResourceType),
-		status:   c.statusCodeOf(t.Status),
+		status:   c.statusCodeOf(t.Status, t.RawStatus),
 	}
 	if i, ok := c.lookup(r); ok {
 		old := c.jobs[i]
@@ -319,7 +314,7 @@ func (c *jobCache) retain(keep func(r jobRef, j cachedJob) bool) bool {
 		rk := old.res[j.resource]
 		j.resource = fresh.resourceOf(rk.ID, rk.Type)
 		if j.status >= firstUnknownCode {
-			j.status = fresh.statusCodeOf(old.unknown[j.status-firstUnknownCode])
+			j.status = fresh.statusCodeOf(backup.StatusUnknown, old.unknown[j.status-firstUnknownCode])
 		}
 		fresh.insert(r, j)
 	})
@@ -327,10 +322,11 @@ func (c *jobCache) retain(keep func(r jobRef, j cachedJob) bool) bool {
 	return true
 }
 
-// statusOf returns the status a code stands for.
-func (c *jobCache) statusOf(code statusCode) vbs.Status {
+// statusOf returns the service's word for the status a code stands for:
+// the label of a known status, the raw value of an undocumented one.
+func (c *jobCache) statusOf(code statusCode) string {
 	if code < firstUnknownCode {
-		return vbs.Statuses[code]
+		return backup.Status(code).String()
 	}
 	return c.unknown[code-firstUnknownCode]
 }

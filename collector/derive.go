@@ -3,25 +3,19 @@ package collector
 import (
 	"slices"
 
-	"github.com/vbs-exporter/vbs_exporter/internal/vbs"
+	"github.com/vbs-exporter/vbs_exporter/internal/backup"
 )
 
 // durationBuckets are the upper bounds, in seconds, of the backup duration
 // histogram: one minute to one day.
 var durationBuckets = []float64{60, 300, 600, 1200, 1800, 3600, 7200, 14400, 28800, 86400}
 
-// jobStatusLabels are the values of the status label of vbs_policy_jobs, in
-// the order of the counts in policyStats.jobs.
-var jobStatusLabels = []string{
-	string(vbs.StatusRunning), string(vbs.StatusWaiting), string(vbs.StatusExecuteSuccess),
-	string(vbs.StatusExecuteFail), string(vbs.StatusExecuteTimeout), string(vbs.StatusSkip), "UNKNOWN",
-}
-
-// finishedStatusLabels are the states of vbs_resource_last_status.
-var finishedStatusLabels = []string{
-	string(vbs.StatusExecuteSuccess), string(vbs.StatusExecuteFail),
-	string(vbs.StatusExecuteTimeout), string(vbs.StatusSkip),
-}
+// Statuses in the order of the status label of vbs_policy_jobs and of
+// vbs_resource_last_status (backup.Status owns both).
+var (
+	jobStatuses      = backup.Statuses()
+	finishedStatuses = backup.FinishedStatuses()
+)
 
 // lastRunSpan bounds the policy's most recent run: the jobs created at most
 // this long before its newest job. VBS schedules start on the hour, so two
@@ -33,7 +27,7 @@ const lastRunSpan int64 = 30 * 60 * 1000 // ms
 // policyStats is what the metrics of one policy are made of, derived from the
 // jobs in its lookback window.
 type policyStats struct {
-	jobs      [7]int // by jobStatusLabels
+	jobs      [backup.NumStatuses]int // by backup.Status
 	durations histogram
 	resources []resourceStats // sorted by resource ID, then type
 	// trustedFrom is the earliest job time (Unix ms) that was too far ahead
@@ -62,8 +56,9 @@ type resourceStats struct {
 	hasSuccess          bool
 	lastSuccess         int64
 	lastSuccessDuration int64
-	// lastFinished is the index into finishedStatusLabels of the newest
-	// finished job's status, or -1 when no job finished in the window.
+	// lastFinished is the index into finishedStatuses of the
+	// newest finished job's status, or -1 when no job finished in the
+	// window.
 	lastFinished        int
 	consecutiveFailures int
 	// runningSince is the creation time (Unix ms) of the oldest RUNNING or
@@ -154,11 +149,7 @@ func derive(c *jobCache, trust int64) policyStats {
 			streakOpen = true
 		}
 		code := j.status
-		if code < firstUnknownCode {
-			st.jobs[code]++
-		} else {
-			st.jobs[6]++
-		}
+		st.jobs[code.status()]++
 		if code.inFlight() && created != 0 {
 			cur.runningSince = created // jobs come newest first: the last one seen is the oldest
 		}
@@ -173,7 +164,7 @@ func derive(c *jobCache, trust int64) policyStats {
 			dur = finished - created
 		}
 		if cur.lastFinished < 0 {
-			cur.lastFinished = int(code - codeSuccess)
+			cur.lastFinished = slices.Index(finishedStatuses, code.status())
 		}
 		if code.failed() && !cur.hasFailure && (finished != 0 || created != 0) {
 			cur.hasFailure = true

@@ -9,9 +9,9 @@ import (
 	"github.com/go-kit/log"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/vbs-exporter/vbs_exporter/internal/backup"
 	"github.com/vbs-exporter/vbs_exporter/internal/evs"
 	"github.com/vbs-exporter/vbs_exporter/internal/hwcloud"
-	"github.com/vbs-exporter/vbs_exporter/internal/vbs"
 	"github.com/vbs-exporter/vbs_exporter/internal/vbs/vbstest"
 )
 
@@ -91,11 +91,11 @@ vbs_resource_consecutive_failures{policy_id="44444444-4444-4444-8444-44444444444
 	}
 	wantFailures := []ResourceFailure{{
 		PolicyID: failPolicyID, PolicyName: "daily", ResourceID: "vol-f", ResourceType: "volume",
-		Status: vbs.StatusExecuteFail, Time: at("2026-11-26T02:07:00"), JobID: jobID(1),
+		Status: backup.StatusFail, Time: at("2026-11-26T02:07:00"), JobID: jobID(1),
 		Code: "VolumeBackup.0064", Message: wantFailMessage(), Current: true,
 	}, {
 		PolicyID: failPolicyID, PolicyName: "daily", ResourceID: "vol-t", ResourceType: "volume",
-		Status: vbs.StatusExecuteTimeout, Time: at("2026-11-26T02:00:00"), JobID: jobID(2),
+		Status: backup.StatusTimeout, Time: at("2026-11-26T02:00:00"), JobID: jobID(2),
 		Message: "The backup job timed out.", Current: true,
 	}}
 	if got := snap.Policies[0].Failures(); !reflect.DeepEqual(got, wantFailures) {
@@ -247,21 +247,21 @@ vbs_api_requests_total{code="403",operation="list_volumes",target="prod"} 1
 // go when a job no longer failed.
 func TestJobCacheKeepsFailDetails(t *testing.T) {
 	c := newJobCache()
-	task := func(id string, st vbs.Status, day int) (jobRef, *vbs.Task, time.Time) {
-		tk := &vbs.Task{JobID: id, Status: st, ResourceID: "vol-" + id, ResourceType: "volume"}
+	task := func(id string, st backup.Status, day int) (jobRef, *backup.Job, time.Time) {
+		tk := &backup.Job{ID: id, Status: st, RawStatus: st.String(), ResourceID: "vol-" + id, ResourceType: "volume"}
 		return refOf(tk), tk, time.Date(2026, 11, day, 2, 0, 0, 0, time.UTC)
 	}
-	put := func(id string, st vbs.Status, day int, d failDetail) bool {
+	put := func(id string, st backup.Status, day int, d failDetail) bool {
 		r, tk, created := task(id, st, day)
 		return c.upsert(r, tk, created, d)
 	}
-	put("a", vbs.StatusExecuteFail, 20, failDetail{jobID: "a", code: "C1", message: "m1"})
-	put("b", vbs.StatusExecuteSuccess, 21, failDetail{})
-	put("c", vbs.StatusExecuteTimeout, 22, failDetail{jobID: "c", message: "m3"})
-	if put("c", vbs.StatusExecuteTimeout, 22, failDetail{jobID: "c", message: "m3"}) {
+	put("a", backup.StatusFail, 20, failDetail{jobID: "a", code: "C1", message: "m1"})
+	put("b", backup.StatusSuccess, 21, failDetail{})
+	put("c", backup.StatusTimeout, 22, failDetail{jobID: "c", message: "m3"})
+	if put("c", backup.StatusTimeout, 22, failDetail{jobID: "c", message: "m3"}) {
 		t.Error("an unchanged failed job counts as a change")
 	}
-	if !put("c", vbs.StatusExecuteTimeout, 22, failDetail{jobID: "c", code: "C3", message: "m3"}) {
+	if !put("c", backup.StatusTimeout, 22, failDetail{jobID: "c", code: "C3", message: "m3"}) {
 		t.Error("a new code does not count as a change")
 	}
 	// Drop a: the cache is compacted (in map order) and c keeps its details
@@ -269,14 +269,14 @@ func TestJobCacheKeepsFailDetails(t *testing.T) {
 	c.retain(func(r jobRef, j cachedJob) bool {
 		return j.created >= time.Date(2026, 11, 21, 0, 0, 0, 0, time.UTC).UnixMilli()
 	})
-	rc, _, _ := task("c", "", 0)
+	rc, _, _ := task("c", backup.StatusUnknown, 0)
 	ic, ok := c.lookup(rc)
 	want := map[uint32]failDetail{ic: {jobID: "c", code: "C3", message: "m3"}}
 	if !ok || c.len() != 2 || !reflect.DeepEqual(c.fails, want) {
 		t.Errorf("fails after retain = %+v, want %+v", c.fails, want)
 	}
 	// A job re-read in another status forgets its failure.
-	put("c", vbs.StatusExecuteSuccess, 22, failDetail{})
+	put("c", backup.StatusSuccess, 22, failDetail{})
 	if len(c.fails) != 0 {
 		t.Errorf("fails = %+v, want none", c.fails)
 	}

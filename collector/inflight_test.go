@@ -11,6 +11,7 @@ import (
 
 	"github.com/go-kit/log"
 
+	"github.com/vbs-exporter/vbs_exporter/internal/backup"
 	"github.com/vbs-exporter/vbs_exporter/internal/hwcloud"
 	"github.com/vbs-exporter/vbs_exporter/internal/vbs"
 	"github.com/vbs-exporter/vbs_exporter/internal/vbs/vbstest"
@@ -153,11 +154,11 @@ type filterIgnoringAPI struct {
 	mu    sync.Mutex
 }
 
-func (f *filterIgnoringAPI) Job(ctx context.Context, policyID, jobID string) (vbs.Task, bool, error) {
+func (f *filterIgnoringAPI) PolicyJob(ctx context.Context, policyID, jobID string) (backup.Job, bool, error) {
 	f.mu.Lock()
 	f.calls++
 	f.mu.Unlock()
-	return vbs.Task{}, false, fmt.Errorf("list_tasks: job_id=%s: %w", jobID, vbs.ErrFilterIgnored)
+	return backup.Job{}, false, backup.WithKind(backup.ErrFilterIgnored, fmt.Errorf("list_tasks: job_id=%s: %w", jobID, vbs.ErrFilterIgnored))
 }
 
 // When the API ignores job_id=, the refresh that finds out fails (nothing is
@@ -176,8 +177,8 @@ func TestOpenJobFilterIgnoredFallsBackToWalking(t *testing.T) {
 		t.Fatal(err)
 	}
 	snap = target.Refresh(ctxTimeout(t, time.Minute))
-	if p := snap.Policies[0]; !p.RefreshSuccess || api.calls != 1 || p.stats.jobs[codeRunning] != 0 || p.stats.jobs[codeFail] == 0 {
-		t.Fatalf("walking fallback: success=%v job_id calls=%d running=%d failed=%d", p.RefreshSuccess, api.calls, p.stats.jobs[codeRunning], p.stats.jobs[codeFail])
+	if p := snap.Policies[0]; !p.RefreshSuccess || api.calls != 1 || p.stats.jobs[backup.StatusRunning] != 0 || p.stats.jobs[backup.StatusFail] == 0 {
+		t.Fatalf("walking fallback: success=%v job_id calls=%d running=%d failed=%d", p.RefreshSuccess, api.calls, p.stats.jobs[backup.StatusRunning], p.stats.jobs[backup.StatusFail])
 	}
 }
 
@@ -352,13 +353,13 @@ func TestOpenJobLeavesWindow(t *testing.T) {
 	target := NewTarget(TargetOptions{Name: "t", API: client, Now: func() time.Time { return now }})
 	target.Refresh(ctxTimeout(t, 10*time.Second))
 	sim.ResetCounters()
-	if got := target.Refresh(ctxTimeout(t, 10*time.Second)).Policies[0].stats.jobs[codeRunning]; got != 1 || sim.Requests(vbstest.OpListTasks) != 2 {
+	if got := target.Refresh(ctxTimeout(t, 10*time.Second)).Policies[0].stats.jobs[backup.StatusRunning]; got != 1 || sim.Requests(vbstest.OpListTasks) != 2 {
 		t.Fatalf("inside the window: %d running, %d task requests; want 1 and 2 (a page and a job_id= query)", got, sim.Requests(vbstest.OpListTasks))
 	}
 	now = old.CreatedAt.Add(7*24*time.Hour + time.Minute) // the job is now older than the 7-day window
 	sim.ResetCounters()
 	snap := target.Refresh(ctxTimeout(t, 10*time.Second))
-	if got := snap.Policies[0].stats.jobs[codeRunning]; got != 0 || sim.Requests(vbstest.OpListTasks) != 1 {
+	if got := snap.Policies[0].stats.jobs[backup.StatusRunning]; got != 0 || sim.Requests(vbstest.OpListTasks) != 1 {
 		t.Errorf("after it left the window: %d running, %d task requests; want 0 and 1", got, sim.Requests(vbstest.OpListTasks))
 	}
 	for _, r := range snap.Policies[0].stats.resources {
@@ -391,14 +392,14 @@ func TestOpenJobWithoutIDIsWalked(t *testing.T) {
 			t.Errorf("a job_id= query for a job without ID: %s", r.RawQuery)
 		}
 	}
-	if p := snap.Policies[0]; !p.RefreshSuccess || p.stats.jobs[codeRunning] != 1 || sim.Requests(vbstest.OpListTasks) != 3 {
-		t.Fatalf("success=%v running=%d task requests=%d, want true, 1, 3 (the pages down to the job)", p.RefreshSuccess, p.stats.jobs[codeRunning], sim.Requests(vbstest.OpListTasks))
+	if p := snap.Policies[0]; !p.RefreshSuccess || p.stats.jobs[backup.StatusRunning] != 1 || sim.Requests(vbstest.OpListTasks) != 3 {
+		t.Fatalf("success=%v running=%d task requests=%d, want true, 1, 3 (the pages down to the job)", p.RefreshSuccess, p.stats.jobs[backup.StatusRunning], sim.Requests(vbstest.OpListTasks))
 	}
 	if err := sim.FinishJob(pid, idless, "EXECUTE_SUCCESS", testNow.Add(-time.Minute)); err != nil {
 		t.Fatal(err)
 	}
 	snap = target.Refresh(ctxTimeout(t, 10*time.Second))
-	if p := snap.Policies[0]; !p.RefreshSuccess || p.stats.jobs[codeRunning] != 0 {
-		t.Errorf("after it finished: success=%v running=%d, want true and 0", p.RefreshSuccess, p.stats.jobs[codeRunning])
+	if p := snap.Policies[0]; !p.RefreshSuccess || p.stats.jobs[backup.StatusRunning] != 0 {
+		t.Errorf("after it finished: success=%v running=%d, want true and 0", p.RefreshSuccess, p.stats.jobs[backup.StatusRunning])
 	}
 }

@@ -90,14 +90,14 @@ func (s *Snapshot) Collect(ch chan<- prometheus.Metric) {
 		}
 		gauge(policyEnabledDesc, boolFloat(p.Policy.Enabled), pl...)
 		gauge(policyResourcesDesc, float64(p.Policy.ResourceCount), pl...)
-		gauge(policyIntervalDesc, p.Policy.Schedule.ExpectedInterval().Seconds(), pl...)
+		gauge(policyIntervalDesc, p.Policy.ExpectedInterval().Seconds(), pl...)
 		gauge(policyBackfillDesc, boolFloat(p.BackfillComplete), pl...)
 		gauge(policyCachedJobsDesc, float64(p.CachedJobs), pl...)
 		if !p.HasData {
 			continue
 		}
-		for si, status := range jobStatusLabels {
-			gauge(policyJobsDesc, float64(p.stats.jobs[si]), s.Target, p.Policy.ID, p.Policy.Name, status)
+		for _, status := range jobStatuses {
+			gauge(policyJobsDesc, float64(p.stats.jobs[status]), s.Target, p.Policy.ID, p.Policy.Name, status.String())
 		}
 		if p.HasLastJob {
 			gauge(policyLastJobDesc, msToSeconds(p.LastJob), pl...)
@@ -118,12 +118,12 @@ func (s *Snapshot) Collect(ch chan<- prometheus.Metric) {
 				gauge(resourceLastSuccessDurationDesc, float64(r.lastSuccessDuration)/1000, rl...)
 			}
 			if r.lastFinished >= 0 {
-				for fi, status := range finishedStatusLabels {
+				for fi, status := range finishedStatuses {
 					v := 0.0
 					if fi == r.lastFinished {
 						v = 1
 					}
-					gauge(resourceLastStatusDesc, v, s.Target, p.Policy.ID, p.Policy.Name, r.id, r.typ, status)
+					gauge(resourceLastStatusDesc, v, s.Target, p.Policy.ID, p.Policy.Name, r.id, r.typ, status.String())
 				}
 			}
 			gauge(resourceFailuresDesc, float64(r.consecutiveFailures), rl...)

@@ -4,9 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"iter"
 	"maps"
-	"net/http"
 	"slices"
 	"sort"
 	"strings"
@@ -15,25 +13,28 @@ import (
 	"github.com/go-kit/log"
 	"github.com/go-kit/log/level"
 
+	"github.com/vbs-exporter/vbs_exporter/internal/backup"
 	"github.com/vbs-exporter/vbs_exporter/internal/hwcloud"
-	"github.com/vbs-exporter/vbs_exporter/internal/vbs"
 )
 
-// API is what a target's refresh needs from the VBS client.
-type API interface {
-	ListPolicies(ctx context.Context) ([]vbs.Policy, error)
-	Tasks(ctx context.Context, policyID string, q vbs.TaskQuery) iter.Seq2[vbs.Task, error]
-	// Job reads one job of a policy with one request (?job_id=); it reports
-	// false when the API returns no job (see vbs.Client.Job).
-	Job(ctx context.Context, policyID, jobID string) (vbs.Task, bool, error)
+// defaultPageSize is the page size assumed for a source that reports none.
+const defaultPageSize = 100
+
+// operationNamer is implemented by a source that names its operations
+// (vbs.Client does): the names go into the logs of errors that do not carry
+// their own.
+type operationNamer interface {
+	Operations() (policies, jobs string)
 }
 
-// pageSizer is implemented by an API that knows how many jobs a page holds
-// (vbs.Client); the refresh uses it to price walking against re-reading.
-type pageSizer interface{ PageSize() int }
-
-// defaultPageSize is the page size assumed for an API that does not say.
-const defaultPageSize = 100
+// operationsOf returns the names of api's policy-list and job-list
+// operations, "list_policies" and "list_jobs" when it does not say.
+func operationsOf(api backup.PolicySource) (policies, jobs string) {
+	if n, ok := api.(operationNamer); ok {
+		return n.Operations()
+	}
+	return "list_policies", "list_jobs"
+}
 
 // futureSlack is how far ahead of the exporter's clock a job's time may lie
 // and still be trusted. A created_at or finished_at beyond it is a clock or
@@ -45,11 +46,11 @@ const minLookback = 7 * 24 * time.Hour
 
 // lookbackFor returns the window a policy's jobs are read over: the configured
 // one, or max(7 days, 3 x the policy's expected interval).
-func lookbackFor(configured time.Duration, p vbs.Policy) time.Duration {
+func lookbackFor(configured time.Duration, p backup.Policy) time.Duration {
 	if configured > 0 {
 		return configured
 	}
-	if lb := 3 * p.Schedule.ExpectedInterval(); lb > minLookback {
+	if lb := 3 * p.ExpectedInterval(); lb > minLookback {
 		return lb
 	}
 	return minLookback
@@ -59,7 +60,7 @@ func lookbackFor(configured time.Duration, p vbs.Policy) time.Duration {
 // job cache, where an unfinished walk resumes, and the statistics last
 // derived from the cache.
 type policyState struct {
-	policy vbs.Policy
+	policy backup.Policy
 	cache  *jobCache
 	// headDone is true once a walk from the newest job reached the end of the
 	// window or the known part of the cache.
@@ -91,6 +92,8 @@ type policyState struct {
 	lookbackWarned [2]time.Duration
 	// clean scrubs text from the API (see cleanerFor); set by refresh.
 	clean func(s string, limit int) string
+	// opJobs names the source's job-list operation in logs; set by refresh.
+	opJobs string
 	// changes counts what the last refresh did to the cache; lastErr is
 	// that refresh's error, "" when it read the policy completely.
 	changes JobChanges
@@ -122,23 +125,18 @@ const (
 	maxFailMessage = 256
 )
 
-// TextCleaner is implemented by an API that can scrub text taken from its
-// responses of its own secrets (vbs.Client does): the code and message of
-// failed jobs pass through it before they are kept, logged or exported.
-type TextCleaner interface {
-	CleanText(s string, limit int) string
-}
-
-// cleanerFor returns api's CleanText, or hwcloud.CleanText without secrets
-// for an API that has none.
-func cleanerFor(api API) func(string, int) string {
-	if c, ok := api.(TextCleaner); ok {
+// cleanerFor returns api's CleanText (see backup.TextCleaner; vbs.Client
+// has one): the code and message of failed jobs pass through it before they
+// are kept, logged or exported. A source without one gets hwcloud.CleanText
+// without secrets.
+func cleanerFor(api backup.PolicySource) func(string, int) string {
+	if c, ok := api.(backup.TextCleaner); ok {
 		return c.CleanText
 	}
 	return func(s string, limit int) string { return hwcloud.CleanText(nil, s, limit) }
 }
 
-func newPolicyState(p vbs.Policy) *policyState {
+func newPolicyState(p backup.Policy) *policyState {
 	return &policyState{policy: p, cache: newJobCache(), dirty: true}
 }
 
@@ -169,7 +167,7 @@ func (e *walkError) Unwrap() error { return e.err }
 // re-read as planRechecks decides: those near the top by walking on past the
 // first held job, the others with one job_id= query each, so that the cost
 // does not depend on how old the oldest open job is.
-func (s *policyState) refresh(ctx context.Context, api API, now time.Time, lookback time.Duration, cache bool, logger log.Logger) error {
+func (s *policyState) refresh(ctx context.Context, api backup.PolicySource, now time.Time, lookback time.Duration, cache bool, logger log.Logger) error {
 	// Every job that enters the cache is counted as new by store, so what
 	// the cache lost is what it held plus those minus what it holds now.
 	held := s.cache.len()
@@ -181,6 +179,7 @@ func (s *policyState) refresh(ctx context.Context, api API, now time.Time, lookb
 	}
 	s.lookback = lookback
 	s.clean = cleanerFor(api)
+	_, s.opJobs = operationsOf(api)
 	cutoff := now.Add(-lookback).UnixMilli()
 	trust := now.Add(futureSlack).UnixMilli()
 	covered, recheck := s.planRechecks(api, cutoff)
@@ -202,8 +201,7 @@ func (s *policyState) refresh(ctx context.Context, api API, now time.Time, lookb
 		}
 		complete = false
 		firstErr = &walkError{segment: marker, err: err}
-		var apiErr *hwcloud.APIError
-		if marker != "" && errors.As(err, &apiErr) && apiErr.StatusCode == http.StatusBadRequest {
+		if marker != "" && errors.Is(err, backup.ErrResumeRefused) {
 			// The API refuses the resume marker (the job is gone): the gap
 			// cannot be filled from there, so read the window again.
 			s.reset()
@@ -263,7 +261,7 @@ func (s *policyState) refresh(ctx context.Context, api API, now time.Time, lookb
 //
 // Jobs without a job_id, and every open job once the API was seen to ignore
 // job_id=, can only be re-read by walking and are always covered.
-func (s *policyState) planRechecks(api API, cutoff int64) (covered, recheck map[jobRef]int64) {
+func (s *policyState) planRechecks(api backup.PolicySource, cutoff int64) (covered, recheck map[jobRef]int64) {
 	covered, recheck = map[jobRef]int64{}, map[jobRef]int64{}
 	type openJob struct {
 		ref     jobRef
@@ -295,9 +293,9 @@ func (s *policyState) planRechecks(api API, cutoff int64) (covered, recheck map[
 		rank += diff[i]
 		open[i].rank = rank
 	}
-	pageSize := defaultPageSize
-	if ps, ok := api.(pageSizer); ok && ps.PageSize() > 0 {
-		pageSize = ps.PageSize()
+	pageSize := api.PageSize()
+	if pageSize <= 0 {
+		pageSize = defaultPageSize
 	}
 	minCover := 0 // jobs that must be walked to
 	for i, o := range open {
@@ -327,7 +325,7 @@ func (s *policyState) planRechecks(api API, cutoff int64) (covered, recheck map[
 
 // recheck re-reads each job in jobs with a job_id= query, newest first. A job
 // the API no longer returns is added to *gone. It stops at the first error.
-func (s *policyState) recheck(ctx context.Context, api API, jobs map[jobRef]int64, trust int64, logger log.Logger, gone *map[jobRef]struct{}) error {
+func (s *policyState) recheck(ctx context.Context, api backup.PolicySource, jobs map[jobRef]int64, trust int64, logger log.Logger, gone *map[jobRef]struct{}) error {
 	refs := slices.Collect(maps.Keys(jobs))
 	slices.SortFunc(refs, func(a, b jobRef) int { return cmpDesc(jobs[a], jobs[b]) })
 	for _, r := range refs {
@@ -335,9 +333,9 @@ func (s *policyState) recheck(ctx context.Context, api API, jobs map[jobRef]int6
 			return err
 		}
 		id, _ := r.jobID()
-		t, found, err := api.Job(ctx, s.policy.ID, id)
+		t, found, err := api.PolicyJob(ctx, s.policy.ID, id)
 		if err != nil {
-			if errors.Is(err, vbs.ErrFilterIgnored) {
+			if errors.Is(err, backup.ErrFilterIgnored) {
 				// Walk down to open jobs from the next refresh on.
 				s.jobFilterIgnored = true
 			}
@@ -350,9 +348,9 @@ func (s *policyState) recheck(ctx context.Context, api API, jobs map[jobRef]int6
 			(*gone)[r] = struct{}{}
 			continue
 		}
-		created := t.CreatedAt
+		created := t.Created
 		if created.IsZero() {
-			created = t.FinishedAt
+			created = t.Finished
 		}
 		if created.IsZero() {
 			created = time.UnixMilli(jobs[r])
@@ -366,17 +364,17 @@ func (s *policyState) recheck(ctx context.Context, api API, jobs map[jobRef]int6
 // about times too far in the future to be trusted. A failed or timed-out job
 // keeps its code and message (cleaned, see cleanerFor) and is logged once,
 // when the cache first holds it as failed.
-func (s *policyState) store(r jobRef, t *vbs.Task, created time.Time, trust int64, logger log.Logger) {
+func (s *policyState) store(r jobRef, t *backup.Job, created time.Time, trust int64, logger log.Logger) {
 	i, known := s.cache.lookup(r)
 	var d failDetail
-	failed := t.Status == vbs.StatusExecuteFail || t.Status == vbs.StatusExecuteTimeout
+	failed := t.Status.Failed()
 	logFailure := false
 	if failed {
 		clean := s.clean
 		if clean == nil {
 			clean = cleanerFor(nil)
 		}
-		d = failDetail{jobID: t.JobID, code: clean(t.Code, maxFailCode), message: clean(t.Message, maxFailMessage)}
+		d = failDetail{jobID: t.ID, code: clean(t.ErrorCode, maxFailCode), message: clean(t.ErrorMessage, maxFailMessage)}
 		// Logged when the cache first holds the job as failed: no per-job
 		// mark is kept (a cache read again from scratch logs it again).
 		logFailure = !known || !s.cache.jobs[i].status.failed()
@@ -390,12 +388,12 @@ func (s *policyState) store(r jobRef, t *vbs.Task, created time.Time, trust int6
 		}
 	}
 	if logFailure {
-		at := t.FinishedAt
+		at := t.Finished
 		if at.IsZero() {
 			at = created
 		}
 		level.Warn(logger).Log("msg", "backup job failed", "policy_id", s.policy.ID, "policy_name", s.policy.Name,
-			"resource_id", t.ResourceID, "resource_type", t.ResourceType, "job_id", t.JobID, "status", string(t.Status),
+			"resource_id", t.ResourceID, "resource_type", t.ResourceType, "job_id", t.ID, "status", rawStatus(t),
 			"time", at.UTC().Format(time.RFC3339), "code", d.code, "message", d.message)
 	}
 	var bits uint8
@@ -404,7 +402,7 @@ func (s *policyState) store(r jobRef, t *vbs.Task, created time.Time, trust int6
 		bit  uint8
 		name string
 		at   time.Time
-	}{{warnCreated, "created_at", t.CreatedAt}, {warnFinished, "finished_at", t.FinishedAt}} {
+	}{{warnCreated, "created_at", t.Created}, {warnFinished, "finished_at", t.Finished}} {
 		if f.at.IsZero() || f.at.UnixMilli() <= trust || s.warned[r]&f.bit != 0 {
 			continue
 		}
@@ -420,8 +418,17 @@ func (s *policyState) store(r jobRef, t *vbs.Task, created time.Time, trust int6
 	}
 	s.warned[r] |= bits
 	level.Warn(logger).Log("msg", "a job's time is more than "+futureSlack.String()+" ahead of the exporter's clock; it is not used for last job, last success, running since, durations or order (the job still counts by status)",
-		"policy_id", s.policy.ID, "policy_name", s.policy.Name, "job_id", t.JobID,
-		"field", strings.Join(fields, ","), "value", strings.Join(values, ","), "operation", vbs.OpListTasks)
+		"policy_id", s.policy.ID, "policy_name", s.policy.Name, "job_id", t.ID,
+		"field", strings.Join(fields, ","), "value", strings.Join(values, ","), "operation", s.opJobs)
+}
+
+// rawStatus is the service's word for the job's status, or its label when
+// the source left RawStatus empty.
+func rawStatus(j *backup.Job) string {
+	if j.RawStatus != "" {
+		return j.RawStatus
+	}
+	return j.Status.String()
 }
 
 // forgetWarnings drops the warning marks of jobs no longer cached.
@@ -463,19 +470,19 @@ func (s *policyState) prune(cutoff int64) {
 // and recheck. Times more than futureSlack ahead (trust, Unix ms) neither set
 // the newest job nor end the walk. It returns the ID of the last job it
 // stored, for resuming.
-func (s *policyState) walk(ctx context.Context, api API, marker string, cutoff, trust int64, covered, recheck map[jobRef]int64, logger log.Logger) (last string, err error) {
+func (s *policyState) walk(ctx context.Context, api backup.PolicySource, marker string, cutoff, trust int64, covered, recheck map[jobRef]int64, logger log.Logger) (last string, err error) {
 	first := marker == ""
 	seen := false
 	minCovered := minValue(covered)
-	q := vbs.TaskQuery{Marker: marker}
+	q := backup.PolicyJobQuery{After: marker}
 	if marker != "" {
 		// A resumed walk must only get jobs older than its marker job; the
-		// client checks that the API honoured the marker.
-		if i, ok := s.cache.lookup(refOf(&vbs.Task{JobID: marker})); ok {
-			q.MarkerCreated = time.UnixMilli(s.cache.jobs[i].created).Add(time.Millisecond - 1).UTC()
+		// source checks that the service honoured the marker.
+		if i, ok := s.cache.lookup(refOf(&backup.Job{ID: marker})); ok {
+			q.AfterCreated = time.UnixMilli(s.cache.jobs[i].created).Add(time.Millisecond - 1).UTC()
 		}
 	}
-	for t, terr := range api.Tasks(ctx, s.policy.ID, q) {
+	for t, terr := range api.PolicyJobs(ctx, s.policy.ID, q) {
 		if terr != nil {
 			return last, terr
 		}
@@ -483,15 +490,15 @@ func (s *policyState) walk(ctx context.Context, api API, marker string, cutoff, 
 		if err := ctx.Err(); err != nil {
 			return last, err
 		}
-		created := t.CreatedAt
+		created := t.Created
 		if created.IsZero() {
-			created = t.FinishedAt
+			created = t.Finished
 		}
 		if created.IsZero() {
 			// A job without any time cannot be placed in the window; it is
 			// skipped, but still serves as a resume point.
-			if t.JobID != "" {
-				last = t.JobID
+			if t.ID != "" {
+				last = t.ID
 			}
 			continue
 		}
@@ -515,8 +522,8 @@ func (s *policyState) walk(ctx context.Context, api API, marker string, cutoff, 
 			delete(covered, ref)
 			minCovered = minValue(covered)
 		}
-		if t.JobID != "" {
-			last = t.JobID
+		if t.ID != "" {
+			last = t.ID
 		}
 		if known && trusted && ms < minCovered {
 			return last, nil

@@ -7,7 +7,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/vbs-exporter/vbs_exporter/internal/vbs"
+	"github.com/vbs-exporter/vbs_exporter/internal/backup"
 )
 
 // ResourceFailure is the newest failed (EXECUTE_FAIL) or timed-out
@@ -20,8 +20,8 @@ type ResourceFailure struct {
 	ResourceID, ResourceType string
 	// ResourceName is the disk's name when known (resource_names), else "".
 	ResourceName string
-	// Status is vbs.StatusExecuteFail or vbs.StatusExecuteTimeout.
-	Status vbs.Status
+	// Status is backup.StatusFail or backup.StatusTimeout.
+	Status backup.Status
 	// Time is the job's finished_at, or its created_at when it has none.
 	Time  time.Time
 	JobID string
@@ -51,7 +51,7 @@ func (p *PolicySnapshot) Failures() []ResourceFailure {
 		out = append(out, ResourceFailure{
 			PolicyID: p.Policy.ID, PolicyName: p.Policy.Name,
 			ResourceID: r.id, ResourceType: r.typ, ResourceName: p.names[r.id],
-			Status: vbs.Statuses[r.failureStatus], Time: time.UnixMilli(r.failureAt).UTC(),
+			Status: r.failureStatus.status(), Time: time.UnixMilli(r.failureAt).UTC(),
 			JobID: r.failure.jobID, Code: r.failure.code, Message: r.failure.message,
 			Current: r.consecutiveFailures > 0,
 		})

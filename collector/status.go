@@ -24,7 +24,7 @@ func (p *PolicySnapshot) FailedDisks() []FailedDisk {
 			continue
 		}
 		out = append(out, FailedDisk{ResourceID: r.id, ResourceType: r.typ,
-			Status: finishedStatusLabels[r.lastFinished], ConsecutiveFailures: r.consecutiveFailures})
+			Status: finishedStatuses[r.lastFinished].String(), ConsecutiveFailures: r.consecutiveFailures})
 	}
 	return out
 }

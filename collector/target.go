@@ -1,6 +1,11 @@
-// Package collector turns the backup jobs of VBS policies into Prometheus
-// metrics. A Target caches each policy's jobs between scrapes so that a
-// refresh only reads what changed; concurrent scrapes share one refresh.
+// Package collector turns the backup jobs of a project's policies into
+// Prometheus metrics. A Target is the job store of one configured target: it
+// reads a backup.PolicySource (the service's client, e.g. vbs.Client) in the
+// neutral model of package backup, caches each policy's jobs between scrapes
+// so that a refresh only reads what changed, derives the statistics, and
+// publishes them as an immutable Snapshot; concurrent scrapes share one
+// refresh. Snapshot.Collect turns a snapshot into metrics and nothing else.
+// The package knows no service's wire types, paging or HTTP statuses.
 package collector
 
 import (
@@ -18,9 +23,8 @@ import (
 	"github.com/go-kit/log/level"
 
 	"github.com/vbs-exporter/vbs_exporter/config"
-	"github.com/vbs-exporter/vbs_exporter/internal/evs"
+	"github.com/vbs-exporter/vbs_exporter/internal/backup"
 	"github.com/vbs-exporter/vbs_exporter/internal/hwcloud"
-	"github.com/vbs-exporter/vbs_exporter/internal/vbs"
 )
 
 // defaultRefreshTimeout bounds a refresh whose caller set no deadline.
@@ -30,8 +34,9 @@ const defaultRefreshTimeout = 2 * time.Minute
 type TargetOptions struct {
 	// Name is the configured target name, the value of the target label.
 	Name string
-	// API reads the project's policies and jobs.
-	API API
+	// API is the service's source of the project's policies and jobs
+	// (vbs.Client for VBS).
+	API backup.PolicySource
 	// Policies restricts the target to these policy IDs; empty means every
 	// policy, discovered on each refresh.
 	Policies []string
@@ -175,7 +180,7 @@ type authBackoffReporter interface {
 
 // PolicySnapshot is what a refresh knows about one policy.
 type PolicySnapshot struct {
-	Policy vbs.Policy
+	Policy backup.Policy
 	// Known is false for a configured policy that was never listed by the
 	// API: only its refresh success is exported.
 	Known            bool
@@ -449,9 +454,10 @@ func (t *Target) refresh(ctx context.Context) *Snapshot {
 	// same credentials, and while they may be refused (a back-off probe) only
 	// one signed request may be in flight.
 	var namesDone <-chan struct{}
-	listed, err := t.opts.API.ListPolicies(ctx)
+	opPolicies, _ := operationsOf(t.opts.API)
+	listed, err := t.opts.API.Policies(ctx)
 	if err != nil {
-		logError(logger, "listing policies failed", vbs.OpListPolicies, err)
+		logError(logger, "listing policies failed", opPolicies, err)
 		snap.Err = err.Error()
 		for _, s := range t.policies {
 			s.lastSuccess = false
@@ -459,7 +465,7 @@ func (t *Target) refresh(ctx context.Context) *Snapshot {
 	} else {
 		snap.Up = true
 		namesDone = t.startNames(start, logger)
-		t.refreshPolicies(ctx, logger, listed)
+		t.refreshPolicies(ctx, logger, listed, opPolicies)
 	}
 	if b, ok := t.opts.API.(authBackoffReporter); ok {
 		snap.HasAuthBackoff, snap.AuthBackoffUntil = true, b.AuthBackoffUntil()
@@ -529,7 +535,11 @@ func (t *Target) startNames(now time.Time, logger log.Logger) <-chan struct{} {
 		defer ns.mu.Unlock()
 		ns.running = nil
 		if err != nil {
-			logError(logger, "reading the disks' names failed; keeping the last names read (backup metrics are not affected)", evs.OpListVolumes, err)
+			op := "list_resource_names"
+			if n, ok := t.opts.Names.(interface{ Operation() string }); ok {
+				op = n.Operation() // evs.Client: list_volumes
+			}
+			logError(logger, "reading the disks' names failed; keeping the last names read (backup metrics are not affected)", op, err)
 			return
 		}
 		ns.names, ns.ok = names, t.opts.Now()
@@ -557,14 +567,15 @@ func (t *Target) awaitNames(ctx context.Context, done <-chan struct{}) map[strin
 
 // refreshPolicies reconciles the listed policies with the known ones and
 // refreshes each, at most Concurrency at a time.
-func (t *Target) refreshPolicies(ctx context.Context, logger log.Logger, listed []vbs.Policy) {
-	byID := make(map[string]vbs.Policy, len(listed))
+func (t *Target) refreshPolicies(ctx context.Context, logger log.Logger, listed []backup.Policy, opPolicies string) {
+	_, opJobs := operationsOf(t.opts.API)
+	byID := make(map[string]backup.Policy, len(listed))
 	kept := listed[:0:0]
 	for _, p := range listed {
 		if p.ID == "" {
 			// Without an ID the policy's jobs cannot be asked for.
 			level.Warn(logger).Log("msg", "the policy list holds a policy without backup_policy_id; skipping it",
-				"policy_name", p.Name, "operation", vbs.OpListPolicies)
+				"policy_name", p.Name, "operation", opPolicies)
 			continue
 		}
 		if _, dup := byID[p.ID]; dup {
@@ -574,7 +585,7 @@ func (t *Target) refreshPolicies(ctx context.Context, logger log.Logger, listed 
 		kept = append(kept, p)
 		for _, problem := range p.Problems {
 			level.Warn(logger).Log("msg", "a field of the policy could not be decoded; it is left empty",
-				"policy_id", p.ID, "policy_name", p.Name, "operation", vbs.OpListPolicies, "problem", problem)
+				"policy_id", p.ID, "policy_name", p.Name, "operation", opPolicies, "problem", problem)
 		}
 	}
 	listed = kept
@@ -595,14 +606,14 @@ func (t *Target) refreshPolicies(ctx context.Context, logger log.Logger, listed 
 			if !ok {
 				s := t.policies[id]
 				if s == nil {
-					s = newPolicyState(vbs.Policy{ID: id})
+					s = newPolicyState(backup.Policy{ID: id})
 					s.listed = false
 					t.policies[id] = s
 				}
 				s.lastSuccess = false
 				s.lastErr = "the policy is not in the project's policy list"
 				level.Warn(logger).Log("msg", "configured policy is not in the project's policy list; keeping its last known values",
-					"policy_id", id, "policy_name", s.policy.Name, "operation", vbs.OpListPolicies)
+					"policy_id", id, "policy_name", s.policy.Name, "operation", opPolicies)
 				continue
 			}
 			work = append(work, t.stateFor(p))
@@ -624,7 +635,7 @@ func (t *Target) refreshPolicies(ctx context.Context, logger log.Logger, listed 
 			s.lastSuccess = err == nil
 			if err != nil {
 				s.lastErr = err.Error()
-				logError(plog, "reading the policy's jobs failed; keeping what was read", vbs.OpListTasks, err)
+				logError(plog, "reading the policy's jobs failed; keeping what was read", opJobs, err)
 			}
 		}()
 	}
@@ -636,7 +647,7 @@ func (t *Target) refreshPolicies(ctx context.Context, logger log.Logger, listed 
 // interval: the window then cannot hold two runs, and a missed run is not
 // seen as one (the disks' last success leaves the window).
 func warnShortLookback(logger log.Logger, s *policyState, lookback time.Duration) {
-	interval := s.policy.Schedule.ExpectedInterval()
+	interval := s.policy.ExpectedInterval()
 	if interval <= 0 || lookback >= 2*interval {
 		s.lookbackWarned = [2]time.Duration{}
 		return
@@ -650,7 +661,7 @@ func warnShortLookback(logger log.Logger, s *policyState, lookback time.Duration
 }
 
 // stateFor returns the state of a listed policy, creating it when new.
-func (t *Target) stateFor(p vbs.Policy) *policyState {
+func (t *Target) stateFor(p backup.Policy) *policyState {
 	s := t.policies[p.ID]
 	if s == nil {
 		s = newPolicyState(p)
@@ -664,20 +675,35 @@ func (t *Target) stateFor(p vbs.Policy) *policyState {
 	return s
 }
 
-// logError logs a refresh error with the operation and, for API errors, the
-// vendor's code and request ID.
+// loggableError is an error that carries its own log fields, starting with
+// its operation (hwcloud.APIError: the operation, the HTTP status, the
+// vendor's code and request ID).
+type loggableError interface {
+	error
+	LogFields() []any
+}
+
+// authBackoffError is an error returned without a request because the
+// credentials were refused (hwcloud.AuthBackoffError).
+type authBackoffError interface {
+	error
+	AuthBackoffEnd() time.Time
+}
+
+// logError logs a refresh error with the operation and, for errors that
+// carry them (see loggableError), the details the service client gives.
 func logError(logger log.Logger, msg, op string, err error) {
 	kv := []any{"msg", msg}
-	var apiErr *hwcloud.APIError
-	if errors.As(err, &apiErr) {
-		kv = append(kv, "operation", apiErr.Operation, "status", apiErr.StatusCode, "code", apiErr.Code, "request_id", apiErr.RequestID)
+	var le loggableError
+	if errors.As(err, &le) {
+		kv = append(kv, le.LogFields()...)
 	} else {
 		kv = append(kv, "operation", op)
 	}
-	var backoff *hwcloud.AuthBackoffError
+	var backoff authBackoffError
 	if errors.As(err, &backoff) {
 		kv[1] = msg + ": the credentials were refused; no request is sent until the back-off ends"
-		kv = append(kv, "backoff_until", backoff.Until.UTC().Format(time.RFC3339))
+		kv = append(kv, "backoff_until", backoff.AuthBackoffEnd().UTC().Format(time.RFC3339))
 	}
 	kv = append(kv, "err", err)
 	level.Warn(logger).Log(kv...)

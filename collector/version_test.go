@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vbs-exporter/vbs_exporter/internal/backup"
 	"github.com/vbs-exporter/vbs_exporter/internal/vbs/vbstest"
 )
 
@@ -37,7 +38,7 @@ func TestSnapshotVersion(t *testing.T) {
 
 // closeCounter is an API that records CloseIdleConnections.
 type closeCounter struct {
-	API
+	backup.PolicySource
 	closes atomic.Int32
 }
 
@@ -48,7 +49,7 @@ func (c *closeCounter) CloseIdleConnections() { c.closes.Add(1) }
 func TestTargetClose(t *testing.T) {
 	sim, client := newSim(t, 10)
 	sim.Load(vbstest.Generate(vbstest.GenOptions{Policies: 1, Disks: 2, Days: 2, Seed: 5, Now: testNow, Schedules: dailyOnly}))
-	api := &closeCounter{API: client}
+	api := &closeCounter{PolicySource: client}
 	target := NewTarget(TargetOptions{Name: "t", API: api, Now: func() time.Time { return testNow }})
 	sim.SetLatency(200 * time.Millisecond)
 	done := make(chan struct{})

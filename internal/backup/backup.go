@@ -1,6 +1,8 @@
 // Package backup is the service-neutral model of backup policies, the jobs
-// they run and the storage they write to, and the Source interface through
-// which a service client (VBS, CBR) hands them to the rest of the exporter.
+// they run and the storage they write to, and the interfaces through which a
+// service client hands them to the rest of the exporter: PolicySource for a
+// service whose jobs are listed per policy and resumed after a job (VBS),
+// Source for one whose jobs are read project-wide from a cursor (CBR).
 //
 // Data flows one way: a Source reads a service's API and returns these types;
 // nothing in this package knows HTTP, paging or a service's field names. The

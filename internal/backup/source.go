@@ -3,6 +3,7 @@ package backup
 import (
 	"context"
 	"errors"
+	"iter"
 	"time"
 )
 
@@ -114,3 +115,62 @@ type kindError struct{ kind, err error }
 
 func (e *kindError) Error() string   { return e.err.Error() }
 func (e *kindError) Unwrap() []error { return []error{e.kind, e.err} }
+
+// PolicySource is a backup service's API for one project whose jobs are
+// listed per policy, newest first, and resumed after a job (VBS). It is the
+// per-policy counterpart of Source: a store that keeps each policy's jobs
+// reads a policy's new jobs by walking PolicyJobs from the newest until it
+// reaches a job it holds, and re-reads the few jobs it holds open with
+// PolicyJob, so that a steady refresh costs one page per policy plus one
+// request per open job whatever the history. Every paging and marker rule
+// lives behind it. Methods are safe for concurrent use.
+type PolicySource interface {
+	// Policies lists the project's backup policies.
+	Policies(ctx context.Context) ([]Policy, error)
+	// PolicyJobs walks a policy's jobs newest first, each job once, from
+	// the newest or (q.After) after a job read before, requesting pages
+	// only as the caller consumes jobs: a caller that stops early costs
+	// no further request. Any error is yielded once as (Job{}, err) and
+	// ends the walk; errors.Is(err, ErrResumeRefused) when the service no
+	// longer accepts q.After as a resume point.
+	PolicyJobs(ctx context.Context, policyID string, q PolicyJobQuery) iter.Seq2[Job, error]
+	// PolicyJob re-reads one job of a policy with one request. It reports
+	// false when the service no longer has the job; errors.Is(err,
+	// ErrFilterIgnored) when the service answered with other jobs, so that
+	// jobs can only be re-read by walking down to them.
+	PolicyJob(ctx context.Context, policyID, jobID string) (Job, bool, error)
+	// PageSize is the number of jobs a PolicyJobs page holds, which a
+	// caller uses to price walking against re-reading job by job.
+	PageSize() int
+}
+
+// PolicyJobQuery is where a PolicySource's walk of a policy's jobs starts.
+type PolicyJobQuery struct {
+	// After is the ID of a job read before: the walk yields only the jobs
+	// listed after it (older ones). "" starts from the newest job.
+	After string
+	// AfterCreated is the creation time of the After job when the caller
+	// knows it: a job listed after it that is newer means the service
+	// ignored the resume point, and ends the walk with an ErrPaging error
+	// instead of serving the newest jobs again as older ones.
+	AfterCreated time.Time
+}
+
+// TextCleaner is implemented by a source that can scrub text taken from its
+// responses (a failed job's code and message) of its own secrets.
+type TextCleaner interface {
+	// CleanText returns s with the source's secrets redacted, control
+	// characters folded, cut to limit bytes.
+	CleanText(s string, limit int) string
+}
+
+// More errors a Source or PolicySource returns at its edge, matched with
+// errors.Is like the ones above.
+var (
+	// ErrResumeRefused: the service refused the point a walk was to resume
+	// from (the job is gone); the gap cannot be filled from there.
+	ErrResumeRefused = errors.New("resume point refused")
+	// ErrFilterIgnored: the service answered a filtered query (one job by
+	// ID) with other objects: it does not honour the filter.
+	ErrFilterIgnored = errors.New("filter ignored")
+)

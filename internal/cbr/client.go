@@ -224,36 +224,14 @@ type decodeError struct{ err error }
 func (e *decodeError) Error() string { return e.err.Error() }
 func (e *decodeError) Unwrap() error { return e.err }
 
-// classify adds the backup.Err* kind to an error of the engine.
+// classify adds the backup.Err* kind to an error of the engine: a decode
+// error of ours is ErrBadResponse, the rest as hwcloud.Classify says.
 func classify(err error) error {
-	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return err
-	}
-	var apiErr *hwcloud.APIError
 	var de *decodeError
-	switch {
-	case errors.As(err, &apiErr):
-		switch s := apiErr.StatusCode; {
-		case s == http.StatusUnauthorized:
-			return backup.WithKind(backup.ErrAuth, err)
-		case s == http.StatusForbidden:
-			return backup.WithKind(backup.ErrForbidden, err)
-		case s == http.StatusNotFound:
-			return backup.WithKind(backup.ErrNotFound, err)
-		case apiErr.Temporary():
-			return backup.WithKind(backup.ErrUnavailable, err)
-		case s >= 400 && s < 500:
-			return backup.WithKind(backup.ErrRejected, err)
-		}
-		return backup.WithKind(backup.ErrUnavailable, err)
-	case errors.As(err, &de), errors.Is(err, hwcloud.ErrBodyTooLarge):
+	if errors.As(err, &de) && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
 		return backup.WithKind(backup.ErrBadResponse, err)
 	}
-	// A network error, or the credentials could not be obtained.
-	if strings.Contains(err.Error(), ": authenticate: ") {
-		return backup.WithKind(backup.ErrAuth, err)
-	}
-	return backup.WithKind(backup.ErrUnavailable, err)
+	return hwcloud.Classify(err)
 }
 
 // Policies lists the backup policies (operation_type=backup), with each

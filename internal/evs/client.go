@@ -207,3 +207,7 @@ func (c *Client) ResourceNames(ctx context.Context) (map[string]string, error) {
 	}
 	return names, nil
 }
+
+// Operation names the client's request in logs of errors that do not carry
+// their own: OpListVolumes.
+func (c *Client) Operation() string { return OpListVolumes }

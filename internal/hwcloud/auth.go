@@ -270,6 +270,10 @@ func (e *AuthBackoffError) Error() string {
 // Unwrap returns the last refusal.
 func (e *AuthBackoffError) Unwrap() error { return e.refusal }
 
+// AuthBackoffEnd returns Until: callers find the end of a back-off with
+// errors.As to an interface, without knowing this type.
+func (e *AuthBackoffError) AuthBackoffEnd() time.Time { return e.Until }
+
 func plural(n int) string {
 	if n == 1 {
 		return ""

@@ -242,3 +242,10 @@ func Truncate(s string, limit int) string {
 	}
 	return s[:cut] + "…"
 }
+
+// LogFields returns the error's details as log key-value pairs, in the
+// order operation, status, code, request_id: callers log them without
+// knowing this type (or HTTP).
+func (e *APIError) LogFields() []any {
+	return []any{"operation", e.Operation, "status", e.StatusCode, "code", e.Code, "request_id", e.RequestID}
+}
