@@ -7,12 +7,12 @@ import (
 	"fmt"
 	"math"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/vbs-exporter/vbs_exporter/internal/backup"
 	"github.com/vbs-exporter/vbs_exporter/internal/hwcloud"
+	"github.com/vbs-exporter/vbs_exporter/internal/jsonfield"
 )
 
 // Byte units of the vault billing fields: the API gives size and allocated
@@ -142,7 +142,7 @@ func DecodeOperationLog(data []byte) (OperationLog, error) {
 	if err := unmarshalObject(data, &body, "operation log"); err != nil {
 		return OperationLog{}, err
 	}
-	if len(body.Log) == 0 || isNull(body.Log) {
+	if len(body.Log) == 0 || jsonfield.IsNull(body.Log) {
 		return OperationLog{}, errors.New(`operation log: no "operation_log" key`)
 	}
 	return decodeOpLog(body.Log, 0)
@@ -156,7 +156,7 @@ func decodeOpLog(elem json.RawMessage, i int) (OperationLog, error) {
 	}
 	l := OperationLog{Progress: -1}
 	var err error
-	if l.ID, err = decodeString(r.ID); err != nil {
+	if l.ID, err = jsonfield.String(r.ID); err != nil {
 		return OperationLog{}, fmt.Errorf("%s: field id: %w", label, err)
 	}
 	if l.ID != "" {
@@ -184,7 +184,7 @@ func decodeOpLog(elem json.RawMessage, i int) (OperationLog, error) {
 			d.str("extra_info.resource.name", res["name"], &l.ResourceName)
 		}
 		if common, ok := d.object("extra_info.common", extra["common"]); ok {
-			if p := common["progress"]; len(p) > 0 && !isNull(p) {
+			if p := common["progress"]; len(p) > 0 && !jsonfield.IsNull(p) {
 				d.int("extra_info.common.progress", p, &l.Progress)
 			}
 		}
@@ -267,10 +267,10 @@ func decodePolicy(elem json.RawMessage, i int) (Policy, error) {
 			}
 		}
 	}
-	if av := raw["associated_vaults"]; len(av) > 0 && !isNull(av) {
+	if av := raw["associated_vaults"]; len(av) > 0 && !jsonfield.IsNull(av) {
 		var list []json.RawMessage
 		if err := json.Unmarshal(av, &list); err != nil {
-			d.problem("associated_vaults", fmt.Errorf("is %s, want an array", jsonKind(av)))
+			d.problem("associated_vaults", fmt.Errorf("is %s, want an array", jsonfield.Kind(av)))
 		}
 		for k, e := range list {
 			obj, ok := d.object(fmt.Sprintf("associated_vaults[%d]", k), e)
@@ -337,10 +337,10 @@ func decodeVault(elem json.RawMessage, i int) (backup.Vault, error) {
 		d.str("billing.object_type", b["object_type"], &v.ObjectType)
 		d.str("billing.protect_type", b["protect_type"], &v.ProtectType)
 	}
-	if rs := raw["resources"]; len(rs) > 0 && !isNull(rs) {
+	if rs := raw["resources"]; len(rs) > 0 && !jsonfield.IsNull(rs) {
 		var list []json.RawMessage
 		if err := json.Unmarshal(rs, &list); err != nil {
-			d.problem("resources", fmt.Errorf("is %s, want an array", jsonKind(rs)))
+			d.problem("resources", fmt.Errorf("is %s, want an array", jsonfield.Kind(rs)))
 		}
 		for k, e := range list {
 			f := func(name string) string { return fmt.Sprintf("resources[%d].%s", k, name) }
@@ -357,7 +357,7 @@ func decodeVault(elem json.RawMessage, i int) (backup.Vault, error) {
 			if d.int64(f("size"), obj["size"], &size) {
 				r.SizeBytes = scale(size, bytesPerGB)
 			}
-			if c := obj["backup_count"]; len(c) > 0 && !isNull(c) {
+			if c := obj["backup_count"]; len(c) > 0 && !jsonfield.IsNull(c) {
 				d.int(f("backup_count"), c, &r.BackupCount)
 			}
 			v.Resources = append(v.Resources, r)
@@ -390,7 +390,7 @@ func decodeList(data []byte, key, what string) ([]json.RawMessage, Page, error) 
 		k   string
 		dst *int
 	}{{"count", &page.Count}, {"limit", &page.Limit}, {"offset", &page.Offset}} {
-		if raw := body[f.k]; len(raw) > 0 && !isNull(raw) {
+		if raw := body[f.k]; len(raw) > 0 && !jsonfield.IsNull(raw) {
 			if n, err := decodeInt(raw); err == nil {
 				*f.dst = int(n)
 			}
@@ -400,19 +400,19 @@ func decodeList(data []byte, key, what string) ([]json.RawMessage, Page, error) 
 	if !ok {
 		return nil, page, fmt.Errorf("%s: no %q key", what, key)
 	}
-	if isNull(list) {
+	if jsonfield.IsNull(list) {
 		return []json.RawMessage{}, page, nil
 	}
 	var elems []json.RawMessage
 	if err := json.Unmarshal(list, &elems); err != nil {
-		return nil, page, fmt.Errorf("%s: %q is %s, want an array", what, key, jsonKind(list))
+		return nil, page, fmt.Errorf("%s: %q is %s, want an array", what, key, jsonfield.Kind(list))
 	}
 	return elems, page, nil
 }
 
 // unmarshalObject decodes a response body that must be a JSON object.
 func unmarshalObject(data []byte, v any, what string) error {
-	if k := jsonKind(data); k != "an object" {
+	if k := jsonfield.Kind(data); k != "an object" {
 		if k == "missing" {
 			return fmt.Errorf("%s: empty body, want an object", what)
 		}
@@ -428,7 +428,7 @@ func unmarshalObject(data []byte, v any, what string) error {
 
 // unmarshalElem decodes a list element that must be a JSON object.
 func unmarshalElem(elem json.RawMessage, v any, label string) error {
-	if k := jsonKind(elem); k != "an object" {
+	if k := jsonfield.Kind(elem); k != "an object" {
 		return fmt.Errorf("%s: is %s, want an object", label, k)
 	}
 	if err := json.Unmarshal(elem, v); err != nil {
@@ -460,7 +460,7 @@ func (d *fieldDecoder) str(field string, raw json.RawMessage, dst *string) bool 
 	if d.err != nil {
 		return false
 	}
-	s, err := decodeString(raw)
+	s, err := jsonfield.String(raw)
 	if err != nil {
 		return d.problem(field, err)
 	}
@@ -472,7 +472,7 @@ func (d *fieldDecoder) code(field string, raw json.RawMessage, dst *string) bool
 	if d.err != nil {
 		return false
 	}
-	if jsonKind(raw) == "a number" {
+	if jsonfield.Kind(raw) == "a number" {
 		*dst = string(bytes.TrimSpace(raw))
 		return true
 	}
@@ -517,15 +517,15 @@ func (d *fieldDecoder) int(field string, raw json.RawMessage, dst *int) bool {
 }
 
 func (d *fieldDecoder) bool(field string, raw json.RawMessage, dst *bool) bool {
-	if d.err != nil || len(raw) == 0 || isNull(raw) {
+	if d.err != nil || len(raw) == 0 || jsonfield.IsNull(raw) {
 		return false
 	}
-	switch jsonKind(raw) {
+	switch jsonfield.Kind(raw) {
 	case "a boolean":
 		*dst = string(bytes.TrimSpace(raw)) == "true"
 		return true
 	case "a string":
-		s, _ := decodeString(raw)
+		s, _ := jsonfield.String(raw)
 		switch strings.ToLower(strings.TrimSpace(s)) {
 		case "true":
 			*dst = true
@@ -536,17 +536,17 @@ func (d *fieldDecoder) bool(field string, raw json.RawMessage, dst *bool) bool {
 		}
 		return d.problem(field, fmt.Errorf("cannot use %q as a boolean", truncate(s, 40)))
 	}
-	return d.problem(field, fmt.Errorf("is %s, want a boolean", jsonKind(raw)))
+	return d.problem(field, fmt.Errorf("is %s, want a boolean", jsonfield.Kind(raw)))
 }
 
 // object decodes an optional JSON object into its raw fields; ok is false
 // when it is missing, null or bad (bad is recorded).
 func (d *fieldDecoder) object(field string, raw json.RawMessage) (map[string]json.RawMessage, bool) {
-	if d.err != nil || len(raw) == 0 || isNull(raw) {
+	if d.err != nil || len(raw) == 0 || jsonfield.IsNull(raw) {
 		return nil, false
 	}
-	if jsonKind(raw) != "an object" {
-		d.problem(field, fmt.Errorf("is %s, want an object", jsonKind(raw)))
+	if jsonfield.Kind(raw) != "an object" {
+		d.problem(field, fmt.Errorf("is %s, want an object", jsonfield.Kind(raw)))
 		return nil, false
 	}
 	var m map[string]json.RawMessage
@@ -563,11 +563,11 @@ func (d *fieldDecoder) strList(field string, raw json.RawMessage, dst *[]string)
 	if d.err != nil {
 		return false
 	}
-	switch jsonKind(raw) {
+	switch jsonfield.Kind(raw) {
 	case "missing", "null":
 		return true
 	case "a string":
-		s, _ := decodeString(raw)
+		s, _ := jsonfield.String(raw)
 		*dst = []string{s}
 		return true
 	case "an array":
@@ -578,71 +578,8 @@ func (d *fieldDecoder) strList(field string, raw json.RawMessage, dst *[]string)
 		*dst = list
 		return true
 	}
-	return d.problem(field, fmt.Errorf("is %s, want an array of strings", jsonKind(raw)))
+	return d.problem(field, fmt.Errorf("is %s, want an array of strings", jsonfield.Kind(raw)))
 }
 
-// isNull reports whether raw is the JSON literal null.
-func isNull(raw json.RawMessage) bool {
-	return string(bytes.TrimSpace(raw)) == "null"
-}
-
-// jsonKind names the kind of a JSON value for error messages.
-func jsonKind(raw []byte) string {
-	raw = bytes.TrimSpace(raw)
-	if len(raw) == 0 {
-		return "missing"
-	}
-	switch raw[0] {
-	case '{':
-		return "an object"
-	case '[':
-		return "an array"
-	case '"':
-		return "a string"
-	case 't', 'f':
-		return "a boolean"
-	case 'n':
-		return "null"
-	}
-	return "a number"
-}
-
-// decodeString accepts a JSON string, null or nothing ("").
-func decodeString(raw json.RawMessage) (string, error) {
-	if len(raw) == 0 || isNull(raw) {
-		return "", nil
-	}
-	var s string
-	if err := json.Unmarshal(raw, &s); err != nil {
-		return "", fmt.Errorf("is %s, want a string", jsonKind(raw))
-	}
-	return s, nil
-}
-
-// decodeInt accepts an integral JSON number, a string holding one ("" is
-// 0), null or nothing (0).
-func decodeInt(raw json.RawMessage) (int64, error) {
-	var text string
-	switch jsonKind(raw) {
-	case "missing", "null":
-		return 0, nil
-	case "a number":
-		text = string(bytes.TrimSpace(raw))
-	case "a string":
-		s, _ := decodeString(raw)
-		text = strings.TrimSpace(s)
-		if text == "" {
-			return 0, nil
-		}
-	default:
-		return 0, fmt.Errorf("is %s, want an integer", jsonKind(raw))
-	}
-	if n, err := strconv.ParseInt(text, 10, 64); err == nil {
-		return n, nil
-	}
-	f, err := strconv.ParseFloat(text, 64)
-	if err != nil || f != math.Trunc(f) || math.Abs(f) > 1<<53 {
-		return 0, fmt.Errorf("cannot use %q as an integer", truncate(text, 40))
-	}
-	return int64(f), nil
-}
+// decodeInt is jsonfield.Int within 64 bits.
+func decodeInt(raw json.RawMessage) (int64, error) { return jsonfield.Int(raw, 64) }

@@ -1,16 +1,13 @@
 package vbs
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/vbs-exporter/vbs_exporter/internal/hwcloud"
+	"github.com/vbs-exporter/vbs_exporter/internal/jsonfield"
 )
 
 // rawTask holds one element of "tasks" with every field left raw, so that each
@@ -52,23 +49,23 @@ func decodeTasksPage(data []byte) (tasks []Task, count int, err error) {
 	}
 	if err := json.Unmarshal(data, &page); err != nil {
 		if isTypeError(err) {
-			return nil, 0, fmt.Errorf("tasks page: body is %s, want an object", jsonKind(data))
+			return nil, 0, fmt.Errorf("tasks page: body is %s, want an object", jsonfield.Kind(data))
 		}
 		return nil, 0, fmt.Errorf("tasks page: %w", err)
 	}
 	count = -1
-	if n, err := decodeInt(page.Count); err == nil && len(page.Count) > 0 && !isNull(page.Count) {
+	if n, err := decodeInt(page.Count); err == nil && len(page.Count) > 0 && !jsonfield.IsNull(page.Count) {
 		count = n
 	}
 	if len(page.Tasks) == 0 {
 		return nil, 0, errors.New(`tasks page: no "tasks" key`)
 	}
-	if isNull(page.Tasks) {
+	if jsonfield.IsNull(page.Tasks) {
 		return []Task{}, count, nil
 	}
 	var elems []json.RawMessage
 	if err := json.Unmarshal(page.Tasks, &elems); err != nil {
-		return nil, 0, fmt.Errorf(`tasks page: "tasks" is %s, want an array`, jsonKind(page.Tasks))
+		return nil, 0, fmt.Errorf(`tasks page: "tasks" is %s, want an array`, jsonfield.Kind(page.Tasks))
 	}
 	tasks = make([]Task, 0, len(elems))
 	for i, elem := range elems {
@@ -84,8 +81,8 @@ func decodeTasksPage(data []byte) (tasks []Task, count int, err error) {
 // decodeTask decodes the i-th (0-based) element of "tasks".
 func decodeTask(elem json.RawMessage, i int) (Task, error) {
 	label := fmt.Sprintf("task #%d", i+1)
-	if jsonKind(elem) != "an object" {
-		return Task{}, fmt.Errorf("%s: is %s, want an object", label, jsonKind(elem))
+	if jsonfield.Kind(elem) != "an object" {
+		return Task{}, fmt.Errorf("%s: is %s, want an object", label, jsonfield.Kind(elem))
 	}
 	var rt rawTask
 	if err := json.Unmarshal(elem, &rt); err != nil {
@@ -93,7 +90,7 @@ func decodeTask(elem json.RawMessage, i int) (Task, error) {
 	}
 	var t Task
 	var err error
-	if t.JobID, err = decodeString(rt.JobID); err != nil {
+	if t.JobID, err = jsonfield.String(rt.JobID); err != nil {
 		return Task{}, fmt.Errorf("%s: field job_id: %w", label, err)
 	}
 	if t.JobID != "" {
@@ -114,16 +111,16 @@ func decodeTask(elem json.RawMessage, i int) (Task, error) {
 		{"message", rt.Message, &t.Message},
 	}
 	var status string
-	if status, err = decodeString(rt.Status); err != nil {
+	if status, err = jsonfield.String(rt.Status); err != nil {
 		return Task{}, fieldErr("status", err)
 	}
 	t.Status = Status(status)
 	for _, f := range strs {
-		if *f.dst, err = decodeString(f.raw); err != nil {
+		if *f.dst, err = jsonfield.String(f.raw); err != nil {
 			return Task{}, fieldErr(f.name, err)
 		}
 	}
-	if t.Code, err = decodeCode(rt.Code); err != nil {
+	if t.Code, err = jsonfield.Code(rt.Code); err != nil {
 		return Task{}, fieldErr("code", err)
 	}
 	times := []struct {
@@ -135,7 +132,7 @@ func decodeTask(elem json.RawMessage, i int) (Task, error) {
 		{"finished_at", rt.FinishedAt, &t.FinishedAt},
 	}
 	for _, f := range times {
-		s, err := decodeString(f.raw)
+		s, err := jsonfield.String(f.raw)
 		if err != nil {
 			return Task{}, fieldErr(f.name, err)
 		}
@@ -211,19 +208,19 @@ func decodePolicies(data []byte) ([]Policy, error) {
 	}
 	if err := json.Unmarshal(data, &body); err != nil {
 		if isTypeError(err) {
-			return nil, fmt.Errorf("policies: body is %s, want an object", jsonKind(data))
+			return nil, fmt.Errorf("policies: body is %s, want an object", jsonfield.Kind(data))
 		}
 		return nil, fmt.Errorf("policies: %w", err)
 	}
 	if len(body.Policies) == 0 {
 		return nil, errors.New(`policies: no "backup_policies" key`)
 	}
-	if isNull(body.Policies) {
+	if jsonfield.IsNull(body.Policies) {
 		return []Policy{}, nil
 	}
 	var elems []json.RawMessage
 	if err := json.Unmarshal(body.Policies, &elems); err != nil {
-		return nil, fmt.Errorf(`policies: "backup_policies" is %s, want an array`, jsonKind(body.Policies))
+		return nil, fmt.Errorf(`policies: "backup_policies" is %s, want an array`, jsonfield.Kind(body.Policies))
 	}
 	policies := make([]Policy, 0, len(elems))
 	for i, elem := range elems {
@@ -240,8 +237,8 @@ func decodePolicies(data []byte) ([]Policy, error) {
 // an element that is not a JSON object is an error; a bad field is recorded
 // in Policy.Problems and left zero.
 func decodePolicy(elem json.RawMessage, i int) (Policy, error) {
-	if jsonKind(elem) != "an object" {
-		return Policy{}, fmt.Errorf("policy #%d: is %s, want an object", i+1, jsonKind(elem))
+	if jsonfield.Kind(elem) != "an object" {
+		return Policy{}, fmt.Errorf("policy #%d: is %s, want an object", i+1, jsonfield.Kind(elem))
 	}
 	var rp rawPolicy
 	if err := json.Unmarshal(elem, &rp); err != nil {
@@ -252,20 +249,20 @@ func decodePolicy(elem json.RawMessage, i int) (Policy, error) {
 		p.Problems = append(p.Problems, fmt.Sprintf("field %s: %v", field, err))
 	}
 	var err error
-	if p.ID, err = decodeString(rp.ID); err != nil {
+	if p.ID, err = jsonfield.String(rp.ID); err != nil {
 		problem("backup_policy_id", err)
 	}
-	if p.Name, err = decodeString(rp.Name); err != nil {
+	if p.Name, err = jsonfield.String(rp.Name); err != nil {
 		problem("backup_policy_name", err)
 	}
 	if p.ResourceCount, err = decodeInt(rp.Count); err != nil {
 		problem("policy_resource_count", err)
 	}
-	if len(rp.Schedule) == 0 || isNull(rp.Schedule) {
+	if len(rp.Schedule) == 0 || jsonfield.IsNull(rp.Schedule) {
 		return p, nil
 	}
-	if jsonKind(rp.Schedule) != "an object" {
-		problem("scheduled_policy", fmt.Errorf("is %s, want an object", jsonKind(rp.Schedule)))
+	if jsonfield.Kind(rp.Schedule) != "an object" {
+		problem("scheduled_policy", fmt.Errorf("is %s, want an object", jsonfield.Kind(rp.Schedule)))
 		return p, nil
 	}
 	var rs rawSchedule
@@ -279,7 +276,7 @@ func decodePolicy(elem json.RawMessage, i int) (Policy, error) {
 	// every bad one is reported; any bad one leaves all three zero.
 	var sched Schedule
 	runOK := true
-	if start, err := decodeString(rs.StartTime); err != nil {
+	if start, err := jsonfield.String(rs.StartTime); err != nil {
 		sproblem("start_time", err)
 		runOK = false
 	} else if sched.StartTimes, err = parseStartTimes(start); err != nil {
@@ -295,7 +292,7 @@ func decodePolicy(elem json.RawMessage, i int) (Policy, error) {
 	} else {
 		sched.FrequencyDays = freq
 	}
-	if week, err := decodeStringList(rs.WeekFrequency); err != nil {
+	if week, err := jsonfield.StringList(rs.WeekFrequency); err != nil {
 		sproblem("week_frequency", err)
 		runOK = false
 	} else if sched.Weekdays, err = parseWeekdays(week); err != nil {
@@ -306,10 +303,10 @@ func decodePolicy(elem json.RawMessage, i int) (Policy, error) {
 		sched = Schedule{}
 	}
 	tzRaw, tzField := rs.TimeZone, "scheduled_policy.time_zone"
-	if len(tzRaw) == 0 || isNull(tzRaw) {
+	if len(tzRaw) == 0 || jsonfield.IsNull(tzRaw) {
 		tzRaw, tzField = rp.TimeZone, "time_zone"
 	}
-	if tz, err := decodeString(tzRaw); err != nil {
+	if tz, err := jsonfield.String(tzRaw); err != nil {
 		problem(tzField, fmt.Errorf("%w; assuming UTC", err))
 	} else if sched.Zone, err = parseZone(tz); err != nil {
 		problem(tzField, fmt.Errorf("%w; assuming UTC", err))
@@ -332,10 +329,10 @@ func decodePolicy(elem json.RawMessage, i int) (Policy, error) {
 			sproblem(f.name, err)
 		}
 	}
-	if sched.KeepFirstBackupOfMonth, err = decodeFlag(rs.RemainFirst, "Y"); err != nil {
+	if sched.KeepFirstBackupOfMonth, err = jsonfield.Flag(rs.RemainFirst, "Y"); err != nil {
 		sproblem("remain_first_backup_of_curMonth", err)
 	}
-	if p.Enabled, err = decodeFlag(rs.Status, "ON"); err != nil {
+	if p.Enabled, err = jsonfield.Flag(rs.Status, "ON"); err != nil {
 		sproblem("status", err)
 	}
 	p.Schedule = sched
@@ -348,132 +345,8 @@ func isTypeError(err error) bool {
 	return errors.As(err, &te)
 }
 
-// isNull reports whether raw is the JSON literal null.
-func isNull(raw json.RawMessage) bool {
-	return string(bytes.TrimSpace(raw)) == "null"
-}
-
-// jsonKind names the kind of a JSON value for error messages.
-func jsonKind(raw json.RawMessage) string {
-	raw = bytes.TrimSpace(raw)
-	if len(raw) == 0 {
-		return "missing"
-	}
-	switch raw[0] {
-	case '{':
-		return "an object"
-	case '[':
-		return "an array"
-	case '"':
-		return "a string"
-	case 't', 'f':
-		return "a boolean"
-	case 'n':
-		return "null"
-	}
-	return "a number"
-}
-
-// decodeString accepts a JSON string, null or nothing ("").
-func decodeString(raw json.RawMessage) (string, error) {
-	if len(raw) == 0 || isNull(raw) {
-		return "", nil
-	}
-	var s string
-	if err := json.Unmarshal(raw, &s); err != nil {
-		return "", fmt.Errorf("is %s, want a string", jsonKind(raw))
-	}
-	return s, nil
-}
-
-// decodeCode accepts a JSON string, a number (kept as its literal text), null
-// or nothing ("").
-func decodeCode(raw json.RawMessage) (string, error) {
-	if len(raw) == 0 || isNull(raw) {
-		return "", nil
-	}
-	if jsonKind(raw) == "a number" {
-		var n json.Number
-		if err := json.Unmarshal(raw, &n); err != nil {
-			return "", fmt.Errorf("is %s, want a string or a number", jsonKind(raw))
-		}
-		return n.String(), nil
-	}
-	return decodeStringOr(raw, "a string or a number")
-}
-
-// decodeStringOr is decodeString with a custom expectation in the error.
-func decodeStringOr(raw json.RawMessage, want string) (string, error) {
-	var s string
-	if err := json.Unmarshal(raw, &s); err != nil {
-		return "", fmt.Errorf("is %s, want %s", jsonKind(raw), want)
-	}
-	return s, nil
-}
-
-// decodeInt accepts an integral JSON number, a string holding an integer
-// (surrounding spaces allowed, "" is 0), null or nothing (0).
+// decodeInt is jsonfield.Int within 32 bits, the range of VBS's counts.
 func decodeInt(raw json.RawMessage) (int, error) {
-	if len(raw) == 0 || isNull(raw) {
-		return 0, nil
-	}
-	var text string
-	switch jsonKind(raw) {
-	case "a number":
-		text = string(bytes.TrimSpace(raw))
-	case "a string":
-		s, _ := decodeString(raw)
-		text = strings.TrimSpace(s)
-		if text == "" {
-			return 0, nil
-		}
-	default:
-		return 0, fmt.Errorf("is %s, want an integer", jsonKind(raw))
-	}
-	if n, err := strconv.ParseInt(text, 10, 32); err == nil {
-		return int(n), nil
-	}
-	f, err := strconv.ParseFloat(text, 64)
-	if err != nil || f != math.Trunc(f) || math.Abs(f) > math.MaxInt32 {
-		return 0, fmt.Errorf("cannot use %q as an integer", hwcloud.Truncate(text, 40))
-	}
-	return int(f), nil
-}
-
-// decodeFlag accepts a JSON string (true when it equals truth, ignoring case
-// and surrounding spaces), a boolean, null or nothing (false).
-func decodeFlag(raw json.RawMessage, truth string) (bool, error) {
-	if len(raw) == 0 || isNull(raw) {
-		return false, nil
-	}
-	switch jsonKind(raw) {
-	case "a boolean":
-		var b bool
-		err := json.Unmarshal(raw, &b)
-		return b, err
-	case "a string":
-		s, _ := decodeString(raw)
-		return strings.EqualFold(strings.TrimSpace(s), truth), nil
-	}
-	return false, fmt.Errorf("is %s, want a string", jsonKind(raw))
-}
-
-// decodeStringList accepts an array of strings, one comma-separated string,
-// null or nothing.
-func decodeStringList(raw json.RawMessage) ([]string, error) {
-	if len(raw) == 0 || isNull(raw) {
-		return nil, nil
-	}
-	switch jsonKind(raw) {
-	case "a string":
-		s, _ := decodeString(raw)
-		return strings.Split(s, ","), nil
-	case "an array":
-		var list []string
-		if err := json.Unmarshal(raw, &list); err != nil {
-			return nil, errors.New("want an array of strings")
-		}
-		return list, nil
-	}
-	return nil, fmt.Errorf("is %s, want an array of strings", jsonKind(raw))
+	n, err := jsonfield.Int(raw, 32)
+	return int(n), err
 }

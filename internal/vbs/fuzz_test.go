@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/vbs-exporter/vbs_exporter/internal/jsonfield"
 )
 
 func FuzzDecodeTasksPage(f *testing.F) {
@@ -67,7 +69,7 @@ func FuzzDecodePolicies(f *testing.F) {
 		wellFormed := json.Unmarshal(data, &body) == nil && body.Policies != nil
 		if wellFormed {
 			for _, elem := range *body.Policies {
-				wellFormed = wellFormed && jsonKind(elem) == "an object"
+				wellFormed = wellFormed && jsonfield.Kind(elem) == "an object"
 			}
 		}
 		if err != nil {
