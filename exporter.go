@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/go-kit/log"
 	"github.com/go-kit/log/level"
@@ -22,6 +23,9 @@ import (
 type exporter struct {
 	api    *collector.APIMetrics
 	logger log.Logger
+	// now is the clock of every target built: the collector's and the IAM
+	// token's expiry.
+	now func() time.Time
 
 	mu      sync.RWMutex
 	targets map[string]*builtTarget
@@ -33,8 +37,12 @@ type builtTarget struct {
 	target *collector.Target
 }
 
-func newExporter(api *collector.APIMetrics, logger log.Logger) *exporter {
-	return &exporter{api: api, logger: logger, targets: make(map[string]*builtTarget)}
+// newExporter returns an exporter with no targets; now nil means time.Now.
+func newExporter(api *collector.APIMetrics, logger log.Logger, now func() time.Time) *exporter {
+	if now == nil {
+		now = time.Now
+	}
+	return &exporter{api: api, logger: logger, now: now, targets: make(map[string]*builtTarget)}
 }
 
 // apply switches to cfg. It is called after every successful (re)load, one
@@ -51,7 +59,7 @@ func (e *exporter) apply(cfg *config.Config) {
 		if old, ok := prev[tc.Name]; ok && reflect.DeepEqual(old.cfg, tc) {
 			next[tc.Name] = old
 		} else {
-			t, err := buildTarget(tc, e.api, e.logger)
+			t, err := buildTarget(tc, e.api, e.logger, e.now)
 			if err != nil {
 				// Validation has already accepted the config, so this is a
 				// programming error; keep serving the other targets.
@@ -105,8 +113,10 @@ func (e *exporter) get(name string) (*collector.Target, bool) {
 	return bt.target, true
 }
 
-// buildTarget makes the API client and the collector target for tc.
-func buildTarget(tc config.Target, api *collector.APIMetrics, logger log.Logger) (*collector.Target, error) {
+// buildTarget makes the API client and the collector target for tc, both on
+// the clock now. (Request signing stays on the wall clock: the server checks
+// the signature's time.)
+func buildTarget(tc config.Target, api *collector.APIMetrics, logger log.Logger, now func() time.Time) (*collector.Target, error) {
 	// Every request is counted (vbs_api_*) and, during a debug refresh,
 	// recorded for /probe?debug=true.
 	requests := collector.NewRequestRecorder()
@@ -128,6 +138,7 @@ func buildTarget(tc config.Target, api *collector.APIMetrics, logger log.Logger)
 			User:        c.User,
 			Password:    string(c.Password),
 			ProjectID:   tc.ProjectID,
+			Now:         now,
 			// No Observer: the client reports the token requests it
 			// triggers itself; a second observer would count them twice.
 		})
@@ -175,5 +186,6 @@ func buildTarget(tc config.Target, api *collector.APIMetrics, logger log.Logger)
 		MinRefreshInterval: tc.MinRefreshInterval,
 		Logger:             log.With(logger, "component", "collector"),
 		Requests:           requests,
+		Now:                now,
 	}), nil
 }

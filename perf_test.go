@@ -115,7 +115,7 @@ func perfServer(tb testing.TB, sim perfSim, naive bool) (*httptest.Server, *coll
 	api := collector.NewAPIMetrics()
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(api, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	ex := newExporter(api, log.NewNopLogger())
+	ex := newExporter(api, log.NewNopLogger(), nil)
 	client, err := vbs.New(vbs.Options{
 		Region: "cn-north-4", Endpoint: sim.url, ProjectID: sim.project,
 		Auth: hwcloud.NewAKSK(sim.ak, sim.sk, ""), PageSize: 100, Observer: api.Observer("bench"),

@@ -146,8 +146,8 @@ type relEnv struct {
 	h       *handlers
 	mux     http.Handler
 	ex      *exporter
-	// tokenIssued is about when the iam target last fetched a token.
-	tokenIssued time.Time
+	// clock is the targets' clock: the IAM token ages by advancing it.
+	clock *fakeClock
 }
 
 type relEnvOptions struct {
@@ -167,7 +167,7 @@ func relScenario(now time.Time, seed int64) vbstest.Scenario {
 
 func newRelEnv(t testing.TB, sink *relSink, o relEnvOptions) *relEnv {
 	t.Helper()
-	e := &relEnv{t: t, sink: sink, dir: t.TempDir(), logs: &relLogBuf{}}
+	e := &relEnv{t: t, sink: sink, dir: t.TempDir(), logs: &relLogBuf{}, clock: &fakeClock{}}
 	e.now = time.Now().UTC().Add(-time.Hour).Truncate(time.Second)
 
 	simA := vbstest.NewServer(vbstest.Options{
@@ -208,6 +208,7 @@ func newRelEnv(t testing.TB, sink *relSink, o relEnvOptions) *relEnv {
 		timeoutOffset:  500 * time.Millisecond,
 		defaultTimeout: 10 * time.Second,
 		maxRequests:    o.maxRequests,
+		now:            e.clock.now,
 	})
 	if err != nil {
 		t.Fatalf("loading the config: %v", err)
@@ -696,18 +697,14 @@ func relCases() []relCase {
 // scrape: the token is expired on the simulator and old enough (5 s) for the
 // client to discard it on the 401.
 func relForceTokenFetch(e *relEnv) {
-	time.Sleep(relTokenAge(e))
+	relAgeToken(e)
 	e.iam.sim.ExpireTokens()
 }
 
-// relTokenAge is how long to wait after the baseline scrape so that the
-// client's token is older than its 5 s minimum age for renewal.
-func relTokenAge(e *relEnv) time.Duration {
-	issued := e.tokenIssued
-	if d := 5100*time.Millisecond - time.Since(issued); d > 0 {
-		return d
-	}
-	return 0
+// relAgeToken advances the targets' clock past the client's 5 s minimum
+// token age for renewal, as waiting after the baseline scrape would.
+func relAgeToken(e *relEnv) {
+	e.clock.advance(5100 * time.Millisecond)
 }
 
 // relCheckDelta checks that n successful jobs were added to the policy's
@@ -910,7 +907,6 @@ func relRunCase(t *testing.T, e *relEnv, c relCase) {
 			t.Fatalf("baseline: policy %s not refreshed\n%s", q, e.logs.String())
 		}
 	}
-	e.tokenIssued = time.Now()
 	c.setup(e, rt, p)
 
 	var bodies []string
@@ -1170,7 +1166,6 @@ func relWrongSK(t *testing.T, e *relEnv) {
 func relTokenExpiredBetweenScrapes(t *testing.T, e *relEnv) {
 	rt := e.iam
 	baseline := e.scrape("")
-	e.tokenIssued = time.Now()
 	relForceTokenFetch(e)
 	iamBefore := rt.sim.Requests(vbstest.OpIAMToken)
 	body := e.scrape("")
@@ -1197,8 +1192,7 @@ func relTokenExpiresMidWalk(t *testing.T, e *relEnv) {
 	rt := e.iam
 	p := rt.policies[0]
 	e.scrape("")
-	e.tokenIssued = time.Now()
-	time.Sleep(relTokenAge(e))
+	relAgeToken(e)
 	e.addJobs(rt, p, 15, nil)
 	rt.sim.AddFault(vbstest.Fault{Kind: vbstest.FaultLatency, Operation: vbstest.OpListTasks, PolicyID: p, Latency: 300 * time.Millisecond, Times: 2})
 	tasksBefore := rt.sim.Requests(vbstest.OpListTasks)
@@ -1241,8 +1235,7 @@ func relTokenExpiresMidWalk(t *testing.T, e *relEnv) {
 func relTokenRenewalRefused(t *testing.T, e *relEnv) {
 	rt := e.iam
 	baseline := e.scrape("")
-	e.tokenIssued = time.Now()
-	time.Sleep(relTokenAge(e))
+	relAgeToken(e)
 	rt.sim.RevokeTokens()
 	rt.sim.AddFault(vbstest.Fault{Kind: vbstest.FaultStatus, Status: http.StatusUnauthorized, Operation: vbstest.OpIAMToken})
 	for i := range 2 {
