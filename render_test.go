@@ -203,10 +203,10 @@ func TestRenderMatchesPromhttp(t *testing.T) {
 // does not get its API request series back when that refresh ends.
 func TestRemovedTargetLateRefresh(t *testing.T) {
 	dir := t.TempDir()
-	sim := e2eSim(t, dir)
+	sim := simWithKeyFile(t, dir)
 	sim.Load(vbstest.Generate(vbstest.GenOptions{Policies: 1, Disks: 2, Days: 2, Seed: 1, Now: time.Now().Add(-time.Hour), Schedules: perfDaily}))
 	cfg := filepath.Join(dir, "vbs.yml")
-	e2eWrite(t, cfg, "targets:\n"+e2eTarget("kept", sim, "")+e2eTarget("gone", sim, ""))
+	writeFile(t, cfg, "targets:\n"+simTargetYAML("kept", sim, "")+simTargetYAML("gone", sim, ""))
 	a, err := newApp(appOptions{configFile: cfg, lookupEnv: htNoEnv, logger: log.NewNopLogger(), telemetryPath: "/metrics",
 		timeoutOffset: 500 * time.Millisecond, defaultTimeout: 10 * time.Second})
 	if err != nil {
@@ -220,7 +220,7 @@ func TestRemovedTargetLateRefresh(t *testing.T) {
 	rec := httptest.NewRecorder()
 	a.mux.ServeHTTP(rec, httptest.NewRequestWithContext(ctx, http.MethodGet, "/probe?target=gone", nil))
 	cancel()
-	e2eWrite(t, cfg, "targets:\n"+e2eTarget("kept", sim, ""))
+	writeFile(t, cfg, "targets:\n"+simTargetYAML("kept", sim, ""))
 	if err := a.reload(); err != nil {
 		t.Fatal(err)
 	}
@@ -252,11 +252,11 @@ func TestScrapeWriteDeadline(t *testing.T) {
 		t.Skip("waits for the write deadline")
 	}
 	dir := t.TempDir()
-	sim := e2eSim(t, dir)
+	sim := simWithKeyFile(t, dir)
 	// 5,000 disks: an answer (~9 MB) larger than the loopback socket buffers.
 	sim.Load(vbstest.Generate(vbstest.GenOptions{Policies: 10, Disks: 500, Days: 2, Seed: 1, Now: time.Now().Add(-time.Hour), Schedules: perfDaily}))
 	cfg := filepath.Join(dir, "vbs.yml")
-	e2eWrite(t, cfg, "targets:\n"+e2eTarget("big", sim, "    page_size: 100\n"))
+	writeFile(t, cfg, "targets:\n"+simTargetYAML("big", sim, "    page_size: 100\n"))
 	a, err := newApp(appOptions{configFile: cfg, lookupEnv: htNoEnv, logger: log.NewNopLogger(), telemetryPath: "/metrics",
 		timeoutOffset: 500 * time.Millisecond, defaultTimeout: time.Minute})
 	if err != nil {

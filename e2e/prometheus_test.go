@@ -58,7 +58,6 @@ func TestPrometheusAlertmanager(t *testing.T) {
 	flaky, stagingURL := newFlakyProxy(t, staging.URL(), 4)
 
 	// 2. The exporter.
-	exporterBin := buildExporter(t)
 	exporterAddr := freeAddr(t)
 	exporter := startProc(t, "vbs_exporter", exporterBin,
 		"--config.file="+writeExporterConfig(t, map[string]*vbstest.Server{"prod": prod, "staging": staging},
