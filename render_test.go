@@ -119,6 +119,7 @@ func renderBody(t *testing.T, rec *httptest.ResponseRecorder) []byte {
 // it negotiates, for /metrics and /probe; a refresh that changed nothing
 // renders nothing anew, and one that changed a job renders again.
 func TestRenderMatchesPromhttp(t *testing.T) {
+	t.Parallel()
 	e, h, mux := renderEnv(t)
 	accepts := []string{
 		"",
@@ -202,6 +203,7 @@ func TestRenderMatchesPromhttp(t *testing.T) {
 // TestRemovedTargetLateRefresh: a target removed while its refresh runs
 // does not get its API request series back when that refresh ends.
 func TestRemovedTargetLateRefresh(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	sim := simWithKeyFile(t, dir)
 	sim.Load(vbstest.Generate(vbstest.GenOptions{Policies: 1, Disks: 2, Days: 2, Seed: 1, Now: time.Now().Add(-time.Hour), Schedules: perfDaily}))
@@ -248,6 +250,7 @@ func TestRemovedTargetLateRefresh(t *testing.T) {
 // once the scrape timeout plus the margin has passed, instead of holding it
 // (and its goroutine) for the server's 3-minute write timeout.
 func TestScrapeWriteDeadline(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("waits for the write deadline")
 	}

@@ -158,6 +158,7 @@ func TestDebugProbe(t *testing.T) {
 // with the timeout's error; a debug refresh that waits in vain for a refresh
 // already under way says so and shows what was known.
 func TestDebugProbeTimeout(t *testing.T) {
+	// Not parallel: it waits on wall-clock deadlines.
 	e := newHTEnv(t, htOptions{})
 	e.simA.AddFault(vbstest.Fault{Kind: vbstest.FaultHang, Operation: vbstest.OpListPolicies})
 	oneSecond := http.Header{"X-Prometheus-Scrape-Timeout-Seconds": {"1"}}
@@ -287,6 +288,7 @@ func TestMetricsTargetsFlag(t *testing.T) {
 // the token it gets, whose request is in the debug output) are refreshed,
 // failing and not, and everything served is scanned like the fault suite's.
 func TestDebugAndStatusLeakNoSecret(t *testing.T) {
+	t.Parallel()
 	sink := &relSink{}
 	t.Run("serve", func(t *testing.T) {
 		e := newRelEnv(t, sink, relEnvOptions{})
