@@ -261,11 +261,7 @@ func TestReloadRebuildsReleaseConnections(t *testing.T) {
 		writeFile(t, cfg, "targets:\n"+simTargetYAML("rebuilt", sim, fmt.Sprintf("    page_size: %d\n", 10+i%2)))
 	}
 	write(0)
-	a, err := newApp(appOptions{configFile: cfg, lookupEnv: htNoEnv, logger: log.NewNopLogger(), telemetryPath: "/metrics",
-		timeoutOffset: 500 * time.Millisecond, defaultTimeout: 10 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
+	a := newTestApp(t, cfg, testAppOptions{defaultTimeout: 10 * time.Second}).app
 	probe := func() {
 		rec := httptest.NewRecorder()
 		a.mux.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/probe?target=rebuilt", nil))

@@ -25,7 +25,7 @@ import (
 // TestMethodsNotAllowed: every route answers only its methods; any other
 // gets 405 with an Allow header and calls no API.
 func TestMethodsNotAllowed(t *testing.T) {
-	e := newHTEnv(t, htOptions{})
+	e := newAlphaBetaApp(t, testAppOptions{})
 	routes := []struct {
 		path  string
 		allow string
@@ -67,11 +67,11 @@ func TestMethodsNotAllowed(t *testing.T) {
 	}
 }
 
-// renderEnv serves htEnv's targets through handlers whose own metrics do
+// renderEnv serves newAlphaBetaApp's targets through handlers whose own metrics do
 // not change between two gathers (no Go runtime collector), so that an
 // answer can be compared with promhttp's.
-func renderEnv(t *testing.T) (*htEnv, *handlers, http.Handler) {
-	e := newHTEnv(t, htOptions{})
+func renderEnv(t *testing.T) (*testApp, *handlers, http.Handler) {
+	e := newAlphaBetaApp(t, testAppOptions{})
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(versioncollector.NewCollector("vbs_exporter"), e.ex.api)
 	h := &handlers{ex: e.ex, safe: e.safe, gatherer: reg, logger: log.NewNopLogger(), reload: func() error { return nil },
@@ -209,11 +209,7 @@ func TestRemovedTargetLateRefresh(t *testing.T) {
 	sim.Load(vbstest.Generate(vbstest.GenOptions{Policies: 1, Disks: 2, Days: 2, Seed: 1, Now: time.Now().Add(-time.Hour), Schedules: perfDaily}))
 	cfg := filepath.Join(dir, "vbs.yml")
 	writeFile(t, cfg, "targets:\n"+simTargetYAML("kept", sim, "")+simTargetYAML("gone", sim, ""))
-	a, err := newApp(appOptions{configFile: cfg, lookupEnv: htNoEnv, logger: log.NewNopLogger(), telemetryPath: "/metrics",
-		timeoutOffset: 500 * time.Millisecond, defaultTimeout: 10 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
+	a := newTestApp(t, cfg, testAppOptions{defaultTimeout: 10 * time.Second}).app
 	gone, _ := a.ex.get("gone")
 	sim.SetLatency(300 * time.Millisecond)
 	// The scraper hangs up at once; the refresh goes on in the background.
@@ -260,11 +256,7 @@ func TestScrapeWriteDeadline(t *testing.T) {
 	sim.Load(vbstest.Generate(vbstest.GenOptions{Policies: 10, Disks: 500, Days: 2, Seed: 1, Now: time.Now().Add(-time.Hour), Schedules: perfDaily}))
 	cfg := filepath.Join(dir, "vbs.yml")
 	writeFile(t, cfg, "targets:\n"+simTargetYAML("big", sim, "    page_size: 100\n"))
-	a, err := newApp(appOptions{configFile: cfg, lookupEnv: htNoEnv, logger: log.NewNopLogger(), telemetryPath: "/metrics",
-		timeoutOffset: 500 * time.Millisecond, defaultTimeout: time.Minute})
-	if err != nil {
-		t.Fatal(err)
-	}
+	a := newTestApp(t, cfg, testAppOptions{defaultTimeout: time.Minute}).app
 	closed := make(chan string, 16)
 	ts := httptest.NewUnstartedServer(a.mux)
 	ts.Config = newServer(a.mux)
