@@ -1349,7 +1349,7 @@ func relTargets(t testing.TB, body string) []string {
 	return out
 }
 
-// TestConcurrentScrapesAndReloads: 50 clients scrape /metrics, /probe and
+// TestConcurrentScrapesAndReloads: 24 clients scrape /metrics, /probe and
 // /config while the configuration is switched back and forth between two
 // valid files and reloaded through POST /-/reload. Run under -race: no data
 // race, every answer 200 and parseable, every /metrics answer shows exactly
@@ -1374,7 +1374,7 @@ func TestConcurrentScrapesAndReloads(t *testing.T) {
 		writeFile(t, path, c)
 	}
 
-	const clients, rounds = 50, 4
+	const clients, rounds = 24, 4
 	var wg sync.WaitGroup
 	stop := make(chan struct{})
 	reloads := 0

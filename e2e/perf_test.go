@@ -43,6 +43,7 @@ func perfRSS(t testing.TB, pid int) int64 {
 // uncompressed and never read do not make a real scrape fail or miss its
 // deadline, and raise the binary's RSS by at most 48 MiB at 1,000 disks.
 func TestSlowClientsDoNotStarveScrapes(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("builds and runs the binary")
 	}

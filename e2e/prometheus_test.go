@@ -33,6 +33,7 @@ const (
 )
 
 func TestPrometheusAlertmanager(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("end-to-end test with Prometheus and Alertmanager; skipped with -short")
 	}

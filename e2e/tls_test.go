@@ -110,6 +110,7 @@ func tlsFreeAddr(t *testing.T) string {
 }
 
 func TestTLSBasicAuthEndToEnd(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("builds and runs the binary; skipped with -short")
 	}
