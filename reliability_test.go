@@ -187,12 +187,45 @@ func (e *testApp) scrapeAll(timeout string) string {
 // relParse parses a text exposition.
 func relParse(t testing.TB, body string) map[string]*dto.MetricFamily {
 	t.Helper()
+	if mfs, ok := relParsed.get(body); ok {
+		return mfs
+	}
 	p := expfmt.NewTextParser(model.UTF8Validation)
 	mfs, err := p.TextToMetricFamilies(strings.NewReader(body))
 	if err != nil {
 		t.Fatalf("the exposition does not parse: %v\n%s", err, body)
 	}
+	relParsed.put(body, mfs)
 	return mfs
+}
+
+// relParsed remembers the last expositions parsed: the cases read many
+// values from each body, and parsing it again for each (under -race) was
+// most of the fault suite's CPU time. Callers only read the result.
+var relParsed = &parseCache{max: 64}
+
+// parseCache maps exposition bodies to their parsed families; it forgets
+// everything when it holds max bodies.
+type parseCache struct {
+	mu  sync.Mutex
+	max int
+	m   map[string]map[string]*dto.MetricFamily
+}
+
+func (c *parseCache) get(body string) (map[string]*dto.MetricFamily, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	mfs, ok := c.m[body]
+	return mfs, ok
+}
+
+func (c *parseCache) put(body string, mfs map[string]*dto.MetricFamily) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m) >= c.max {
+		c.m = make(map[string]map[string]*dto.MetricFamily)
+	}
+	c.m[body] = mfs
 }
 
 // relValue returns the value of the sample of name whose labels include the

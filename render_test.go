@@ -252,8 +252,10 @@ func TestScrapeWriteDeadline(t *testing.T) {
 	}
 	dir := t.TempDir()
 	sim := simWithKeyFile(t, dir)
-	// 5,000 disks: an answer (~9 MB) larger than the loopback socket buffers.
-	sim.Load(vbstest.Generate(vbstest.GenOptions{Policies: 10, Disks: 500, Days: 2, Seed: 1, Now: time.Now().Add(-time.Hour), Schedules: perfDaily}))
+	// 400 disks: an answer (~0.6 MB) far larger than the socket buffers,
+	// which both ends set small (the server's below), so that the server's
+	// write blocks as it would on a big answer with default buffers.
+	sim.Load(vbstest.Generate(vbstest.GenOptions{Policies: 2, Disks: 200, Days: 2, Seed: 1, Now: time.Now().Add(-time.Hour), Schedules: perfDaily}))
 	cfg := filepath.Join(dir, "vbs.yml")
 	writeFile(t, cfg, "targets:\n"+simTargetYAML("big", sim, "    page_size: 100\n"))
 	a := newTestApp(t, cfg, testAppOptions{defaultTimeout: time.Minute}).app
@@ -265,6 +267,7 @@ func TestScrapeWriteDeadline(t *testing.T) {
 			closed <- c.RemoteAddr().String()
 		}
 	}
+	ts.Listener = smallSendBufferListener{ts.Listener}
 	ts.Start()
 	defer ts.Close()
 	client := &http.Client{Transport: &http.Transport{}}
@@ -300,4 +303,17 @@ func TestScrapeWriteDeadline(t *testing.T) {
 			t.Fatalf("the server still holds a connection that has read nothing of a %d-byte answer after 60 s (scrape timeout 1 s)", full)
 		}
 	}
+}
+
+// smallSendBufferListener accepts TCP connections with a 4 KiB send buffer,
+// so that a client that reads nothing blocks the server's write within
+// kilobytes, not the megabytes of an autotuned loopback socket.
+type smallSendBufferListener struct{ net.Listener }
+
+func (l smallSendBufferListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if tc, ok := c.(*net.TCPConn); ok {
+		_ = tc.SetWriteBuffer(4096)
+	}
+	return c, err
 }
