@@ -77,7 +77,8 @@ mixin:
 check-mixin:
 	GO=$(GO) ./mixin/check.sh
 
-## e2e: only the end-to-end test with real Prometheus and Alertmanager (also part of unit).
+## e2e: only the tests of the built binary (e2e/: on the simulator, TLS, real Prometheus
+## and Alertmanager), built once in TestMain (also part of unit).
 e2e:
 	$(GO) test -race -count=1 -v ./e2e/
 

@@ -32,7 +32,7 @@ func TestReloadKeepsAKBackoff(t *testing.T) {
 				SecretKey: config.Secret(secretKey), Source: config.SourceEnv}}
 	}
 	gates := hwcloud.NewAKSKGates()
-	e := newExporter(collector.NewAPIMetrics(), gates, log.NewNopLogger())
+	e := newExporter(collector.NewAPIMetrics(), gates, log.NewNopLogger(), nil)
 	scrape := func(name string) (*collector.Snapshot, int) {
 		t.Helper()
 		tg, ok := e.get(name)

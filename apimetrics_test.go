@@ -10,8 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/go-kit/log"
-
 	"github.com/vbs-exporter/vbs_exporter/internal/vbs/vbstest"
 )
 
@@ -38,11 +36,7 @@ func TestAPIMetricsCountEachRequestOnce(t *testing.T) {
 		}
 	}
 	write("targets:\n" + target("iam"))
-	app, err := newApp(appOptions{configFile: cfg, lookupEnv: func(string) (string, bool) { return "", false },
-		logger: log.NewNopLogger(), telemetryPath: "/metrics", timeoutOffset: 500 * time.Millisecond, defaultTimeout: 10 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
+	app := newTestApp(t, cfg, testAppOptions{defaultTimeout: 10 * time.Second}).app
 	scrape := func() string {
 		rec := httptest.NewRecorder()
 		app.mux.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))

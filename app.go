@@ -31,6 +31,9 @@ type appOptions struct {
 	// serve the exporter's own metrics only, leaving the targets (and their
 	// API request metrics) to /probe; by default it serves both.
 	ownMetricsOnly bool
+	// now is the targets' clock (collector and IAM token expiry); nil means
+	// time.Now. Tests inject a fake one.
+	now func() time.Time
 }
 
 // app is the running exporter: its own registry, the live configuration,
@@ -61,7 +64,7 @@ func newApp(o appOptions) (*app, error) {
 
 	// The AK/SK back-off gates live as long as the app: targets that share
 	// a key share its refusal budget, and a reload keeps it.
-	a := &app{opts: o, registry: reg, safe: config.NewSafeConfig(reg), ex: newExporter(api, hwcloud.NewAKSKGates(), o.logger)}
+	a := &app{opts: o, registry: reg, safe: config.NewSafeConfig(reg), ex: newExporter(api, hwcloud.NewAKSKGates(), o.logger, o.now)}
 	a.safe.OnReload(a.ex.apply)
 	a.safe.OnReload(func(c *config.Config) { logWarnings(o.logger, c) })
 	if err := a.safe.ReloadConfig(o.configFile, o.lookupEnv); err != nil {

@@ -21,7 +21,7 @@ import (
 )
 
 // The CLI tests call run and parseFlags in process, with buffers for stdout
-// and stderr; e2e_test.go runs the built binary for the same contract.
+// and stderr; e2e/binary_test.go runs the built binary for the same contract.
 
 // runCLI runs the exporter's main logic with args and returns its exit code
 // and output. It must only be used for invocations that exit by themselves.

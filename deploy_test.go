@@ -186,6 +186,7 @@ func TestDeploymentMemoryCommentAgreesWithREADME(t *testing.T) {
 // Secret whose generated name the Deployment uses; without them it fails
 // naming the missing file.
 func TestKustomizeBuild(t *testing.T) {
+	t.Parallel()
 	kubectl, err := exec.LookPath("kubectl")
 	if err != nil {
 		t.Skip("SKIPPED: kubectl is not on PATH, so the kustomization was not built (TestKustomizationMakesWhatThePodNeeds still checks its parts)")

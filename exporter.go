@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/go-kit/log"
 	"github.com/go-kit/log/level"
@@ -26,6 +27,9 @@ type exporter struct {
 	// gates holds the AK/SK refusal back-off per set of credentials, shared
 	// by the targets that use them and kept across reloads.
 	gates *hwcloud.AKSKGates
+	// now is the clock of every target built: the collector's and the IAM
+	// token's expiry.
+	now func() time.Time
 
 	mu      sync.RWMutex
 	targets map[string]*builtTarget
@@ -38,10 +42,13 @@ type builtTarget struct {
 	auth   hwcloud.Authenticator
 }
 
-// newExporter returns an exporter whose AK/SK targets take their back-off
-// gates from gates.
-func newExporter(api *collector.APIMetrics, gates *hwcloud.AKSKGates, logger log.Logger) *exporter {
-	return &exporter{api: api, gates: gates, logger: logger, targets: make(map[string]*builtTarget)}
+// newExporter returns an exporter with no targets whose AK/SK targets take
+// their back-off gates from gates; now nil means time.Now.
+func newExporter(api *collector.APIMetrics, gates *hwcloud.AKSKGates, logger log.Logger, now func() time.Time) *exporter {
+	if now == nil {
+		now = time.Now
+	}
+	return &exporter{api: api, gates: gates, logger: logger, now: now, targets: make(map[string]*builtTarget)}
 }
 
 // apply switches to cfg. It is called after every successful (re)load, one
@@ -58,7 +65,7 @@ func (e *exporter) apply(cfg *config.Config) {
 		if old, ok := prev[tc.Name]; ok && reflect.DeepEqual(old.cfg, tc) {
 			next[tc.Name] = old
 		} else {
-			t, auth, err := buildTarget(tc, e.api, e.gates, e.logger)
+			t, auth, err := buildTarget(tc, e.api, e.gates, e.logger, e.now)
 			if err != nil {
 				// Validation has already accepted the config, so this is a
 				// programming error; keep serving the other targets.
@@ -121,9 +128,10 @@ func (e *exporter) get(name string) (*collector.Target, bool) {
 
 // buildTarget makes the target's source (the service's API client, see
 // buildSource) and the collector target, which holds the job store, for tc,
-// and returns the Authenticator they share. AK/SK credentials take their
-// back-off gate from gates.
-func buildTarget(tc config.Target, api *collector.APIMetrics, gates *hwcloud.AKSKGates, logger log.Logger) (*collector.Target, hwcloud.Authenticator, error) {
+// both on the clock now, and returns the Authenticator they share. AK/SK
+// credentials take their back-off gate from gates. (Request signing stays on
+// the wall clock: the server checks the signature's time.)
+func buildTarget(tc config.Target, api *collector.APIMetrics, gates *hwcloud.AKSKGates, logger log.Logger, now func() time.Time) (*collector.Target, hwcloud.Authenticator, error) {
 	// Every request is counted (vbs_api_*) and, during a debug refresh,
 	// recorded for /probe?debug=true.
 	requests := collector.NewRequestRecorder()
@@ -145,6 +153,7 @@ func buildTarget(tc config.Target, api *collector.APIMetrics, gates *hwcloud.AKS
 			User:        c.User,
 			Password:    string(c.Password),
 			ProjectID:   tc.ProjectID,
+			Now:         now,
 			// No Observer: the client reports the token requests it
 			// triggers itself; a second observer would count them twice.
 		})
@@ -185,6 +194,7 @@ func buildTarget(tc config.Target, api *collector.APIMetrics, gates *hwcloud.AKS
 		MinRefreshInterval: tc.MinRefreshInterval,
 		Logger:             log.With(logger, "component", "collector"),
 		Requests:           requests,
+		Now:                now,
 	}), auth, nil
 }
 

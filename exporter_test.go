@@ -89,7 +89,7 @@ func TestApplyRebuildsOnAnyChange(t *testing.T) {
 			t.Fatalf("field %s: no change for kind %s; extend this test", name, v.Kind())
 		}
 
-		e := newExporter(collector.NewAPIMetrics(), hwcloud.NewAKSKGates(), log.NewNopLogger())
+		e := newExporter(collector.NewAPIMetrics(), hwcloud.NewAKSKGates(), log.NewNopLogger(), nil)
 		e.apply(&config.Config{Targets: []config.Target{clone(base)}})
 		before, ok := e.get("a")
 		if !ok {

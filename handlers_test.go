@@ -4,10 +4,8 @@ import (
 	"context"
 	"fmt"
 	"html"
-	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -16,7 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/go-kit/log"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
@@ -45,68 +42,8 @@ const (
 	htPolicyB = "bbbb2222-0000-4000-8000-00000000000b"
 )
 
-// htEnv is one exporter under test.
-type htEnv struct {
-	t          *testing.T
-	simA, simB *vbstest.Server
-	dir        string
-	cfgPath    string
-	base       time.Time // the planted jobs are relative to it
-	safe       *config.SafeConfig
-	ex         *exporter
-	h          *handlers
-	mux        *http.ServeMux
-}
-
-type htOptions struct {
-	maxRequests    int
-	defaultTimeout time.Duration
-	timeoutOffset  time.Duration
-}
-
-func newHTEnv(t *testing.T, o htOptions) *htEnv {
-	t.Helper()
-	if o.defaultTimeout == 0 {
-		o.defaultTimeout = 20 * time.Second
-	}
-	if o.timeoutOffset == 0 {
-		o.timeoutOffset = 500 * time.Millisecond
-	}
-	e := &htEnv{t: t, dir: t.TempDir(), base: time.Now().UTC().Truncate(time.Second)}
-	e.simA = vbstest.NewServer(vbstest.Options{ProjectID: htProjectA, AccessKey: htAKA, SecretKey: htSKA})
-	t.Cleanup(e.simA.Close)
-	e.simB = vbstest.NewServer(vbstest.Options{ProjectID: htProjectB, AccessKey: htAKB, SecretKey: htSKB, SecurityToken: htTokenB})
-	t.Cleanup(e.simB.Close)
-	e.plant()
-
-	if err := os.WriteFile(filepath.Join(e.dir, "alpha_sk"), []byte(htSKA+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	e.cfgPath = filepath.Join(e.dir, "vbs.yml")
-	e.writeConfig(e.config("", ""))
-
-	app, err := newApp(appOptions{
-		configFile:     e.cfgPath,
-		lookupEnv:      htNoEnv,
-		logger:         log.NewNopLogger(),
-		telemetryPath:  "/metrics",
-		timeoutOffset:  o.timeoutOffset,
-		defaultTimeout: o.defaultTimeout,
-		maxRequests:    o.maxRequests,
-		runtimeMetrics: true,
-	})
-	if err != nil {
-		t.Fatalf("loading the config: %v", err)
-	}
-	e.safe, e.ex, e.h, e.mux = app.safe, app.ex, app.handlers, app.mux
-	return e
-}
-
-// htNoEnv is an empty environment: every credential comes from the file.
-func htNoEnv(string) (string, bool) { return "", false }
-
 // plant loads the simulators' policies and jobs.
-func (e *htEnv) plant() {
+func (e *testApp) plant() {
 	b := e.base
 	e.simA.AddPolicy(vbstest.Policy{ID: htPolicyA, Name: "alpha-daily", StartTime: "02:00", Frequency: 1, RetentionNum: 7, Enabled: true, ResourceCount: 3})
 	job := func(n int, res, status string, created time.Time, took time.Duration) vbstest.Job {
@@ -130,9 +67,9 @@ func (e *htEnv) plant() {
 		ResourceID: "vol-b1", ResourceType: "volume", BackupName: "autobk_b1", CreatedAt: b.Add(-30 * time.Hour), FinishedAt: b.Add(-29 * time.Hour)})
 }
 
-// config returns the configuration: alpha and beta, with alphaExtra added
+// alphaBetaConfig returns the configuration: alpha and beta, with alphaExtra added
 // to alpha's settings and extraTargets appended.
-func (e *htEnv) config(alphaExtra, extraTargets string) string {
+func (e *testApp) alphaBetaConfig(alphaExtra, extraTargets string) string {
 	return fmt.Sprintf(`targets:
   - name: alpha
     region: cn-north-4
@@ -155,7 +92,7 @@ func (e *htEnv) config(alphaExtra, extraTargets string) string {
 }
 
 // gammaTarget is a third target, on beta's simulator.
-func (e *htEnv) gammaTarget() string {
+func (e *testApp) gammaTarget() string {
 	return fmt.Sprintf(`  - name: gamma
     region: cn-north-4
     project_id: %s
@@ -167,43 +104,8 @@ func (e *htEnv) gammaTarget() string {
 `, htProjectB, e.simB.URL(), htAKB, htSKB, htTokenB)
 }
 
-func (e *htEnv) writeConfig(text string) {
-	e.t.Helper()
-	if err := os.WriteFile(e.cfgPath, []byte(text), 0o600); err != nil {
-		e.t.Fatal(err)
-	}
-}
-
-// do serves one request and returns the response.
-func (e *htEnv) do(ctx context.Context, method, target string, header http.Header) *http.Response {
-	e.t.Helper()
-	req := httptest.NewRequestWithContext(ctx, method, target, nil)
-	for k, v := range header {
-		req.Header[k] = v
-	}
-	rec := httptest.NewRecorder()
-	e.mux.ServeHTTP(rec, req)
-	return rec.Result()
-}
-
-// get serves a GET and returns the status, the body and the response.
-func (e *htEnv) get(target string) (int, string, *http.Response) {
-	e.t.Helper()
-	return htRead(e.t, e.do(context.Background(), http.MethodGet, target, nil))
-}
-
-func htRead(t testing.TB, resp *http.Response) (int, string, *http.Response) {
-	t.Helper()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	return resp.StatusCode, string(body), resp
-}
-
 // scrape GETs path, requires 200 and returns the body and its parsed samples.
-func (e *htEnv) scrape(path string) (string, htMetrics) {
+func (e *testApp) scrape(path string) (string, htMetrics) {
 	e.t.Helper()
 	code, body, _ := e.get(path)
 	if code != http.StatusOK {
@@ -292,7 +194,7 @@ func (m htMetrics) expect(t testing.TB, want float64, name string, labels ...str
 }
 
 // expectPolicyA checks alpha's planted policy and jobs.
-func (e *htEnv) expectPolicyA(t testing.TB, m htMetrics) {
+func (e *testApp) expectPolicyA(t testing.TB, m htMetrics) {
 	t.Helper()
 	pl := []string{"target", "alpha", "policy_id", htPolicyA, "policy_name", "alpha-daily"}
 	m.expect(t, 1, "vbs_policy_enabled", pl...)
@@ -321,7 +223,7 @@ func (e *htEnv) expectPolicyA(t testing.TB, m htMetrics) {
 }
 
 // expectPolicyB checks beta's planted policy.
-func (e *htEnv) expectPolicyB(t testing.TB, m htMetrics, target string) {
+func (e *testApp) expectPolicyB(t testing.TB, m htMetrics, target string) {
 	t.Helper()
 	pl := []string{"target", target, "policy_id", htPolicyB, "policy_name", "beta-weekly"}
 	m.expect(t, 1, "vbs_policy_enabled", pl...)
@@ -362,7 +264,7 @@ func htLines(body, prefix string) []string {
 }
 
 func TestHandlersProbeRejectsBadQueries(t *testing.T) {
-	e := newHTEnv(t, htOptions{})
+	e := newAlphaBetaApp(t, testAppOptions{})
 	long := "target=" + strings.Repeat("a", 506) // 513 bytes
 	for _, tc := range []struct {
 		name, query, want string
@@ -406,7 +308,8 @@ func TestHandlersProbeRejectsBadQueries(t *testing.T) {
 }
 
 func TestHandlersProbeServesOneTarget(t *testing.T) {
-	e := newHTEnv(t, htOptions{})
+	t.Parallel()
+	e := newAlphaBetaApp(t, testAppOptions{})
 	// A /metrics scrape first, so that beta has API request counters the
 	// probe must leave out.
 	e.scrape("/metrics")
@@ -448,7 +351,8 @@ func TestHandlersProbeServesOneTarget(t *testing.T) {
 }
 
 func TestHandlersMetricsServesEverything(t *testing.T) {
-	e := newHTEnv(t, htOptions{})
+	t.Parallel()
+	e := newAlphaBetaApp(t, testAppOptions{})
 	const scrapes = 3
 	var body string
 	var m htMetrics
@@ -495,9 +399,10 @@ func TestHandlersMetricsServesEverything(t *testing.T) {
 }
 
 func TestHandlersScrapeTimeoutHeader(t *testing.T) {
+	// Not parallel: beta's refresh must fit the 1.5 s deadline.
 	// Without the header the deadline would be 30s: the test would time out
 	// its 10s bound below.
-	e := newHTEnv(t, htOptions{defaultTimeout: 30 * time.Second, timeoutOffset: 500 * time.Millisecond})
+	e := newAlphaBetaApp(t, testAppOptions{defaultTimeout: 30 * time.Second, timeoutOffset: 500 * time.Millisecond})
 	e.simA.AddFault(vbstest.Fault{Kind: vbstest.FaultHang, Operation: vbstest.OpListPolicies})
 	// /metrics gets a little longer: beta, which is fine, must be refreshed
 	// within the deadline even on a loaded machine.
@@ -531,7 +436,8 @@ func TestHandlersScrapeTimeoutHeader(t *testing.T) {
 }
 
 func TestHandlersReload(t *testing.T) {
-	e := newHTEnv(t, htOptions{})
+	t.Parallel()
+	e := newAlphaBetaApp(t, testAppOptions{})
 
 	// Only POST and PUT (Prometheus's convention).
 	for _, method := range []string{http.MethodGet, http.MethodDelete, http.MethodHead} {
@@ -558,7 +464,7 @@ func TestHandlersReload(t *testing.T) {
 	beta, _ := e.ex.get("beta")
 
 	// A valid change: gamma added, beta's lookback changed, alpha unchanged.
-	betaChanged := strings.Replace(e.config("", e.gammaTarget()),
+	betaChanged := strings.Replace(e.alphaBetaConfig("", e.gammaTarget()),
 		"      security_token: "+htTokenB+"\n  - name: gamma",
 		"      security_token: "+htTokenB+"\n    lookback: 240h\n  - name: gamma", 1)
 	if !strings.Contains(betaChanged, "lookback: 240h") {
@@ -590,7 +496,7 @@ func TestHandlersReload(t *testing.T) {
 	probe.expect(t, 1, "vbs_up", "target", "gamma")
 
 	// A broken file: 500 naming file, line and field; the running config stays.
-	broken := e.config("    lookback: 7x\n", e.gammaTarget())
+	broken := e.alphaBetaConfig("    lookback: 7x\n", e.gammaTarget())
 	line := slices.Index(strings.Split(broken, "\n"), "    lookback: 7x") + 1
 	e.writeConfig(broken)
 	code, body, _ = htRead(t, e.do(context.Background(), http.MethodPost, "/-/reload", nil))
@@ -611,7 +517,7 @@ func TestHandlersReload(t *testing.T) {
 	}
 
 	// Fixed again: gamma removed.
-	e.writeConfig(e.config("", ""))
+	e.writeConfig(e.alphaBetaConfig("", ""))
 	code, body, _ = htRead(t, e.do(context.Background(), http.MethodPost, "/-/reload", nil))
 	if code != http.StatusOK {
 		t.Fatalf("POST /-/reload: status %d body %q", code, body)
@@ -630,7 +536,7 @@ func TestHandlersReload(t *testing.T) {
 }
 
 func TestHandlersConfigRedactsSecrets(t *testing.T) {
-	e := newHTEnv(t, htOptions{})
+	e := newAlphaBetaApp(t, testAppOptions{})
 	code, body, resp := e.get("/config")
 	if code != http.StatusOK {
 		t.Fatalf("GET /config: status %d", code)
@@ -661,13 +567,13 @@ func TestHandlersConfigRedactsSecrets(t *testing.T) {
 		t.Errorf("/config has %d <secret> placeholders, want 2 (beta's secret key and token)", n)
 	}
 	// What /config shows is a loadable configuration.
-	if _, err := config.Parse([]byte(body), "redacted.yml", e.dir, htNoEnv); err != nil {
+	if _, err := config.Parse([]byte(body), "redacted.yml", e.dir, noEnv); err != nil {
 		t.Errorf("/config does not parse back: %v", err)
 	}
 }
 
 func TestHandlersHealthyAndLandingPage(t *testing.T) {
-	e := newHTEnv(t, htOptions{})
+	e := newAlphaBetaApp(t, testAppOptions{})
 	code, body, _ := e.get("/-/healthy")
 	if code != http.StatusOK || body != "Healthy\n" {
 		t.Errorf("GET /-/healthy: status %d body %q", code, body)
@@ -700,7 +606,7 @@ func TestHandlersHealthyAndLandingPage(t *testing.T) {
 		}
 	}
 	// A reload that adds a target lists it.
-	e.writeConfig(e.config("", e.gammaTarget()))
+	e.writeConfig(e.alphaBetaConfig("", e.gammaTarget()))
 	if err := e.h.reload(); err != nil {
 		t.Fatal(err)
 	}
@@ -713,7 +619,8 @@ func TestHandlersHealthyAndLandingPage(t *testing.T) {
 }
 
 func TestHandlersMaxRequests(t *testing.T) {
-	e := newHTEnv(t, htOptions{maxRequests: 1, defaultTimeout: 2 * time.Second})
+	// Not parallel: it waits on wall-clock deadlines.
+	e := newAlphaBetaApp(t, testAppOptions{maxRequests: 1, defaultTimeout: 2 * time.Second})
 	fault := e.simA.AddFault(vbstest.Fault{Kind: vbstest.FaultHang, Operation: vbstest.OpListPolicies})
 
 	var wg sync.WaitGroup
@@ -769,7 +676,7 @@ func TestHandlersMaxRequests(t *testing.T) {
 }
 
 func TestHandlersTelemetryPath(t *testing.T) {
-	e := newHTEnv(t, htOptions{})
+	e := newAlphaBetaApp(t, testAppOptions{})
 	for path, want := range map[string]string{
 		"metrics":    `--web.telemetry-path "metrics": must start with /`,
 		"/probe":     `--web.telemetry-path "/probe": taken by another endpoint`,

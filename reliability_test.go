@@ -2,12 +2,10 @@ package main
 
 // Reliability and security tests (issue 5): the fault-injection suite against
 // the internal/vbs/vbstest simulator, a scan of everything the exporter emitted during
-// it for secrets, hostile and concurrent use of the HTTP endpoints. Every
-// helper here is prefixed with rel so as not to collide with the other test
-// files of the package.
+// it for secrets, hostile and concurrent use of the HTTP endpoints. They run
+// on testApp's fault fixture (newFaultApp, testapp_test.go).
 
 import (
-	"bytes"
 	"fmt"
 	"io"
 	"math"
@@ -24,7 +22,6 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
-	"go.uber.org/goleak"
 
 	"github.com/vbs-exporter/vbs_exporter/config"
 	"github.com/vbs-exporter/vbs_exporter/internal/vbs/vbstest"
@@ -48,24 +45,6 @@ var relSecrets = []string{relSecretKey, relSecurityToken, relPassword}
 
 // ---------------------------------------------------------------------------
 // Output capture
-
-// relLogBuf is a goroutine-safe log sink.
-type relLogBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *relLogBuf) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *relLogBuf) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // relSink collects everything the exporter emitted, for the secrets scan.
 type relSink struct {
@@ -133,28 +112,6 @@ type relTarget struct {
 	policies []string // policy IDs in listing order
 }
 
-type relEnv struct {
-	t       testing.TB
-	sink    *relSink
-	now     time.Time // end of the generated history (an hour before the wall clock)
-	aksk    *relTarget
-	iam     *relTarget
-	dir     string
-	cfgPath string
-	skFile  string
-	logs    *relLogBuf
-	h       *handlers
-	mux     http.Handler
-	ex      *exporter
-	// tokenIssued is about when the iam target last fetched a token.
-	tokenIssued time.Time
-}
-
-type relEnvOptions struct {
-	// maxRequests is --web.max-requests (0: no limit).
-	maxRequests int
-}
-
 // relScenario generates three policies (daily, every 2 days, weekly) of four
 // disks over three days: 12, 4-8 and 4 jobs, so that with page_size 10 the
 // daily policy takes two pages.
@@ -165,70 +122,9 @@ func relScenario(now time.Time, seed int64) vbstest.Scenario {
 	})
 }
 
-func newRelEnv(t testing.TB, sink *relSink, o relEnvOptions) *relEnv {
-	t.Helper()
-	e := &relEnv{t: t, sink: sink, dir: t.TempDir(), logs: &relLogBuf{}}
-	e.now = time.Now().UTC().Add(-time.Hour).Truncate(time.Second)
-
-	simA := vbstest.NewServer(vbstest.Options{
-		ProjectID: relProjectA, AccessKey: relAccessKey, SecretKey: relSecretKey, SecurityToken: relSecurityToken,
-	})
-	simB := vbstest.NewServer(vbstest.Options{
-		ProjectID: relProjectB, Domain: relDomain, User: relUser, Password: relPassword,
-	})
-	e.aksk = &relTarget{name: "aksk", sim: simA, sc: relScenario(e.now, 1)}
-	e.iam = &relTarget{name: "iam", sim: simB, sc: relScenario(e.now, 2)}
-	for _, rt := range []*relTarget{e.aksk, e.iam} {
-		rt.sim.Load(rt.sc)
-		for _, p := range rt.sc.Policies {
-			rt.policies = append(rt.policies, p.ID)
-		}
-	}
-	t.Cleanup(func() {
-		for _, rt := range []*relTarget{e.aksk, e.iam} {
-			sink.addTokens(rt.sim.IssuedTokens())
-			rt.sim.Close()
-		}
-		sink.add("logs", e.logs.String())
-	})
-
-	e.skFile = filepath.Join(e.dir, "secret_key")
-	relWrite(t, e.skFile, relSecretKey+"\n")
-	relWrite(t, filepath.Join(e.dir, "security_token"), relSecurityToken+"\n")
-	relWrite(t, filepath.Join(e.dir, "password"), relPassword+"\n")
-	e.cfgPath = filepath.Join(e.dir, "vbs.yml")
-	relWrite(t, e.cfgPath, e.config(true))
-
-	logger, _ := newLogger(e.logs, "debug", "logfmt")
-	app, err := newApp(appOptions{
-		configFile:     e.cfgPath,
-		lookupEnv:      relNoEnv,
-		logger:         logger,
-		telemetryPath:  "/metrics",
-		timeoutOffset:  500 * time.Millisecond,
-		defaultTimeout: 10 * time.Second,
-		maxRequests:    o.maxRequests,
-	})
-	if err != nil {
-		t.Fatalf("loading the config: %v", err)
-	}
-	e.ex, e.h, e.mux = app.ex, app.handlers, app.mux
-	return e
-}
-
-// relNoEnv is an empty environment: no HUAWEICLOUD_SDK_* credentials leak in.
-func relNoEnv(string) (string, bool) { return "", false }
-
-func relWrite(t testing.TB, path, content string) {
-	t.Helper()
-	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// config renders the configuration: the aksk target discovers its policies,
+// faultConfig renders the configuration: the aksk target discovers its policies,
 // the iam target lists them. withIAM false leaves the iam target out.
-func (e *relEnv) config(withIAM bool) string {
+func (e *testApp) faultConfig(withIAM bool) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, `targets:
   - name: aksk
@@ -258,42 +154,29 @@ func (e *relEnv) config(withIAM bool) string {
 	return b.String()
 }
 
-func (e *relEnv) target(name string) *relTarget {
+func (e *testApp) target(name string) *relTarget {
 	if name == "iam" {
 		return e.iam
 	}
 	return e.aksk
 }
 
-func (e *relEnv) other(name string) *relTarget {
+func (e *testApp) other(name string) *relTarget {
 	if name == "iam" {
 		return e.aksk
 	}
 	return e.iam
 }
 
-// do serves one request in-process and records the body.
-func (e *relEnv) do(method, target string, hdr http.Header) (int, string) {
-	req := httptest.NewRequest(method, target, nil)
-	for k, vs := range hdr {
-		req.Header[k] = vs
-	}
-	rec := httptest.NewRecorder()
-	e.mux.ServeHTTP(rec, req)
-	body := rec.Body.String()
-	e.sink.add(method+" "+target, body)
-	return rec.Code, body
-}
-
-// scrape GETs /metrics with the given X-Prometheus-Scrape-Timeout-Seconds
+// scrapeAll GETs /metrics with the given X-Prometheus-Scrape-Timeout-Seconds
 // ("" for none), requires 200 and a parseable body, and returns the body.
-func (e *relEnv) scrape(timeout string) string {
+func (e *testApp) scrapeAll(timeout string) string {
 	e.t.Helper()
 	hdr := http.Header{}
 	if timeout != "" {
 		hdr.Set("X-Prometheus-Scrape-Timeout-Seconds", timeout)
 	}
-	code, body := e.do(http.MethodGet, "/metrics", hdr)
+	code, body := e.serve(http.MethodGet, "/metrics", hdr)
 	if code != http.StatusOK {
 		e.t.Fatalf("scrape: HTTP %d: %s", code, body)
 	}
@@ -304,12 +187,45 @@ func (e *relEnv) scrape(timeout string) string {
 // relParse parses a text exposition.
 func relParse(t testing.TB, body string) map[string]*dto.MetricFamily {
 	t.Helper()
+	if mfs, ok := relParsed.get(body); ok {
+		return mfs
+	}
 	p := expfmt.NewTextParser(model.UTF8Validation)
 	mfs, err := p.TextToMetricFamilies(strings.NewReader(body))
 	if err != nil {
 		t.Fatalf("the exposition does not parse: %v\n%s", err, body)
 	}
+	relParsed.put(body, mfs)
 	return mfs
+}
+
+// relParsed remembers the last expositions parsed: the cases read many
+// values from each body, and parsing it again for each (under -race) was
+// most of the fault suite's CPU time. Callers only read the result.
+var relParsed = &parseCache{max: 64}
+
+// parseCache maps exposition bodies to their parsed families; it forgets
+// everything when it holds max bodies.
+type parseCache struct {
+	mu  sync.Mutex
+	max int
+	m   map[string]map[string]*dto.MetricFamily
+}
+
+func (c *parseCache) get(body string) (map[string]*dto.MetricFamily, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	mfs, ok := c.m[body]
+	return mfs, ok
+}
+
+func (c *parseCache) put(body string, mfs map[string]*dto.MetricFamily) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m) >= c.max {
+		c.m = make(map[string]map[string]*dto.MetricFamily)
+	}
+	c.m[body] = mfs
 }
 
 // relValue returns the value of the sample of name whose labels include the
@@ -421,32 +337,9 @@ func (rt *relTarget) project() string {
 	return relProjectA
 }
 
-// waitLog waits until a log line contains every want string and returns it.
-func (e *relEnv) waitLog(d time.Duration, want ...string) (string, bool) {
-	deadline := time.Now().Add(d)
-	for {
-		for _, l := range strings.Split(e.logs.String(), "\n") {
-			ok := true
-			for _, w := range want {
-				if !strings.Contains(l, w) {
-					ok = false
-					break
-				}
-			}
-			if ok && l != "" {
-				return l, true
-			}
-		}
-		if time.Now().After(deadline) {
-			return "", false
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 // addJobs adds jobs to a policy, n of them newer than the generated history
 // (one minute apart, on the policy's disks), tweaked by fn (may be nil).
-func (e *relEnv) addJobs(rt *relTarget, policy string, n int, fn func(i int, j *vbstest.Job)) []vbstest.Job {
+func (e *testApp) addJobs(rt *relTarget, policy string, n int, fn func(i int, j *vbstest.Job)) []vbstest.Job {
 	var disks []vbstest.Job
 	seen := map[string]bool{}
 	for _, j := range rt.sc.Jobs[policy] {
@@ -489,7 +382,7 @@ type relCase struct {
 	target  string // "aksk" (AK/SK, discovered policies) or "iam" (IAM password, configured policies)
 	scope   string // "policy" or "target"
 	timeout string // X-Prometheus-Scrape-Timeout-Seconds of the fault scrapes ("" = none: 10s)
-	setup   func(e *relEnv, rt *relTarget, policy string)
+	setup   func(e *testApp, rt *relTarget, policy string)
 	want    []bool
 	// op is the operation the failure log line names; reqID says whether it
 	// must carry the vendor request ID (false when no response arrived).
@@ -506,19 +399,19 @@ type relCase struct {
 	// values (new jobs were read), so they are not compared to the baseline.
 	changesValues bool
 	// check runs after the fault scrapes with their bodies.
-	check func(t *testing.T, e *relEnv, rt *relTarget, policy string, baseline string, bodies []string)
+	check func(t *testing.T, e *testApp, rt *relTarget, policy string, baseline string, bodies []string)
 	// run replaces the generic flow entirely.
-	run func(t *testing.T, e *relEnv)
+	run func(t *testing.T, e *testApp)
 }
 
-func relStatusFault(status int, times int) func(e *relEnv, rt *relTarget, p string) {
-	return func(_ *relEnv, rt *relTarget, p string) {
+func relStatusFault(status int, times int) func(e *testApp, rt *relTarget, p string) {
+	return func(_ *testApp, rt *relTarget, p string) {
 		rt.sim.AddFault(vbstest.Fault{Kind: vbstest.FaultStatus, Status: status, Operation: vbstest.OpListTasks, PolicyID: p, Times: times})
 	}
 }
 
-func relFault(f vbstest.Fault) func(e *relEnv, rt *relTarget, p string) {
-	return func(_ *relEnv, rt *relTarget, p string) {
+func relFault(f vbstest.Fault) func(e *testApp, rt *relTarget, p string) {
+	return func(_ *testApp, rt *relTarget, p string) {
 		if f.Operation == vbstest.OpListTasks {
 			f.PolicyID = p
 		}
@@ -567,7 +460,7 @@ func relCases() []relCase {
 			setup: relFault(vbstest.Fault{Kind: vbstest.FaultReset, Operation: tasks}),
 			want:  []bool{false, false}, op: "list_tasks", attempts: []int{4, 4}, transportRetries: true},
 		{name: "connection reset on the IAM token call", target: "iam", scope: "target",
-			setup: func(e *relEnv, rt *relTarget, _ string) {
+			setup: func(e *testApp, rt *relTarget, _ string) {
 				rt.sim.AddFault(vbstest.Fault{Kind: vbstest.FaultReset, Operation: vbstest.OpIAMToken})
 				relForceTokenFetch(e)
 			},
@@ -600,12 +493,12 @@ func relCases() []relCase {
 			setup: relFault(vbstest.Fault{Kind: vbstest.FaultOversize, Operation: tasks}),
 			want:  []bool{false}, op: "list_tasks", attempts: []int{1}},
 		{name: "marker that never advances", target: "aksk", scope: "policy", changesValues: true,
-			setup: func(e *relEnv, rt *relTarget, p string) {
+			setup: func(e *testApp, rt *relTarget, p string) {
 				e.addJobs(rt, p, 15, nil)
 				rt.sim.AddFault(vbstest.Fault{Kind: vbstest.FaultStuckMarker, Operation: tasks, PolicyID: p})
 			},
 			want: []bool{false, false}, op: "list_tasks", attempts: []int{2, 2},
-			check: func(t *testing.T, e *relEnv, rt *relTarget, p, baseline string, bodies []string) {
+			check: func(t *testing.T, e *testApp, rt *relTarget, p, baseline string, bodies []string) {
 				// Only the first page (10 of the 15 new jobs) can be read.
 				before, _ := relValue(t, baseline, "vbs_policy_cached_jobs", "policy_id", p)
 				for i, b := range bodies {
@@ -619,22 +512,22 @@ func relCases() []relCase {
 				}
 			}},
 		{name: "duplicate jobs across pages", target: "iam", scope: "policy", changesValues: true,
-			setup: func(e *relEnv, rt *relTarget, p string) {
+			setup: func(e *testApp, rt *relTarget, p string) {
 				e.addJobs(rt, p, 15, nil)
 				rt.sim.AddFault(vbstest.Fault{Kind: vbstest.FaultDuplicatePages, Operation: tasks, PolicyID: p})
 			},
 			want: []bool{true, true}, attempts: []int{2, 1},
-			check: func(t *testing.T, e *relEnv, rt *relTarget, p, baseline string, bodies []string) {
+			check: func(t *testing.T, e *testApp, rt *relTarget, p, baseline string, bodies []string) {
 				// Each job counted once: 15 more successes, 15 more cached jobs.
 				relCheckDelta(t, baseline, bodies[0], p, 15)
 			}},
 		{name: "unknown statuses", target: "aksk", scope: "policy", changesValues: true,
-			setup: func(e *relEnv, rt *relTarget, p string) {
+			setup: func(e *testApp, rt *relTarget, p string) {
 				odd := []string{"PENDING_REVIEW", "execute_success", "", "EXECUTE_SUCCESS "}
 				e.addJobs(rt, p, len(odd), func(i int, j *vbstest.Job) { j.Status = odd[i] })
 			},
 			want: []bool{true}, attempts: []int{1},
-			check: func(t *testing.T, e *relEnv, rt *relTarget, p, baseline string, bodies []string) {
+			check: func(t *testing.T, e *testApp, rt *relTarget, p, baseline string, bodies []string) {
 				before, _ := relValue(t, baseline, "vbs_policy_jobs", "policy_id", p, "status", "UNKNOWN")
 				got, _ := relValue(t, bodies[0], "vbs_policy_jobs", "policy_id", p, "status", "UNKNOWN")
 				if got != before+4 {
@@ -644,13 +537,13 @@ func relCases() []relCase {
 		{name: "missing job fields", target: "iam", scope: "policy", changesValues: true,
 			setup: relMissingFields, want: []bool{true}, attempts: []int{1}, check: relCheckMissingFields},
 		{name: "missing policy fields (name, schedule, resource count)", target: "aksk", scope: "policy", changesValues: true,
-			setup: func(e *relEnv, rt *relTarget, p string) {
+			setup: func(e *testApp, rt *relTarget, p string) {
 				pol := rt.sc.Policies[0]
 				pol.Omit = []string{"backup_policy_name", "scheduled_policy", "policy_resource_count"}
 				rt.sim.AddPolicy(pol)
 			},
 			want: []bool{true}, attempts: []int{1},
-			check: func(t *testing.T, e *relEnv, rt *relTarget, p, baseline string, bodies []string) {
+			check: func(t *testing.T, e *testApp, rt *relTarget, p, baseline string, bodies []string) {
 				if v, ok := relValue(t, bodies[0], "vbs_policy_refresh_success", "policy_id", p, "policy_name", ""); !ok || v != 1 {
 					t.Errorf(`vbs_policy_refresh_success{policy_name=""} = %v, %v; want 1`, v, ok)
 				}
@@ -659,14 +552,14 @@ func relCases() []relCase {
 			setup: relTimestampForms, want: []bool{true}, check: relCheckTimestampForms},
 		{name: "garbage timestamps", target: "iam", scope: "policy", run: relGarbageTimestamps},
 		{name: "finished_at before created_at", target: "aksk", scope: "policy", changesValues: true,
-			setup: func(e *relEnv, rt *relTarget, p string) {
+			setup: func(e *testApp, rt *relTarget, p string) {
 				e.addJobs(rt, p, 1, func(_ int, j *vbstest.Job) {
 					j.ResourceID, j.ResourceType = "rel-backwards", "volume"
 					j.FinishedAt = j.CreatedAt.Add(-time.Hour)
 				})
 			},
 			want: []bool{true}, attempts: []int{1},
-			check: func(t *testing.T, e *relEnv, rt *relTarget, p, baseline string, bodies []string) {
+			check: func(t *testing.T, e *testApp, rt *relTarget, p, baseline string, bodies []string) {
 				created := e.now.Add(time.Minute)
 				ts, ok := relValue(t, bodies[0], "vbs_resource_last_success_timestamp_seconds", "resource_id", "rel-backwards")
 				if !ok || ts != float64(created.Add(-time.Hour).UnixMilli())/1000 {
@@ -695,19 +588,15 @@ func relCases() []relCase {
 // relForceTokenFetch makes the iam target fetch a new token on its next
 // scrape: the token is expired on the simulator and old enough (5 s) for the
 // client to discard it on the 401.
-func relForceTokenFetch(e *relEnv) {
-	time.Sleep(relTokenAge(e))
+func relForceTokenFetch(e *testApp) {
+	relAgeToken(e)
 	e.iam.sim.ExpireTokens()
 }
 
-// relTokenAge is how long to wait after the baseline scrape so that the
-// client's token is older than its 5 s minimum age for renewal.
-func relTokenAge(e *relEnv) time.Duration {
-	issued := e.tokenIssued
-	if d := 5100*time.Millisecond - time.Since(issued); d > 0 {
-		return d
-	}
-	return 0
+// relAgeToken advances the targets' clock past the client's 5 s minimum
+// token age for renewal, as waiting after the baseline scrape would.
+func relAgeToken(e *testApp) {
+	e.clock.advance(5100 * time.Millisecond)
 }
 
 // relCheckDelta checks that n successful jobs were added to the policy's
@@ -728,7 +617,7 @@ func relCheckDelta(t *testing.T, baseline, body, p string, n float64) {
 }
 
 // relMissingFields adds jobs with fields left out, each on its own disk.
-func relMissingFields(e *relEnv, rt *relTarget, p string) {
+func relMissingFields(e *testApp, rt *relTarget, p string) {
 	omits := [][]string{
 		{"job_id"},
 		{"status"},
@@ -745,7 +634,7 @@ func relMissingFields(e *relEnv, rt *relTarget, p string) {
 	})
 }
 
-func relCheckMissingFields(t *testing.T, e *relEnv, rt *relTarget, p, baseline string, bodies []string) {
+func relCheckMissingFields(t *testing.T, e *testApp, rt *relTarget, p, baseline string, bodies []string) {
 	b := bodies[0]
 	created := func(i int) time.Time { return e.now.Add(time.Duration(i+1) * time.Minute) }
 	secs := func(tm time.Time) float64 { return float64(tm.UnixMilli()) / 1000 }
@@ -814,11 +703,11 @@ func relTSForms() []relTSForm {
 
 // relTSBase is the created_at of timestamp form i: a fraction with nine
 // significant digits so that every cut is visible.
-func relTSBase(e *relEnv, i int) time.Time {
+func relTSBase(e *testApp, i int) time.Time {
 	return e.now.Add(time.Duration(i+1)*time.Minute + 123456789*time.Nanosecond)
 }
 
-func relTimestampForms(e *relEnv, rt *relTarget, p string) {
+func relTimestampForms(e *testApp, rt *relTarget, p string) {
 	forms := relTSForms()
 	e.addJobs(rt, p, len(forms), func(i int, j *vbstest.Job) {
 		f := forms[i]
@@ -830,7 +719,7 @@ func relTimestampForms(e *relEnv, rt *relTarget, p string) {
 	})
 }
 
-func relCheckTimestampForms(t *testing.T, e *relEnv, rt *relTarget, p, baseline string, bodies []string) {
+func relCheckTimestampForms(t *testing.T, e *testApp, rt *relTarget, p, baseline string, bodies []string) {
 	for i, f := range relTSForms() {
 		c := relTSBase(e, i)
 		raw := c.Add(10 * time.Minute).In(f.loc).Format(f.layout)
@@ -858,7 +747,7 @@ func relCheckTimestampForms(t *testing.T, e *relEnv, rt *relTarget, p, baseline 
 // pair of simulators and exporter, then scans everything the exporter emitted
 // for secrets and checks that no goroutine leaked.
 func TestFaultSuite(t *testing.T) {
-	ignore := goleak.IgnoreCurrent()
+	t.Parallel()
 	sink := &relSink{}
 	start := time.Now()
 	var resMu sync.Mutex
@@ -867,7 +756,7 @@ func TestFaultSuite(t *testing.T) {
 		for _, c := range relCases() {
 			t.Run(c.name, func(t *testing.T) {
 				t.Parallel()
-				e := newRelEnv(t, sink, relEnvOptions{})
+				e := newFaultApp(t, sink, testAppOptions{})
 				cs := time.Now()
 				if c.run != nil {
 					c.run(t, e)
@@ -894,14 +783,13 @@ func TestFaultSuite(t *testing.T) {
 		}
 		t.Logf("scanned %d outputs for %d secrets and %d IAM tokens", n, len(relSecrets), toks)
 	})
-	goleak.VerifyNone(t, ignore)
 }
 
 // relRunCase is the generic flow of a case.
-func relRunCase(t *testing.T, e *relEnv, c relCase) {
+func relRunCase(t *testing.T, e *testApp, c relCase) {
 	rt, other := e.target(c.target), e.other(c.target)
 	p := rt.policies[0]
-	baseline := e.scrape("")
+	baseline := e.scrapeAll("")
 	if v, _ := relValue(t, baseline, "vbs_up", "target", rt.name); v != 1 {
 		t.Fatalf("baseline: vbs_up{target=%q} = %v\n%s", rt.name, v, e.logs.String())
 	}
@@ -910,7 +798,6 @@ func relRunCase(t *testing.T, e *relEnv, c relCase) {
 			t.Fatalf("baseline: policy %s not refreshed\n%s", q, e.logs.String())
 		}
 	}
-	e.tokenIssued = time.Now()
 	c.setup(e, rt, p)
 
 	var bodies []string
@@ -918,7 +805,7 @@ func relRunCase(t *testing.T, e *relEnv, c relCase) {
 	for i, want := range c.want {
 		before := len(relRequests(rt, c, p))
 		start := time.Now()
-		body := e.scrape(c.timeout)
+		body := e.scrapeAll(c.timeout)
 		took := time.Since(start)
 		bodies = append(bodies, body)
 
@@ -1002,13 +889,13 @@ func relRunCase(t *testing.T, e *relEnv, c relCase) {
 	}
 	// The exporter serves its other endpoints throughout.
 	for _, path := range []string{"/-/healthy", "/config", "/"} {
-		if code, body := e.do(http.MethodGet, path, nil); code != http.StatusOK {
+		if code, body := e.serve(http.MethodGet, path, nil); code != http.StatusOK {
 			t.Errorf("GET %s: HTTP %d: %s", path, code, body)
 		}
 	}
 	// Once the API is healthy again, the target recovers completely.
 	rt.sim.ClearFaults()
-	code, body := e.do(http.MethodGet, "/probe?target="+rt.name, nil)
+	code, body := e.serve(http.MethodGet, "/probe?target="+rt.name, nil)
 	if code != http.StatusOK {
 		t.Fatalf("probe after recovery: HTTP %d: %s", code, body)
 	}
@@ -1039,10 +926,10 @@ func relRequests(rt *relTarget, c relCase, p string) []vbstest.RequestRecord {
 // relGarbageTimestamps sends, one at a time, a job whose finished_at is not a
 // timestamp: the page does not decode, so the policy fails (keeping what it
 // knew) and the log names the job and the field.
-func relGarbageTimestamps(t *testing.T, e *relEnv) {
+func relGarbageTimestamps(t *testing.T, e *testApp) {
 	rt := e.iam
 	p := rt.policies[0]
-	baseline := e.scrape("")
+	baseline := e.scrapeAll("")
 	garbage := []string{
 		"yesterday", "2026-13-01T00:00:00", "2026-02-30T10:00:00", "2026-11-27T25:00:00",
 		"2026-11-27T10:00:00.1234567890", "2026-11-27T10:00:00.", "1764237600", "2026-11-27T10:00:00+24:00",
@@ -1050,7 +937,7 @@ func relGarbageTimestamps(t *testing.T, e *relEnv) {
 	}
 	for _, g := range garbage {
 		e.addJobs(rt, p, 1, func(_ int, j *vbstest.Job) { j.JobID, j.RawFinishedAt = "rel-garbage", g })
-		body := e.scrape("")
+		body := e.scrapeAll("")
 		if v, _ := relValue(t, body, "vbs_policy_refresh_success", "policy_id", p); v != 0 {
 			t.Errorf("finished_at %q: policy refresh success = %v, want 0", g, v)
 		}
@@ -1069,7 +956,7 @@ func relGarbageTimestamps(t *testing.T, e *relEnv) {
 	if err := rt.sim.UpdateJob(p, "rel-garbage", func(j *vbstest.Job) { j.RawFinishedAt = "" }); err != nil {
 		t.Fatal(err)
 	}
-	body := e.scrape("")
+	body := e.scrapeAll("")
 	if v, _ := relValue(t, body, "vbs_policy_refresh_success", "policy_id", p); v != 1 {
 		t.Errorf("after the fix: policy refresh success = %v, want 1", v)
 	}
@@ -1080,9 +967,9 @@ func relGarbageTimestamps(t *testing.T, e *relEnv) {
 // signatures are never retried and the refusal starts a back-off, so the
 // first scrape costs one request, the next ones none, and the key is never
 // locked out.
-func relRevokedAK(t *testing.T, e *relEnv) {
+func relRevokedAK(t *testing.T, e *testApp) {
 	rt := e.aksk
-	baseline := e.scrape("")
+	baseline := e.scrapeAll("")
 	rt.sim.RevokeAccessKey()
 	for _, body := range relRefusedScrapes(t, e, rt, 3, false) {
 		relSame(t, "last known values", relSelect(baseline, "aksk", "", false, "vbs_up", "vbs_policy_refresh_success", relBackoffMetric),
@@ -1114,12 +1001,12 @@ const relBackoffMetric = "vbs_auth_backoff_until_timestamp_seconds"
 // unless backingOff, the first scrape sends exactly one request (a 401 is
 // never retried) and starts the back-off; the others send none. It returns
 // the scraped bodies.
-func relRefusedScrapes(t *testing.T, e *relEnv, rt *relTarget, n int, backingOff bool) []string {
+func relRefusedScrapes(t *testing.T, e *testApp, rt *relTarget, n int, backingOff bool) []string {
 	t.Helper()
 	var bodies []string
 	for i := range n {
 		before := rt.sim.Requests("")
-		body := e.scrape("")
+		body := e.scrapeAll("")
 		want := 0
 		if i == 0 && !backingOff {
 			want = 1 // one refused request starts the back-off
@@ -1144,22 +1031,22 @@ func relRefusedScrapes(t *testing.T, e *relEnv, rt *relTarget, n int, backingOff
 // relWrongSK: the secret key file is replaced by a wrong key and the config
 // reloaded. Signature mismatches are never retried: 3 scrapes make 3 failed
 // signatures, fewer than the 5 that lock the key.
-func relWrongSK(t *testing.T, e *relEnv) {
+func relWrongSK(t *testing.T, e *testApp) {
 	rt := e.aksk
-	e.scrape("")
-	relWrite(t, e.skFile, "relSK-wrong-but-well-formed-key\n")
-	if code, body := e.do(http.MethodPost, "/-/reload", nil); code != http.StatusOK {
+	e.scrapeAll("")
+	writeFile(t, e.skFile, "relSK-wrong-but-well-formed-key\n")
+	if code, body := e.serve(http.MethodPost, "/-/reload", nil); code != http.StatusOK {
 		t.Fatalf("reload: HTTP %d: %s", code, body)
 	}
 	relRefusedScrapes(t, e, rt, 3, false)
 	if _, ok := e.waitLog(time.Second, "target=aksk", "operation=list_policies", "status=401"); !ok {
 		t.Errorf("no log line for the 401:\n%s", e.logs.String())
 	}
-	relWrite(t, e.skFile, relSecretKey+"\n")
-	if code, body := e.do(http.MethodPost, "/-/reload", nil); code != http.StatusOK {
+	writeFile(t, e.skFile, relSecretKey+"\n")
+	if code, body := e.serve(http.MethodPost, "/-/reload", nil); code != http.StatusOK {
 		t.Fatalf("reload: HTTP %d: %s", code, body)
 	}
-	if v, _ := relValue(t, e.scrape(""), "vbs_up", "target", "aksk"); v != 1 {
+	if v, _ := relValue(t, e.scrapeAll(""), "vbs_up", "target", "aksk"); v != 1 {
 		t.Errorf("after restoring the key: vbs_up = %v", v)
 	}
 }
@@ -1167,13 +1054,12 @@ func relWrongSK(t *testing.T, e *relEnv) {
 // relTokenExpiredBetweenScrapes: the IAM token expires between two scrapes.
 // The first request gets 401 AutoBackup.0003, the token is renewed once, the
 // request retried, and the scrape is complete.
-func relTokenExpiredBetweenScrapes(t *testing.T, e *relEnv) {
+func relTokenExpiredBetweenScrapes(t *testing.T, e *testApp) {
 	rt := e.iam
-	baseline := e.scrape("")
-	e.tokenIssued = time.Now()
+	baseline := e.scrapeAll("")
 	relForceTokenFetch(e)
 	iamBefore := rt.sim.Requests(vbstest.OpIAMToken)
-	body := e.scrape("")
+	body := e.scrapeAll("")
 	if n := rt.sim.Requests(vbstest.OpIAMToken) - iamBefore; n != 1 {
 		t.Errorf("%d token requests, want exactly one renewal", n)
 	}
@@ -1193,18 +1079,17 @@ func relTokenExpiredBetweenScrapes(t *testing.T, e *relEnv) {
 // relTokenExpiresMidWalk: the daily policy gets 15 new jobs, so its walk takes
 // two pages; the token expires while page 2 is on its way. Page 2 gets 401,
 // the token is renewed once, page 2 is retried and the walk completes.
-func relTokenExpiresMidWalk(t *testing.T, e *relEnv) {
+func relTokenExpiresMidWalk(t *testing.T, e *testApp) {
 	rt := e.iam
 	p := rt.policies[0]
-	e.scrape("")
-	e.tokenIssued = time.Now()
-	time.Sleep(relTokenAge(e))
+	e.scrapeAll("")
+	relAgeToken(e)
 	e.addJobs(rt, p, 15, nil)
 	rt.sim.AddFault(vbstest.Fault{Kind: vbstest.FaultLatency, Operation: vbstest.OpListTasks, PolicyID: p, Latency: 300 * time.Millisecond, Times: 2})
 	tasksBefore := rt.sim.Requests(vbstest.OpListTasks)
 	iamBefore := rt.sim.Requests(vbstest.OpIAMToken)
 	done := make(chan string)
-	go func() { done <- e.scrape("") }()
+	go func() { done <- e.scrapeAll("") }()
 	// Page 1 of all three policies and page 2 of the daily one have arrived:
 	// page 2 is now in its latency and its token is checked after it.
 	deadline := time.Now().Add(5 * time.Second)
@@ -1228,7 +1113,7 @@ func relTokenExpiresMidWalk(t *testing.T, e *relEnv) {
 		t.Errorf("policy refresh success = %v, want 1\n%s", v, e.logs.String())
 	}
 	// Nothing was lost: the next scrape (no new jobs) reads the same values.
-	next := e.scrape("")
+	next := e.scrapeAll("")
 	relSame(t, "policy after the walk", relSelect(next, "iam", p, false), relSelect(body, "iam", p, false))
 	if v, _ := relValue(t, body, "vbs_policy_backfill_complete", "policy_id", p); v != 1 {
 		t.Errorf("backfill complete = %v, want 1", v)
@@ -1238,16 +1123,15 @@ func relTokenExpiresMidWalk(t *testing.T, e *relEnv) {
 // relTokenRenewalRefused: the token is revoked and IAM then refuses the
 // password (401). The policy list fails once with the VBS 401 and once more
 // after the failed renewal; nothing is retried beyond the one renewal.
-func relTokenRenewalRefused(t *testing.T, e *relEnv) {
+func relTokenRenewalRefused(t *testing.T, e *testApp) {
 	rt := e.iam
-	baseline := e.scrape("")
-	e.tokenIssued = time.Now()
-	time.Sleep(relTokenAge(e))
+	baseline := e.scrapeAll("")
+	relAgeToken(e)
 	rt.sim.RevokeTokens()
 	rt.sim.AddFault(vbstest.Fault{Kind: vbstest.FaultStatus, Status: http.StatusUnauthorized, Operation: vbstest.OpIAMToken})
 	for i := range 2 {
 		before, iamBefore := rt.sim.Requests(vbstest.OpListPolicies), rt.sim.Requests(vbstest.OpIAMToken)
-		body := e.scrape("")
+		body := e.scrapeAll("")
 		if v, _ := relValue(t, body, "vbs_up", "target", "iam"); v != 0 {
 			t.Errorf("scrape %d: vbs_up = %v, want 0", i+1, v)
 		}
@@ -1275,15 +1159,15 @@ func relTokenRenewalRefused(t *testing.T, e *relEnv) {
 // list was read and before its jobs are: the jobs call answers 404
 // AutoBackup.0205. That scrape reports the policy failed with its last known
 // values; the next refresh no longer lists it and drops all its series.
-func relPolicyDeletedMidWalk(t *testing.T, e *relEnv) {
+func relPolicyDeletedMidWalk(t *testing.T, e *testApp) {
 	rt := e.aksk
 	p := rt.policies[0]
-	baseline := e.scrape("")
+	baseline := e.scrapeAll("")
 	rt.sim.AddFault(vbstest.Fault{Kind: vbstest.FaultLatency, Operation: vbstest.OpListTasks, PolicyID: p, Latency: 500 * time.Millisecond, Times: 1})
 	listBefore := rt.sim.Requests(vbstest.OpListPolicies)
 	tasksBefore := rt.sim.Requests(vbstest.OpListTasks)
 	done := make(chan string)
-	go func() { done <- e.scrape("") }()
+	go func() { done <- e.scrapeAll("") }()
 	deadline := time.Now().Add(5 * time.Second)
 	for rt.sim.Requests(vbstest.OpListTasks) < tasksBefore+len(rt.policies) && time.Now().Before(deadline) {
 		time.Sleep(5 * time.Millisecond)
@@ -1310,7 +1194,7 @@ func relPolicyDeletedMidWalk(t *testing.T, e *relEnv) {
 	} else {
 		t.Logf("log: %s", line)
 	}
-	body = e.scrape("")
+	body = e.scrapeAll("")
 	if lines := relSelect(body, "aksk", p, false); len(lines) != 0 {
 		t.Errorf("scrape 2: the deleted policy still has %d series, e.g. %s", len(lines), lines[0])
 	}
@@ -1323,13 +1207,13 @@ func relPolicyDeletedMidWalk(t *testing.T, e *relEnv) {
 // relConfiguredPolicyDeleted: a policy named in the config disappears from the
 // project. It stays exported with refresh success 0 and its last known
 // values, and a warning names it.
-func relConfiguredPolicyDeleted(t *testing.T, e *relEnv) {
+func relConfiguredPolicyDeleted(t *testing.T, e *testApp) {
 	rt := e.iam
 	p := rt.policies[0]
-	baseline := e.scrape("")
+	baseline := e.scrapeAll("")
 	rt.sim.RemovePolicy(p)
 	for i := range 2 {
-		body := e.scrape("")
+		body := e.scrapeAll("")
 		if v, ok := relValue(t, body, "vbs_policy_refresh_success", "policy_id", p); !ok || v != 0 {
 			t.Errorf("scrape %d: policy refresh success = %v, %v; want 0", i+1, v, ok)
 		}
@@ -1350,7 +1234,7 @@ func relConfiguredPolicyDeleted(t *testing.T, e *relEnv) {
 // and invalid configurations whose errors are near a secret (POST
 // /-/reload answers and logs them).
 func relSecretsExtra(t *testing.T, sink *relSink) {
-	e := newRelEnv(t, sink, relEnvOptions{})
+	e := newFaultApp(t, sink, testAppOptions{})
 	inline := fmt.Sprintf(`targets:
   - name: aksk
     region: cn-north-4
@@ -1371,17 +1255,17 @@ func relSecretsExtra(t *testing.T, sink *relSink) {
       password: %s
 `, relProjectA, e.aksk.sim.URL(), relAccessKey, relSecretKey, relSecurityToken,
 		relProjectB, e.iam.sim.URL(), e.iam.sim.URL(), relDomain, relUser, relPassword)
-	relWrite(t, e.cfgPath, inline)
-	if code, body := e.do(http.MethodPost, "/-/reload", nil); code != http.StatusOK {
+	writeFile(t, e.cfgPath, inline)
+	if code, body := e.serve(http.MethodPost, "/-/reload", nil); code != http.StatusOK {
 		t.Fatalf("reloading the inline config: HTTP %d: %s", code, body)
 	}
-	body := e.scrape("")
+	body := e.scrapeAll("")
 	for _, name := range []string{"aksk", "iam"} {
 		if v, _ := relValue(t, body, "vbs_up", "target", name); v != 1 {
 			t.Errorf("inline secrets: vbs_up{target=%q} = %v", name, v)
 		}
 	}
-	if code, cfg := e.do(http.MethodGet, "/config", nil); code != http.StatusOK || !strings.Contains(cfg, config.SecretPlaceholder) {
+	if code, cfg := e.serve(http.MethodGet, "/config", nil); code != http.StatusOK || !strings.Contains(cfg, config.SecretPlaceholder) {
 		t.Errorf("/config: HTTP %d without the placeholder:\n%s", code, cfg)
 	}
 
@@ -1399,17 +1283,17 @@ func relSecretsExtra(t *testing.T, sink *relSink) {
 		"password in the URL":         "    auth:\n      iam_endpoint: https://user:" + relPassword + "@127.0.0.1/\n      domain: d\n      user: u\n      password: x\n",
 	}
 	for name, auth := range bad {
-		relWrite(t, e.cfgPath, head+auth)
-		code, body := e.do(http.MethodPost, "/-/reload", nil)
+		writeFile(t, e.cfgPath, head+auth)
+		code, body := e.serve(http.MethodPost, "/-/reload", nil)
 		if code != http.StatusInternalServerError {
 			t.Errorf("%s: reload answered %d, want 500: %s", name, code, body)
 		}
 	}
 	// The running configuration was kept through every failed reload.
-	if v, _ := relValue(t, e.scrape(""), "vbs_up", "target", "iam"); v != 1 {
+	if v, _ := relValue(t, e.scrapeAll(""), "vbs_up", "target", "iam"); v != 1 {
 		t.Errorf("after the failed reloads: vbs_up{target=\"iam\"} = %v", v)
 	}
-	e.do(http.MethodGet, "/config", nil)
+	e.serve(http.MethodGet, "/config", nil)
 	sink.addTokens(e.iam.sim.IssuedTokens())
 	sink.add("logs (secrets extra)", e.logs.String())
 }
@@ -1418,15 +1302,15 @@ func relSecretsExtra(t *testing.T, sink *relSink) {
 // field (secret_key_file: <the key>) must not come back in the reload error.
 func TestSecretsFileNameNotEchoed(t *testing.T) {
 	sink := &relSink{}
-	e := newRelEnv(t, sink, relEnvOptions{})
+	e := newFaultApp(t, sink, testAppOptions{})
 	for _, auth := range []string{"secret_key_file: " + relSecretKey, "secret_key: x\n      security_token_file: " + relSecurityToken} {
-		relWrite(t, e.cfgPath, fmt.Sprintf("targets:\n  - name: aksk\n    region: cn-north-4\n    project_id: %s\n    endpoint: %s\n    auth:\n      access_key: AK\n      %s\n",
+		writeFile(t, e.cfgPath, fmt.Sprintf("targets:\n  - name: aksk\n    region: cn-north-4\n    project_id: %s\n    endpoint: %s\n    auth:\n      access_key: AK\n      %s\n",
 			relProjectA, e.aksk.sim.URL(), auth))
-		e.do(http.MethodPost, "/-/reload", nil)
+		e.serve(http.MethodPost, "/-/reload", nil)
 	}
-	relWrite(t, e.cfgPath, fmt.Sprintf("targets:\n  - name: iam\n    region: cn-north-4\n    project_id: %s\n    endpoint: %s\n    auth:\n      domain: d\n      user: u\n      password_file: %s\n",
+	writeFile(t, e.cfgPath, fmt.Sprintf("targets:\n  - name: iam\n    region: cn-north-4\n    project_id: %s\n    endpoint: %s\n    auth:\n      domain: d\n      user: u\n      password_file: %s\n",
 		relProjectB, e.iam.sim.URL(), relPassword))
-	e.do(http.MethodPost, "/-/reload", nil)
+	e.serve(http.MethodPost, "/-/reload", nil)
 	sink.add("logs", e.logs.String())
 	sink.scan(t)
 }
@@ -1435,17 +1319,18 @@ func TestSecretsFileNameNotEchoed(t *testing.T) {
 // or cut short carried an X-Request-Id; the log line should name it like it
 // does for every other answered request.
 func TestFaultRequestIDOnBodyErrors(t *testing.T) {
+	t.Parallel()
 	for _, f := range []vbstest.Fault{
 		{Kind: vbstest.FaultOversize, Operation: vbstest.OpListTasks},
 		{Kind: vbstest.FaultCutBody, Operation: vbstest.OpListTasks, Times: 4},
 	} {
 		t.Run(f.Kind.String(), func(t *testing.T) {
-			e := newRelEnv(t, nil, relEnvOptions{})
-			e.scrape("")
+			e := newFaultApp(t, nil, testAppOptions{})
+			e.scrapeAll("")
 			p := e.aksk.policies[0]
 			f.PolicyID = p
 			e.aksk.sim.AddFault(f)
-			e.scrape("")
+			e.scrapeAll("")
 			reqs := e.aksk.requestsFor(vbstest.OpListTasks, relProjectA, p)
 			id := reqs[len(reqs)-1].RequestID
 			if _, ok := e.waitLog(time.Second, "policy_id="+p, id); !ok {
@@ -1457,21 +1342,6 @@ func TestFaultRequestIDOnBodyErrors(t *testing.T) {
 
 // ---------------------------------------------------------------------------
 // Hostile and concurrent use
-
-// relServe serves the environment's routes through newServer on a loopback
-// listener, as main does.
-func relServe(t *testing.T, e *relEnv) (*httptest.Server, *http.Client) {
-	t.Helper()
-	ts := httptest.NewUnstartedServer(e.mux)
-	ts.Config = newServer(e.mux)
-	ts.Start()
-	client := &http.Client{Timeout: time.Minute, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
-	t.Cleanup(func() {
-		client.CloseIdleConnections()
-		ts.Close()
-	})
-	return ts, client
-}
 
 func relGet(t *testing.T, client *http.Client, method, url string, hdr http.Header) (int, string) {
 	t.Helper()
@@ -1512,17 +1382,17 @@ func relTargets(t testing.TB, body string) []string {
 	return out
 }
 
-// TestConcurrentScrapesAndReloads: 50 clients scrape /metrics, /probe and
+// TestConcurrentScrapesAndReloads: 24 clients scrape /metrics, /probe and
 // /config while the configuration is switched back and forth between two
 // valid files and reloaded through POST /-/reload. Run under -race: no data
 // race, every answer 200 and parseable, every /metrics answer shows exactly
 // the targets of one of the two configurations.
 func TestConcurrentScrapesAndReloads(t *testing.T) {
-	ignore := goleak.IgnoreCurrent()
+	t.Parallel()
 	sink := &relSink{}
-	e := newRelEnv(t, sink, relEnvOptions{maxRequests: 100})
-	ts, client := relServe(t, e)
-	cfgs := []string{e.config(true), e.config(false) + fmt.Sprintf(`  - name: alt
+	e := newFaultApp(t, sink, testAppOptions{maxRequests: 100})
+	ts, client := e.listen(t)
+	cfgs := []string{e.faultConfig(true), e.faultConfig(false) + fmt.Sprintf(`  - name: alt
     region: cn-north-4
     project_id: %s
     endpoint: %s
@@ -1534,10 +1404,10 @@ func TestConcurrentScrapesAndReloads(t *testing.T) {
 	valid := [][]string{{"aksk", "iam"}, {"aksk", "alt"}}
 	for i, c := range cfgs {
 		path := filepath.Join(e.dir, fmt.Sprintf("variant%d.yml", i))
-		relWrite(t, path, c)
+		writeFile(t, path, c)
 	}
 
-	const clients, rounds = 50, 4
+	const clients, rounds = 24, 4
 	var wg sync.WaitGroup
 	stop := make(chan struct{})
 	reloads := 0
@@ -1552,7 +1422,7 @@ func TestConcurrentScrapesAndReloads(t *testing.T) {
 			}
 			// Switch the file atomically, then reload.
 			tmp := e.cfgPath + ".tmp"
-			relWrite(t, tmp, cfgs[(i+1)%2])
+			writeFile(t, tmp, cfgs[(i+1)%2])
 			if err := os.Rename(tmp, e.cfgPath); err != nil {
 				t.Error(err)
 				return
@@ -1621,15 +1491,15 @@ func TestConcurrentScrapesAndReloads(t *testing.T) {
 	ts.Close()
 	e.aksk.sim.Close()
 	e.iam.sim.Close()
-	goleak.VerifyNone(t, ignore)
 }
 
 // TestHostileProbeQueries: /probe serves only configured target names; odd or
 // oversized query strings get 400 from the handler, and a request line over
 // the server's header limit gets 431 before reaching it.
 func TestHostileProbeQueries(t *testing.T) {
-	e := newRelEnv(t, nil, relEnvOptions{})
-	ts, client := relServe(t, e)
+	t.Parallel()
+	e := newFaultApp(t, nil, testAppOptions{})
+	ts, client := e.listen(t)
 	cases := []struct {
 		query string
 		want  int
@@ -1673,7 +1543,7 @@ func TestHostileProbeQueries(t *testing.T) {
 		}
 		// In-process too, to see the handler's own answer.
 		if c.want == 400 {
-			if code, _ := e.do(http.MethodGet, "/probe?"+c.query, nil); code != 400 {
+			if code, _ := e.serve(http.MethodGet, "/probe?"+c.query, nil); code != 400 {
 				t.Errorf("in-process /probe?%.60s: HTTP %d, want 400", c.query, code)
 			}
 		}
@@ -1722,8 +1592,8 @@ func FuzzHostileProbeQuery(f *testing.F) {
 	for _, s := range []string{"target=aksk", "target=aksk&target=aksk", "target=%zz", "target=aksk;x", "", "target=" + strings.Repeat("a", 600), "a=b&target=aksk", "target=aksk%00"} {
 		f.Add(s)
 	}
-	e := newRelEnv(f, nil, relEnvOptions{})
-	e.scrape("") // warm the caches: fuzzed probes are then fast
+	e := newFaultApp(f, nil, testAppOptions{})
+	e.scrapeAll("") // warm the caches: fuzzed probes are then fast
 	f.Fuzz(func(t *testing.T, raw string) {
 		req := httptest.NewRequest(http.MethodGet, "/probe", nil)
 		req.URL.RawQuery = raw
@@ -1746,9 +1616,10 @@ func FuzzHostileProbeQuery(f *testing.F) {
 // beyond it /metrics and /probe answer 503 at once, while /-/healthy and
 // /config still answer; once the scrapes are done, scrapes are served again.
 func TestHostileMaxRequests(t *testing.T) {
-	e := newRelEnv(t, nil, relEnvOptions{maxRequests: 2})
-	ts, client := relServe(t, e)
-	e.scrape("")
+	// Not parallel: it waits on wall-clock deadlines.
+	e := newFaultApp(t, nil, testAppOptions{maxRequests: 2})
+	ts, client := e.listen(t)
+	e.scrapeAll("")
 	e.aksk.sim.SetLatency(time.Second)
 	e.iam.sim.SetLatency(time.Second)
 	var wg sync.WaitGroup
@@ -1822,18 +1693,19 @@ func TestHostileServerTimeouts(t *testing.T) {
 // (X-Prometheus-Scrape-Timeout-Seconds: 1e-9) must not make the exporter
 // report the API down to the next scrapers.
 func TestHostileTinyScrapeTimeout(t *testing.T) {
-	e := newRelEnv(t, nil, relEnvOptions{})
+	// Not parallel: it waits on wall-clock deadlines.
+	e := newFaultApp(t, nil, testAppOptions{})
 	// Fresh targets with a minimum refresh interval; the first scrape they
 	// see is the one with the tiny timeout.
-	relWrite(t, e.cfgPath, strings.ReplaceAll(e.config(true), "page_size: 10", "page_size: 10\n    min_refresh_interval: 1m"))
-	if code, body := e.do(http.MethodPost, "/-/reload", nil); code != http.StatusOK {
+	writeFile(t, e.cfgPath, strings.ReplaceAll(e.faultConfig(true), "page_size: 10", "page_size: 10\n    min_refresh_interval: 1m"))
+	if code, body := e.serve(http.MethodPost, "/-/reload", nil); code != http.StatusOK {
 		t.Fatalf("reload: HTTP %d: %s", code, body)
 	}
-	if code, _ := e.do(http.MethodGet, "/metrics", http.Header{"X-Prometheus-Scrape-Timeout-Seconds": {"1e-9"}}); code != http.StatusOK {
+	if code, _ := e.serve(http.MethodGet, "/metrics", http.Header{"X-Prometheus-Scrape-Timeout-Seconds": {"1e-9"}}); code != http.StatusOK {
 		t.Fatalf("tiny timeout: HTTP %d", code)
 	}
 	time.Sleep(50 * time.Millisecond)
-	body := e.scrape("")
+	body := e.scrapeAll("")
 	for _, name := range []string{"aksk", "iam"} {
 		if v, _ := relValue(t, body, "vbs_up", "target", name); v != 1 {
 			t.Errorf("after a scrape with a 1ns timeout: vbs_up{target=%q} = %v, want 1", name, v)

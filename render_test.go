@@ -25,7 +25,7 @@ import (
 // TestMethodsNotAllowed: every route answers only its methods; any other
 // gets 405 with an Allow header and calls no API.
 func TestMethodsNotAllowed(t *testing.T) {
-	e := newHTEnv(t, htOptions{})
+	e := newAlphaBetaApp(t, testAppOptions{})
 	routes := []struct {
 		path  string
 		allow string
@@ -67,11 +67,11 @@ func TestMethodsNotAllowed(t *testing.T) {
 	}
 }
 
-// renderEnv serves htEnv's targets through handlers whose own metrics do
+// renderEnv serves newAlphaBetaApp's targets through handlers whose own metrics do
 // not change between two gathers (no Go runtime collector), so that an
 // answer can be compared with promhttp's.
-func renderEnv(t *testing.T) (*htEnv, *handlers, http.Handler) {
-	e := newHTEnv(t, htOptions{})
+func renderEnv(t *testing.T) (*testApp, *handlers, http.Handler) {
+	e := newAlphaBetaApp(t, testAppOptions{})
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(versioncollector.NewCollector("vbs_exporter"), e.ex.api)
 	h := &handlers{ex: e.ex, safe: e.safe, gatherer: reg, logger: log.NewNopLogger(), reload: func() error { return nil },
@@ -119,6 +119,7 @@ func renderBody(t *testing.T, rec *httptest.ResponseRecorder) []byte {
 // it negotiates, for /metrics and /probe; a refresh that changed nothing
 // renders nothing anew, and one that changed a job renders again.
 func TestRenderMatchesPromhttp(t *testing.T) {
+	t.Parallel()
 	e, h, mux := renderEnv(t)
 	accepts := []string{
 		"",
@@ -202,16 +203,13 @@ func TestRenderMatchesPromhttp(t *testing.T) {
 // TestRemovedTargetLateRefresh: a target removed while its refresh runs
 // does not get its API request series back when that refresh ends.
 func TestRemovedTargetLateRefresh(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
-	sim := e2eSim(t, dir)
+	sim := simWithKeyFile(t, dir)
 	sim.Load(vbstest.Generate(vbstest.GenOptions{Policies: 1, Disks: 2, Days: 2, Seed: 1, Now: time.Now().Add(-time.Hour), Schedules: perfDaily}))
 	cfg := filepath.Join(dir, "vbs.yml")
-	e2eWrite(t, cfg, "targets:\n"+e2eTarget("kept", sim, "")+e2eTarget("gone", sim, ""))
-	a, err := newApp(appOptions{configFile: cfg, lookupEnv: htNoEnv, logger: log.NewNopLogger(), telemetryPath: "/metrics",
-		timeoutOffset: 500 * time.Millisecond, defaultTimeout: 10 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
+	writeFile(t, cfg, "targets:\n"+simTargetYAML("kept", sim, "")+simTargetYAML("gone", sim, ""))
+	a := newTestApp(t, cfg, testAppOptions{defaultTimeout: 10 * time.Second}).app
 	gone, _ := a.ex.get("gone")
 	sim.SetLatency(300 * time.Millisecond)
 	// The scraper hangs up at once; the refresh goes on in the background.
@@ -220,7 +218,7 @@ func TestRemovedTargetLateRefresh(t *testing.T) {
 	rec := httptest.NewRecorder()
 	a.mux.ServeHTTP(rec, httptest.NewRequestWithContext(ctx, http.MethodGet, "/probe?target=gone", nil))
 	cancel()
-	e2eWrite(t, cfg, "targets:\n"+e2eTarget("kept", sim, ""))
+	writeFile(t, cfg, "targets:\n"+simTargetYAML("kept", sim, ""))
 	if err := a.reload(); err != nil {
 		t.Fatal(err)
 	}
@@ -248,20 +246,19 @@ func TestRemovedTargetLateRefresh(t *testing.T) {
 // once the scrape timeout plus the margin has passed, instead of holding it
 // (and its goroutine) for the server's 3-minute write timeout.
 func TestScrapeWriteDeadline(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("waits for the write deadline")
 	}
 	dir := t.TempDir()
-	sim := e2eSim(t, dir)
-	// 5,000 disks: an answer (~9 MB) larger than the loopback socket buffers.
-	sim.Load(vbstest.Generate(vbstest.GenOptions{Policies: 10, Disks: 500, Days: 2, Seed: 1, Now: time.Now().Add(-time.Hour), Schedules: perfDaily}))
+	sim := simWithKeyFile(t, dir)
+	// 400 disks: an answer (~0.6 MB) far larger than the socket buffers,
+	// which both ends set small (the server's below), so that the server's
+	// write blocks as it would on a big answer with default buffers.
+	sim.Load(vbstest.Generate(vbstest.GenOptions{Policies: 2, Disks: 200, Days: 2, Seed: 1, Now: time.Now().Add(-time.Hour), Schedules: perfDaily}))
 	cfg := filepath.Join(dir, "vbs.yml")
-	e2eWrite(t, cfg, "targets:\n"+e2eTarget("big", sim, "    page_size: 100\n"))
-	a, err := newApp(appOptions{configFile: cfg, lookupEnv: htNoEnv, logger: log.NewNopLogger(), telemetryPath: "/metrics",
-		timeoutOffset: 500 * time.Millisecond, defaultTimeout: time.Minute})
-	if err != nil {
-		t.Fatal(err)
-	}
+	writeFile(t, cfg, "targets:\n"+simTargetYAML("big", sim, "    page_size: 100\n"))
+	a := newTestApp(t, cfg, testAppOptions{defaultTimeout: time.Minute}).app
 	closed := make(chan string, 16)
 	ts := httptest.NewUnstartedServer(a.mux)
 	ts.Config = newServer(a.mux)
@@ -270,6 +267,7 @@ func TestScrapeWriteDeadline(t *testing.T) {
 			closed <- c.RemoteAddr().String()
 		}
 	}
+	ts.Listener = smallSendBufferListener{ts.Listener}
 	ts.Start()
 	defer ts.Close()
 	client := &http.Client{Transport: &http.Transport{}}
@@ -305,4 +303,17 @@ func TestScrapeWriteDeadline(t *testing.T) {
 			t.Fatalf("the server still holds a connection that has read nothing of a %d-byte answer after 60 s (scrape timeout 1 s)", full)
 		}
 	}
+}
+
+// smallSendBufferListener accepts TCP connections with a 4 KiB send buffer,
+// so that a client that reads nothing blocks the server's write within
+// kilobytes, not the megabytes of an autotuned loopback socket.
+type smallSendBufferListener struct{ net.Listener }
+
+func (l smallSendBufferListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if tc, ok := c.(*net.TCPConn); ok {
+		_ = tc.SetWriteBuffer(4096)
+	}
+	return c, err
 }

@@ -10,8 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/go-kit/log"
-
 	"github.com/vbs-exporter/vbs_exporter/internal/vbs/vbstest"
 )
 
@@ -30,7 +28,7 @@ func htContains(t *testing.T, what, body string, snippets ...string) {
 // last backup failed, and the probe and debug links; every value from the
 // configuration or the API is HTML-escaped.
 func TestStatusPage(t *testing.T) {
-	e := newHTEnv(t, htOptions{})
+	e := newAlphaBetaApp(t, testAppOptions{})
 	// beta's policy list is refused; alpha's policy name needs escaping.
 	e.simA.AddPolicy(vbstest.Policy{ID: "cccc3333-0000-4000-8000-00000000000c", Name: `<b>x&y</b>`, StartTime: "03:00", Frequency: 1, Enabled: true})
 	e.simB.AddFault(vbstest.Fault{Kind: vbstest.FaultStatus, Operation: vbstest.OpListPolicies, Status: 403,
@@ -90,8 +88,8 @@ func TestStatusPageTimeText(t *testing.T) {
 // status and request ID), the pages and job changes per policy, then the
 // metrics /probe would have returned.
 func TestDebugProbe(t *testing.T) {
-	e := newHTEnv(t, htOptions{})
-	e.writeConfig(e.config("    min_refresh_interval: 1h\n", ""))
+	e := newAlphaBetaApp(t, testAppOptions{})
+	e.writeConfig(e.alphaBetaConfig("    min_refresh_interval: 1h\n", ""))
 	if err := e.h.reload(); err != nil {
 		t.Fatal(err)
 	}
@@ -158,7 +156,8 @@ func TestDebugProbe(t *testing.T) {
 // with the timeout's error; a debug refresh that waits in vain for a refresh
 // already under way says so and shows what was known.
 func TestDebugProbeTimeout(t *testing.T) {
-	e := newHTEnv(t, htOptions{})
+	// Not parallel: it waits on wall-clock deadlines.
+	e := newAlphaBetaApp(t, testAppOptions{})
 	e.simA.AddFault(vbstest.Fault{Kind: vbstest.FaultHang, Operation: vbstest.OpListPolicies})
 	oneSecond := http.Header{"X-Prometheus-Scrape-Timeout-Seconds": {"1"}}
 	start := time.Now()
@@ -203,7 +202,7 @@ func TestDebugProbeTimeout(t *testing.T) {
 // The status page and the debug refresh take GET and HEAD only; no other
 // method refreshes anything.
 func TestStatusAndDebugMethods(t *testing.T) {
-	e := newHTEnv(t, htOptions{})
+	e := newAlphaBetaApp(t, testAppOptions{})
 	for _, path := range []string{"/", "/probe?target=alpha&debug=true"} {
 		for _, m := range []string{http.MethodPost, http.MethodPut, http.MethodDelete, http.MethodPatch} {
 			code, body, resp := htRead(t, e.do(t.Context(), m, path, nil))
@@ -228,14 +227,8 @@ func TestStatusAndDebugMethods(t *testing.T) {
 // scrapes it once for the exporter and /probe per target, and no series is
 // scraped twice.
 func TestOwnMetricsOnly(t *testing.T) {
-	e := newHTEnv(t, htOptions{})
-	app, err := newApp(appOptions{
-		configFile: e.cfgPath, lookupEnv: htNoEnv, logger: log.NewNopLogger(), telemetryPath: "/metrics",
-		timeoutOffset: 500 * time.Millisecond, defaultTimeout: 20 * time.Second, runtimeMetrics: true, ownMetricsOnly: true,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	e := newAlphaBetaApp(t, testAppOptions{})
+	app := newTestApp(t, e.cfgPath, testAppOptions{runtimeMetrics: true, ownMetricsOnly: true}).app
 	e.ex, e.h, e.mux = app.ex, app.handlers, app.mux
 	e.scrape("/probe?target=alpha")
 	body, m := e.scrape("/metrics")
@@ -287,11 +280,12 @@ func TestMetricsTargetsFlag(t *testing.T) {
 // the token it gets, whose request is in the debug output) are refreshed,
 // failing and not, and everything served is scanned like the fault suite's.
 func TestDebugAndStatusLeakNoSecret(t *testing.T) {
+	t.Parallel()
 	sink := &relSink{}
 	t.Run("serve", func(t *testing.T) {
-		e := newRelEnv(t, sink, relEnvOptions{})
+		e := newFaultApp(t, sink, testAppOptions{})
 		for _, name := range []string{"aksk", "iam"} {
-			code, body := e.do(http.MethodGet, "/probe?target="+name+"&debug=true", nil)
+			code, body := e.serve(http.MethodGet, "/probe?target="+name+"&debug=true", nil)
 			if code != http.StatusOK || !strings.Contains(body, "State: up") {
 				t.Errorf("debug of %s: status %d:\n%s", name, code, body)
 			}
@@ -303,9 +297,9 @@ func TestDebugAndStatusLeakNoSecret(t *testing.T) {
 		e.aksk.sim.AddFault(vbstest.Fault{Kind: vbstest.FaultStatus, Operation: vbstest.OpListTasks, Status: 500})
 		e.iam.sim.AddFault(vbstest.Fault{Kind: vbstest.FaultStatus, Operation: vbstest.OpListPolicies, Status: 401, Times: 1})
 		for _, name := range []string{"aksk", "iam"} {
-			e.do(http.MethodGet, "/probe?target="+name+"&debug=true", nil)
+			e.serve(http.MethodGet, "/probe?target="+name+"&debug=true", nil)
 		}
-		e.do(http.MethodGet, "/", nil)
+		e.serve(http.MethodGet, "/", nil)
 	})
 	n, toks := sink.scan(t)
 	if toks == 0 {
@@ -317,12 +311,12 @@ func TestDebugAndStatusLeakNoSecret(t *testing.T) {
 // With resource_names the recent failures show the disk's name, and every
 // failing disk its newest failed job's code and message, escaped.
 func TestStatusPageFailureReasonAndName(t *testing.T) {
-	e := newHTEnv(t, htOptions{})
+	e := newAlphaBetaApp(t, testAppOptions{})
 	e.simA.SetVolumes([]vbstest.Volume{{ID: "vol-2", Name: "db-data"}})
 	e.simA.AddJobs(htPolicyA, vbstest.Job{JobID: "a0000000-0000-4000-8000-000000000099", Status: vbstest.StatusExecuteFail,
 		ResourceID: "vol-4", ResourceType: "volume", CreatedAt: e.base.Add(-3 * time.Hour), FinishedAt: e.base.Add(-2 * time.Hour),
 		Code: "VolumeBackup.0064", Message: "snapshot <failed> & quota\nexceeded"})
-	e.writeConfig(e.config("    resource_names: true\n    evs_endpoint: "+e.simA.URL()+"\n", ""))
+	e.writeConfig(e.alphaBetaConfig("    resource_names: true\n    evs_endpoint: "+e.simA.URL()+"\n", ""))
 	if code, body, _ := htRead(t, e.do(context.Background(), http.MethodPost, "/-/reload", nil)); code != http.StatusOK {
 		t.Fatalf("reload: %d %s", code, body)
 	}

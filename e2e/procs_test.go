@@ -94,23 +94,6 @@ func requireLoopback(t *testing.T, what, addr string) {
 	}
 }
 
-// buildExporter builds the exporter from the module root into a temporary
-// directory.
-func buildExporter(t *testing.T) string {
-	t.Helper()
-	gotool, err := exec.LookPath("go")
-	if err != nil {
-		t.Fatalf("the go tool is not on PATH: %v", err)
-	}
-	bin := filepath.Join(t.TempDir(), "vbs_exporter")
-	cmd := exec.Command(gotool, "build", "-o", bin, ".")
-	cmd.Dir = ".." // the module root, where package main lives
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
-}
-
 // proc is a process started by the test.
 type proc struct {
 	name    string

@@ -33,6 +33,7 @@ const (
 )
 
 func TestPrometheusAlertmanager(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("end-to-end test with Prometheus and Alertmanager; skipped with -short")
 	}
@@ -59,7 +60,6 @@ func TestPrometheusAlertmanager(t *testing.T) {
 	flaky, stagingURL := newFlakyProxy(t, staging.URL(), 4)
 
 	// 2. The exporter.
-	exporterBin := buildExporter(t)
 	exporterAddr := freeAddr(t)
 	exporter := startProc(t, "vbs_exporter", exporterBin,
 		"--config.file="+writeExporterConfig(t, map[string]*vbstest.Server{"prod": prod, "staging": staging},

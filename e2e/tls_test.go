@@ -1,4 +1,4 @@
-package main
+package e2e
 
 // TLS and basic auth through --web.config.file, end to end: the binary is
 // built, started with --demo behind a self-signed certificate and a bcrypt
@@ -99,20 +99,6 @@ func tlsCert(t *testing.T, dir string) (certFile, keyFile string, pool *x509.Cer
 	return certFile, keyFile, pool
 }
 
-// tlsBuild builds the exporter into a temporary directory.
-func tlsBuild(t *testing.T) string {
-	t.Helper()
-	gotool, err := exec.LookPath("go")
-	if err != nil {
-		t.Fatalf("the go tool is not on PATH: %v", err)
-	}
-	bin := filepath.Join(t.TempDir(), "vbs_exporter")
-	if out, err := exec.Command(gotool, "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
-}
-
 func tlsFreeAddr(t *testing.T) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -124,6 +110,7 @@ func tlsFreeAddr(t *testing.T) string {
 }
 
 func TestTLSBasicAuthEndToEnd(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("builds and runs the binary; skipped with -short")
 	}
@@ -142,7 +129,7 @@ basic_auth_users:
 `, certFile, keyFile, tlsUser, hash), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	bin := tlsBuild(t)
+	bin := exporterBin
 
 	addr := tlsFreeAddr(t)
 	var stdout, stderr tlsLockedBuffer
@@ -238,7 +225,7 @@ basic_auth_users:
 				}
 			}
 			if code == http.StatusOK && path == "/metrics" {
-				if v, ok := relValue(t, body, "vbs_up", "target", "demo"); !ok || v != 1 {
+				if v, ok := parseScrape(t, body).value("vbs_up", "target", "demo"); !ok || v != 1 {
 					t.Errorf("vbs_up{target=\"demo\"} = %v, %v; want 1", v, ok)
 				}
 			}

@@ -1,4 +1,4 @@
-package main
+package e2e
 
 import (
 	"bufio"
@@ -24,10 +24,8 @@ import (
 	"github.com/vbs-exporter/vbs_exporter/internal/vbs/vbstest"
 )
 
-// The end-to-end tests build the binary once and run it as a user would:
+// These tests run the binary (built once, in TestMain) as a user would:
 // against a simulator in this process, with a config file and AK/SK auth.
-
-const e2eVersion = "9.9.9"
 
 // e2eClient talks to the exporter without keeping connections (or their
 // goroutines) around between requests.
@@ -37,7 +35,7 @@ func TestE2E(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end tests build and run the binary; skipped with -short")
 	}
-	bin := e2eBuild(t)
+	bin := exporterBin
 	t.Run("Metrics", func(t *testing.T) { t.Parallel(); e2eMetrics(t, bin) })
 	t.Run("ConfigCheck", func(t *testing.T) { t.Parallel(); e2eConfigCheck(t, bin) })
 	t.Run("Reload", func(t *testing.T) { t.Parallel(); e2eReload(t, bin) })
@@ -45,22 +43,6 @@ func TestE2E(t *testing.T) {
 	t.Run("Demo", func(t *testing.T) { t.Parallel(); e2eDemo(t, bin) })
 	t.Run("DemoLoopback", func(t *testing.T) { t.Parallel(); e2eDemoLoopback(t, bin) })
 	t.Run("LogKeyOrder", func(t *testing.T) { t.Parallel(); e2eLogKeyOrder(t, bin) })
-}
-
-// e2eBuild builds the exporter with a known version into a temporary directory.
-func e2eBuild(t *testing.T) string {
-	t.Helper()
-	gotool, err := exec.LookPath("go")
-	if err != nil {
-		t.Fatalf("the go tool is not on PATH: %v", err)
-	}
-	bin := filepath.Join(t.TempDir(), "vbs_exporter")
-	cmd := exec.Command(gotool, "build", "-o", bin,
-		"-ldflags", "-X github.com/prometheus/common/version.Version="+e2eVersion, ".")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
 }
 
 // e2eBuffer is a bytes.Buffer safe for concurrent use.
@@ -209,13 +191,13 @@ func e2eGet(t *testing.T, url string) (int, string) {
 
 // e2eScrape GETs url, requires 200 and text format, checks that no sample
 // carries a timestamp and returns the body and its samples.
-func e2eScrape(t *testing.T, url string) (string, htMetrics) {
+func e2eScrape(t *testing.T, url string) (string, scraped) {
 	t.Helper()
 	code, body := e2eGet(t, url)
 	if code != http.StatusOK {
 		t.Fatalf("GET %s: status %d\n%s", url, code, body)
 	}
-	m := htParse(t, body)
+	m := parseScrape(t, body)
 	for name, mf := range m {
 		for _, s := range mf.Metric {
 			if s.TimestampMs != nil {
@@ -501,7 +483,7 @@ func e2eReload(t *testing.T, bin string) {
 	}
 
 	// scrapeUntil scrapes until ok holds or 15s passed.
-	scrapeUntil := func(what string, ok func(htMetrics) bool) htMetrics {
+	scrapeUntil := func(what string, ok func(scraped) bool) scraped {
 		t.Helper()
 		deadline := time.Now().Add(15 * time.Second)
 		for {
@@ -521,7 +503,7 @@ func e2eReload(t *testing.T, bin string) {
 	if err := p.cmd.Process.Signal(syscall.SIGHUP); err != nil {
 		t.Fatal(err)
 	}
-	m = scrapeUntil("target two after SIGHUP", func(m htMetrics) bool { _, ok := m.value("vbs_up", "target", "two"); return ok })
+	m = scrapeUntil("target two after SIGHUP", func(m scraped) bool { _, ok := m.value("vbs_up", "target", "two"); return ok })
 	m.expect(t, 1, "vbs_up", "target", "one")
 	m.expect(t, 1, "vbs_up", "target", "two")
 	m.expect(t, 1, "vbs_exporter_config_last_reload_successful")
@@ -531,7 +513,7 @@ func e2eReload(t *testing.T, bin string) {
 	if err := p.cmd.Process.Signal(syscall.SIGHUP); err != nil {
 		t.Fatal(err)
 	}
-	m = scrapeUntil("the failed reload", func(m htMetrics) bool {
+	m = scrapeUntil("the failed reload", func(m scraped) bool {
 		v, ok := m.value("vbs_exporter_config_last_reload_successful")
 		return ok && v == 0
 	})
