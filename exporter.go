@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"reflect"
 	"slices"
@@ -192,6 +193,9 @@ func buildTarget(tc config.Target, api *collector.APIMetrics, gates *hwcloud.AKS
 // its job store reads: for VBS a vbs.Client. Every request it (and the IAM
 // token requests it triggers) makes goes to observer.
 func buildSource(tc config.Target, auth hwcloud.Authenticator, observer func(hwcloud.RequestEvent)) (backup.PolicySource, error) {
+	if tc.Service == config.ServiceCBR {
+		return nil, errors.New("service cbr: the CBR job store is not built yet")
+	}
 	return vbs.New(vbs.Options{
 		Region:    tc.Region,
 		Endpoint:  tc.Endpoint,
