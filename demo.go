@@ -9,32 +9,42 @@ import (
 	"github.com/go-kit/log"
 	"github.com/go-kit/log/level"
 
+	"github.com/vbs-exporter/vbs_exporter/internal/cbr/cbrtest"
 	"github.com/vbs-exporter/vbs_exporter/internal/vbs/vbstest"
 )
 
-// demo is a simulated VBS account on loopback and a config file pointing at it.
+// demo is a simulated VBS account and a simulated CBR account on loopback
+// and a config file pointing at them: targets "demo" (VBS) and "demo-cbr".
 type demo struct {
 	server     *vbstest.Server
+	cbr        *cbrtest.Server
 	dir        string
 	configFile string
 }
 
-// startDemo starts the simulator with the demo account and writes a config
-// file that uses it with AK/SK signing, like a real deployment.
+// startDemo starts the simulators with the demo accounts and writes a
+// config file that uses them with AK/SK signing, like a real deployment.
 func startDemo(logger log.Logger) (*demo, error) {
+	now := time.Now().UTC()
 	srv := vbstest.NewServer(vbstest.Options{})
-	srv.Load(vbstest.DemoScenario(time.Now().UTC()))
+	srv.Load(vbstest.DemoScenario(now))
+	cbrSrv := cbrtest.NewServer(cbrtest.Options{})
+	cbrSrv.Load(cbrtest.DemoScenario(now))
+	d := &demo{server: srv, cbr: cbrSrv}
 	dir, err := os.MkdirTemp("", "vbs_exporter-demo-")
 	if err != nil {
-		srv.Close()
+		d.Close()
 		return nil, fmt.Errorf("creating the demo directory: %w", err)
 	}
-	so := srv.Options()
+	d.dir = dir
+	so, co := srv.Options(), cbrSrv.Options()
 	skFile := filepath.Join(dir, "secret_key")
-	if err := os.WriteFile(skFile, []byte(so.SecretKey+"\n"), 0o600); err != nil {
-		srv.Close()
-		os.RemoveAll(dir)
-		return nil, fmt.Errorf("writing the demo secret key: %w", err)
+	cbrSKFile := filepath.Join(dir, "cbr_secret_key")
+	for _, f := range []struct{ name, sk string }{{skFile, so.SecretKey}, {cbrSKFile, co.SecretKey}} {
+		if err := os.WriteFile(f.name, []byte(f.sk+"\n"), 0o600); err != nil {
+			d.Close()
+			return nil, fmt.Errorf("writing the demo secret key: %w", err)
+		}
 	}
 	cfg := fmt.Sprintf(`# Demo configuration written by vbs_exporter --demo.
 targets:
@@ -47,19 +57,31 @@ targets:
     auth:
       access_key: %s
       secret_key_file: %s
-`, so.ProjectID, srv.URL(), srv.URL(), so.AccessKey, skFile)
+  - name: demo-cbr
+    service: cbr
+    region: eu-west-101
+    project_id: %s
+    endpoint: %s
+    auth:
+      access_key: %s
+      secret_key_file: %s
+`, so.ProjectID, srv.URL(), srv.URL(), so.AccessKey, skFile, co.ProjectID, cbrSrv.URL(), co.AccessKey, cbrSKFile)
 	cfgFile := filepath.Join(dir, "vbs.yml")
 	if err := os.WriteFile(cfgFile, []byte(cfg), 0o600); err != nil {
-		srv.Close()
-		os.RemoveAll(dir)
+		d.Close()
 		return nil, fmt.Errorf("writing the demo config: %w", err)
 	}
-	level.Info(logger).Log("msg", "demo mode: serving a simulated VBS account", "vbs_endpoint", srv.URL(), "config_file", cfgFile)
-	return &demo{server: srv, dir: dir, configFile: cfgFile}, nil
+	d.configFile = cfgFile
+	level.Info(logger).Log("msg", "demo mode: serving a simulated VBS account (target demo) and a simulated CBR account (target demo-cbr)",
+		"vbs_endpoint", srv.URL(), "cbr_endpoint", cbrSrv.URL(), "config_file", cfgFile)
+	return d, nil
 }
 
-// Close stops the simulator and removes the demo files.
+// Close stops the simulators and removes the demo files.
 func (d *demo) Close() {
 	d.server.Close()
-	os.RemoveAll(d.dir)
+	d.cbr.Close()
+	if d.dir != "" {
+		os.RemoveAll(d.dir)
+	}
 }

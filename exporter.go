@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"fmt"
 	"reflect"
 	"slices"
@@ -12,7 +13,7 @@ import (
 
 	"github.com/vbs-exporter/vbs_exporter/collector"
 	"github.com/vbs-exporter/vbs_exporter/config"
-	"github.com/vbs-exporter/vbs_exporter/internal/backup"
+	"github.com/vbs-exporter/vbs_exporter/internal/cbr"
 	"github.com/vbs-exporter/vbs_exporter/internal/evs"
 	"github.com/vbs-exporter/vbs_exporter/internal/hwcloud"
 	"github.com/vbs-exporter/vbs_exporter/internal/vbs"
@@ -164,11 +165,26 @@ func buildTarget(tc config.Target, api *collector.APIMetrics, gates *hwcloud.AKS
 	default:
 		return nil, nil, fmt.Errorf("target %q: no credentials", tc.Name)
 	}
-	source, err := buildSource(tc, auth, observer)
-	if err != nil {
+	opts := collector.TargetOptions{
+		Name:               tc.Name,
+		Service:            cmp.Or(tc.Service, config.ServiceVBS),
+		Region:             tc.Region,
+		ProjectID:          tc.ProjectID,
+		Policies:           slices.Clone(tc.Policies),
+		Lookback:           tc.Lookback,
+		Concurrency:        tc.Concurrency,
+		MinRefreshInterval: tc.MinRefreshInterval,
+		Logger:             log.With(logger, "component", "collector"),
+		Requests:           requests,
+		Now:                now,
+	}
+	if err := buildSource(tc, auth, observer, &opts); err != nil {
 		return nil, nil, fmt.Errorf("target %q: %w", tc.Name, err)
 	}
-	var names collector.NameSource
+	if opts.Service == config.ServiceCBR {
+		// CBR jobs carry their resources' names: no EVS lookup.
+		return collector.NewTarget(opts), auth, nil
+	}
 	if tc.ResourceNames {
 		// The same credentials and observer: EVS requests are counted in
 		// vbs_api_requests_total under operation list_volumes.
@@ -182,27 +198,34 @@ func buildTarget(tc config.Target, api *collector.APIMetrics, gates *hwcloud.AKS
 		if err != nil {
 			return nil, nil, fmt.Errorf("target %q: %w", tc.Name, err)
 		}
-		names = ec
+		opts.Names = ec
 	}
-	return collector.NewTarget(collector.TargetOptions{
-		Name:               tc.Name,
-		API:                source,
-		Names:              names,
-		Policies:           slices.Clone(tc.Policies),
-		Lookback:           tc.Lookback,
-		Concurrency:        tc.Concurrency,
-		MinRefreshInterval: tc.MinRefreshInterval,
-		Logger:             log.With(logger, "component", "collector"),
-		Requests:           requests,
-		Now:                now,
-	}), auth, nil
+	return collector.NewTarget(opts), auth, nil
 }
 
 // buildSource makes the client of the target's backup service, the source
-// its job store reads: for VBS a vbs.Client. Every request it (and the IAM
-// token requests it triggers) makes goes to observer.
-func buildSource(tc config.Target, auth hwcloud.Authenticator, observer func(hwcloud.RequestEvent)) (backup.PolicySource, error) {
-	return vbs.New(vbs.Options{
+// its job store reads, and sets it in opts: for VBS a vbs.Client (a
+// backup.PolicySource, read per policy) as opts.API, for CBR a cbr.Client
+// (a backup.Source read project-wide, with vaults) as opts.Source. Every
+// request it (and the IAM token requests it triggers) makes goes to
+// observer.
+func buildSource(tc config.Target, auth hwcloud.Authenticator, observer func(hwcloud.RequestEvent), opts *collector.TargetOptions) error {
+	if opts.Service == config.ServiceCBR {
+		c, err := cbr.New(cbr.Options{
+			Region:    tc.Region,
+			Endpoint:  tc.Endpoint,
+			ProjectID: tc.ProjectID,
+			Auth:      auth,
+			PageSize:  tc.PageSize,
+			Observer:  observer,
+		})
+		if err != nil {
+			return err
+		}
+		opts.Source = c
+		return nil
+	}
+	c, err := vbs.New(vbs.Options{
 		Region:    tc.Region,
 		Endpoint:  tc.Endpoint,
 		ProjectID: tc.ProjectID,
@@ -210,4 +233,9 @@ func buildSource(tc config.Target, auth hwcloud.Authenticator, observer func(hwc
 		PageSize:  tc.PageSize,
 		Observer:  observer,
 	})
+	if err != nil {
+		return err
+	}
+	opts.API = c
+	return nil
 }

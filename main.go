@@ -89,7 +89,7 @@ func parseFlags(args []string, stdout, stderr io.Writer) (o *options, code int, 
 	app.Flag("web.max-requests", "Maximum number of concurrent scrape requests (/metrics and /probe); more get HTTP 503. 0 means no limit.").Default("40").IntVar(&o.maxRequests)
 	app.Flag("scrape.timeout-offset", "Offset subtracted from Prometheus's X-Prometheus-Scrape-Timeout-Seconds to leave time for rendering the metrics.").Default("500ms").DurationVar(&o.timeoutOffset)
 	app.Flag("scrape.default-timeout", "Refresh deadline when the scraper sends no X-Prometheus-Scrape-Timeout-Seconds header.").Default("10s").DurationVar(&o.defaultTimeout)
-	app.Flag("demo", "Serve a simulated VBS account instead of reading --config.file: no cloud account needed. Listens on "+demoListenAddress+" unless --web.listen-address is given.").BoolVar(&o.demo)
+	app.Flag("demo", "Serve a simulated VBS account (target demo) and a simulated CBR account (target demo-cbr) instead of reading --config.file: no cloud account needed. Listens on "+demoListenAddress+" unless --web.listen-address is given.").BoolVar(&o.demo)
 	app.Flag("log.level", "Only log messages with the given severity or above. One of: [debug, info, warn, error]").Default("info").EnumVar(&o.logLevel, "debug", "info", "warn", "error")
 	app.Flag("log.format", "Output format of log messages. One of: [logfmt, json]").Default("logfmt").EnumVar(&o.logFormat, "logfmt", "json")
 	o.webFlags = kingpinflag.AddFlags(app, defaultPort)

@@ -145,7 +145,7 @@ func TestResourceNamesFromEVS(t *testing.T) {
 	target := NewTarget(TargetOptions{Name: "prod", API: client, Names: newNamesClient(t, sim, api), NamesWait: 10 * time.Second,
 		Now: func() time.Time { return now }})
 	snap := target.Refresh(ctxTimeout(t, 10*time.Second))
-	want := `# HELP vbs_resource_info Always 1: the name of a disk seen in the target's jobs, where it is known (for VBS from the EVS volume list when resource_names is on).
+	want := `# HELP vbs_resource_info Always 1: the name of a disk seen in the target's jobs, where it is known (for VBS from the EVS volume list when resource_names is on, for CBR from the jobs).
 # TYPE vbs_resource_info gauge
 vbs_resource_info{resource_id="vol-f",resource_name="db-data \"primary\"",resource_type="volume",target="prod"} 1
 `

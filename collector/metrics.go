@@ -18,7 +18,7 @@ var (
 	policyEnabledDesc = prometheus.NewDesc("vbs_policy_enabled",
 		"1 if the policy's schedule status is ON.", policyLabels, nil)
 	policyResourcesDesc = prometheus.NewDesc("vbs_policy_resources",
-		"Number of disks bound to the policy (policy_resource_count).", policyLabels, nil)
+		"Number of resources the policy backs up (VBS: disks bound to it, policy_resource_count; CBR: resources of the vaults it is applied to).", policyLabels, nil)
 	policyIntervalDesc = prometheus.NewDesc("vbs_policy_expected_interval_seconds",
 		"Longest gap between two consecutive scheduled runs of the policy.", policyLabels, nil)
 	policyRefreshDesc = prometheus.NewDesc("vbs_policy_refresh_success",
@@ -55,10 +55,24 @@ var (
 	resourceLastFailureDesc = prometheus.NewDesc("vbs_resource_last_failure_timestamp_seconds",
 		"finished_at of the disk's newest failed or timed-out job in the window (created_at when it has none), Unix seconds.", resourceLabels, nil)
 	resourceInfoDesc = prometheus.NewDesc("vbs_resource_info",
-		"Always 1: the name of a disk seen in the target's jobs, where it is known (for VBS from the EVS volume list when resource_names is on).",
+		"Always 1: the name of a disk seen in the target's jobs, where it is known (for VBS from the EVS volume list when resource_names is on, for CBR from the jobs).",
 		[]string{"target", "resource_id", "resource_type", "resource_name"}, nil)
 
+	targetInfoDesc = prometheus.NewDesc("vbs_target_info",
+		"Always 1: the backup service (vbs or cbr), region and project of the target.",
+		[]string{"target", "service", "region", "project_id"}, nil)
+	vaultInfoDesc = prometheus.NewDesc("vbs_vault_info",
+		"Always 1: a CBR vault of the target with its name, the type of resources it holds (object_type), protect_type (backup, replication) and status.",
+		[]string{"target", "vault_id", "vault_name", "object_type", "protect_type", "status"}, nil)
+	vaultCapacityDesc = prometheus.NewDesc("vbs_vault_capacity_bytes",
+		"Capacity of the CBR vault (billing.size, GiB in the API), in bytes.", []string{"target", "vault_id"}, nil)
+	vaultUsedDesc = prometheus.NewDesc("vbs_vault_used_bytes",
+		"Space the CBR vault's backups use (billing.used, MiB in the API), in bytes.", []string{"target", "vault_id"}, nil)
+	vaultResourcesDesc = prometheus.NewDesc("vbs_vault_resources",
+		"Number of resources bound to the CBR vault.", []string{"target", "vault_id"}, nil)
+
 	allDescs = []*prometheus.Desc{
+		targetInfoDesc, vaultInfoDesc, vaultCapacityDesc, vaultUsedDesc, vaultResourcesDesc,
 		upDesc, authBackoffDesc, refreshDurationDesc, policyEnabledDesc, policyResourcesDesc, policyIntervalDesc,
 		policyRefreshDesc, policyBackfillDesc, policyJobsDesc, policyLastJobDesc, policyLastRunResourcesDesc, policyCachedJobsDesc,
 		policyDurationDesc, resourceLastSuccessDesc, resourceLastSuccessDurationDesc,
@@ -73,6 +87,16 @@ func (s *Snapshot) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, lv...)
 	}
 	gauge(upDesc, boolFloat(s.Up), s.Target)
+	if s.Service != "" {
+		gauge(targetInfoDesc, 1, s.Target, s.Service, s.Region, s.ProjectID)
+	}
+	for i := range s.Vaults {
+		v := &s.Vaults[i]
+		gauge(vaultInfoDesc, 1, s.Target, v.ID, v.Name, v.ObjectType, v.ProtectType, v.Status)
+		gauge(vaultCapacityDesc, float64(v.CapacityBytes), s.Target, v.ID)
+		gauge(vaultUsedDesc, float64(v.UsedBytes), s.Target, v.ID)
+		gauge(vaultResourcesDesc, float64(len(v.Resources)), s.Target, v.ID)
+	}
 	if s.HasAuthBackoff {
 		var until float64
 		if !s.AuthBackoffUntil.IsZero() {
@@ -84,14 +108,20 @@ func (s *Snapshot) Collect(ch chan<- prometheus.Metric) {
 	for i := range s.Policies {
 		p := &s.Policies[i]
 		pl := []string{s.Target, p.Policy.ID, p.Policy.Name}
-		gauge(policyRefreshDesc, boolFloat(p.RefreshSuccess), pl...)
+		if !p.Manual {
+			gauge(policyRefreshDesc, boolFloat(p.RefreshSuccess), pl...)
+		}
 		if !p.Known {
 			continue
 		}
-		gauge(policyEnabledDesc, boolFloat(p.Policy.Enabled), pl...)
-		gauge(policyResourcesDesc, float64(p.Policy.ResourceCount), pl...)
-		gauge(policyIntervalDesc, p.Policy.ExpectedInterval().Seconds(), pl...)
-		gauge(policyBackfillDesc, boolFloat(p.BackfillComplete), pl...)
+		if !p.Manual {
+			// The pseudo-policy of manual backups has no schedule: none of
+			// the families the alert rules select on.
+			gauge(policyEnabledDesc, boolFloat(p.Policy.Enabled), pl...)
+			gauge(policyResourcesDesc, float64(p.Policy.ResourceCount), pl...)
+			gauge(policyIntervalDesc, p.Policy.ExpectedInterval().Seconds(), pl...)
+			gauge(policyBackfillDesc, boolFloat(p.BackfillComplete), pl...)
+		}
 		gauge(policyCachedJobsDesc, float64(p.CachedJobs), pl...)
 		if !p.HasData {
 			continue
@@ -101,14 +131,18 @@ func (s *Snapshot) Collect(ch chan<- prometheus.Metric) {
 		}
 		if p.HasLastJob {
 			gauge(policyLastJobDesc, msToSeconds(p.LastJob), pl...)
-			gauge(policyLastRunResourcesDesc, float64(p.stats.lastRunResources), pl...)
+			if !p.Manual {
+				gauge(policyLastRunResourcesDesc, float64(p.stats.lastRunResources), pl...)
+			}
 		}
-		h := &p.stats.durations
-		buckets := make(map[float64]uint64, len(durationBuckets))
-		for bi, ub := range durationBuckets {
-			buckets[ub] = h.counts[bi]
+		if !p.Manual {
+			h := &p.stats.durations
+			buckets := make(map[float64]uint64, len(durationBuckets))
+			for bi, ub := range durationBuckets {
+				buckets[ub] = h.counts[bi]
+			}
+			ch <- prometheus.MustNewConstHistogram(policyDurationDesc, h.count, h.sum, buckets, pl...)
 		}
-		ch <- prometheus.MustNewConstHistogram(policyDurationDesc, h.count, h.sum, buckets, pl...)
 
 		for ri := range p.stats.resources {
 			r := &p.stats.resources[ri]

@@ -29,7 +29,7 @@ type operationNamer interface {
 
 // operationsOf returns the names of api's policy-list and job-list
 // operations, "list_policies" and "list_jobs" when it does not say.
-func operationsOf(api backup.PolicySource) (policies, jobs string) {
+func operationsOf(api any) (policies, jobs string) {
 	if n, ok := api.(operationNamer); ok {
 		return n.Operations()
 	}
@@ -129,7 +129,7 @@ const (
 // has one): the code and message of failed jobs pass through it before they
 // are kept, logged or exported. A source without one gets hwcloud.CleanText
 // without secrets.
-func cleanerFor(api backup.PolicySource) func(string, int) string {
+func cleanerFor(api any) func(string, int) string {
 	if c, ok := api.(backup.TextCleaner); ok {
 		return c.CleanText
 	}

@@ -177,7 +177,7 @@ vbs_policy_last_run_resources{policy_id="22222222-2222-4222-8222-222222222222",p
 vbs_policy_refresh_success{policy_id="11111111-1111-4111-8111-111111111111",policy_name="daily-db",target="prod"} 1
 vbs_policy_refresh_success{policy_id="22222222-2222-4222-8222-222222222222",policy_name="weekly-archive",target="prod"} 1
 vbs_policy_refresh_success{policy_id="33333333-3333-4333-8333-333333333333",policy_name="broken",target="prod"} 0
-# HELP vbs_policy_resources Number of disks bound to the policy (policy_resource_count).
+# HELP vbs_policy_resources Number of resources the policy backs up (VBS: disks bound to it, policy_resource_count; CBR: resources of the vaults it is applied to).
 # TYPE vbs_policy_resources gauge
 vbs_policy_resources{policy_id="11111111-1111-4111-8111-111111111111",policy_name="daily-db",target="prod"} 5
 vbs_policy_resources{policy_id="22222222-2222-4222-8222-222222222222",policy_name="weekly-archive",target="prod"} 1

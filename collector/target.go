@@ -34,9 +34,16 @@ const defaultRefreshTimeout = 2 * time.Minute
 type TargetOptions struct {
 	// Name is the configured target name, the value of the target label.
 	Name string
-	// API is the service's source of the project's policies and jobs
-	// (vbs.Client for VBS).
+	// API is the service's source of the project's policies and jobs when
+	// they are listed per policy (vbs.Client for VBS). Set API or Source.
 	API backup.PolicySource
+	// Source is the service's source when its jobs are read project-wide
+	// from a cursor (cbr.Client for CBR); see refreshSource. With a
+	// backup.InventorySource the vaults are read too. Set API or Source.
+	Source backup.Source
+	// Service, Region and ProjectID describe the target in vbs_target_info
+	// ("vbs" or "cbr").
+	Service, Region, ProjectID string
 	// Policies restricts the target to these policy IDs; empty means every
 	// policy, discovered on each refresh.
 	Policies []string
@@ -88,8 +95,10 @@ type Target struct {
 	inflight *refreshCall
 	last     *Snapshot
 
-	// policies is only touched by the one refresh running at a time.
+	// policies, and src, are only touched by the one refresh running at a
+	// time.
 	policies map[string]*policyState
+	src      sourceState
 
 	refreshes atomic.Int64
 	// versions numbers the snapshots whose exported values (other than the
@@ -165,6 +174,11 @@ type Snapshot struct {
 	// refreshes. RequestsDropped counts those beyond the limit.
 	Requests        []hwcloud.RequestEvent
 	RequestsDropped int
+	// Service, Region and ProjectID are TargetOptions' (vbs_target_info).
+	Service, Region, ProjectID string
+	// Vaults are the project's vaults as last read (a Source with an
+	// inventory, CBR); nil for VBS.
+	Vaults []backup.Vault
 	// names are the disks' names by resource ID (see ResourceName).
 	names map[string]string
 }
@@ -183,7 +197,13 @@ type PolicySnapshot struct {
 	Policy backup.Policy
 	// Known is false for a configured policy that was never listed by the
 	// API: only its refresh success is exported.
-	Known            bool
+	Known bool
+	// Manual is true for the pseudo-policy (ID "", name "manual") that
+	// holds a Source's jobs without a policy (manual backups): only its
+	// job-derived families are exported, none that an alert rule needs
+	// (enabled, resources, expected interval, refresh success, backfill,
+	// durations, last run resources), so that it raises no alert.
+	Manual           bool
 	RefreshSuccess   bool
 	BackfillComplete bool
 	// LastJob is the creation time of the newest job in Unix milliseconds;
@@ -362,7 +382,7 @@ func (t *Target) lastStale() *Snapshot {
 func (t *Target) versionAfter(prev, next *Snapshot) uint64 {
 	if prev == nil || prev.Up != next.Up || prev.Target != next.Target || len(prev.Policies) != len(next.Policies) ||
 		prev.HasAuthBackoff != next.HasAuthBackoff || !prev.AuthBackoffUntil.Equal(next.AuthBackoffUntil) ||
-		!maps.Equal(prev.names, next.names) {
+		!maps.Equal(prev.names, next.names) || !reflect.DeepEqual(prev.Vaults, next.Vaults) {
 		return t.versions.Add(1)
 	}
 	for i := range next.Policies {
@@ -374,7 +394,7 @@ func (t *Target) versionAfter(prev, next *Snapshot) uint64 {
 }
 
 func samePolicySnapshot(a, b *PolicySnapshot) bool {
-	if a.Known != b.Known || a.RefreshSuccess != b.RefreshSuccess || a.BackfillComplete != b.BackfillComplete ||
+	if a.Known != b.Known || a.Manual != b.Manual || a.RefreshSuccess != b.RefreshSuccess || a.BackfillComplete != b.BackfillComplete ||
 		a.HasLastJob != b.HasLastJob || a.LastJob != b.LastJob || a.CachedJobs != b.CachedJobs || a.HasData != b.HasData ||
 		!reflect.DeepEqual(a.Policy, b.Policy) {
 		return false
@@ -400,12 +420,20 @@ func (t *Target) Close() {
 }
 
 func (t *Target) closeIdle() {
-	if c, ok := t.opts.API.(interface{ CloseIdleConnections() }); ok {
+	if c, ok := t.client().(interface{ CloseIdleConnections() }); ok {
 		c.CloseIdleConnections()
 	}
 	if c, ok := t.opts.Names.(interface{ CloseIdleConnections() }); ok {
 		c.CloseIdleConnections()
 	}
+}
+
+// client is the target's service client: Source when set, else API.
+func (t *Target) client() any {
+	if t.opts.Source != nil {
+		return t.opts.Source
+	}
+	return t.opts.API
 }
 
 // minRefreshBudget is the least time left before a caller's deadline for
@@ -445,7 +473,7 @@ func (t *Target) refresh(ctx context.Context) *Snapshot {
 	t.refreshes.Add(1)
 	start := t.opts.Now()
 	logger := log.With(t.opts.Logger, "target", t.opts.Name)
-	snap := &Snapshot{Target: t.opts.Name}
+	snap := &Snapshot{Target: t.opts.Name, Service: t.opts.Service, Region: t.opts.Region, ProjectID: t.opts.ProjectID}
 
 	for _, s := range t.policies {
 		s.changes, s.lastErr = JobChanges{}, ""
@@ -454,8 +482,14 @@ func (t *Target) refresh(ctx context.Context) *Snapshot {
 	// same credentials, and while they may be refused (a back-off probe) only
 	// one signed request may be in flight.
 	var namesDone <-chan struct{}
-	opPolicies, _ := operationsOf(t.opts.API)
-	listed, err := t.opts.API.Policies(ctx)
+	opPolicies, _ := operationsOf(t.client())
+	var listed []backup.Policy
+	var err error
+	if t.opts.Source != nil {
+		listed, err = t.inventory(ctx)
+	} else {
+		listed, err = t.opts.API.Policies(ctx)
+	}
 	if err != nil {
 		logError(logger, "listing policies failed", opPolicies, err)
 		snap.Err = err.Error()
@@ -464,21 +498,34 @@ func (t *Target) refresh(ctx context.Context) *Snapshot {
 		}
 	} else {
 		snap.Up = true
-		namesDone = t.startNames(start, logger)
-		t.refreshPolicies(ctx, logger, listed, opPolicies)
+		if t.opts.Source != nil {
+			t.refreshSource(ctx, logger, t.reconcile(logger, listed, opPolicies))
+		} else {
+			namesDone = t.startNames(start, logger)
+			t.refreshPolicies(ctx, logger, listed, opPolicies)
+		}
 	}
-	if b, ok := t.opts.API.(authBackoffReporter); ok {
+	if b, ok := t.client().(authBackoffReporter); ok {
 		snap.HasAuthBackoff, snap.AuthBackoffUntil = true, b.AuthBackoffUntil()
 	}
 
-	snap.names = t.awaitNames(ctx, namesDone)
+	if t.opts.Source != nil {
+		snap.names, snap.Vaults = t.src.names, t.src.vaults
+	} else {
+		snap.names = t.awaitNames(ctx, namesDone)
+	}
 	now := t.opts.Now()
 	snap.Duration = now.Sub(start)
 	snap.Time = now
-	for _, s := range t.policies {
+	states := slices.Collect(maps.Values(t.policies))
+	if m := t.src.manual; m != nil && (m.cache.len() > 0 || m.hasNewest) {
+		states = append(states, m)
+	}
+	for _, s := range states {
 		ps := PolicySnapshot{
 			Policy:           s.policy,
 			Known:            s.listed,
+			Manual:           s == t.src.manual,
 			RefreshSuccess:   s.lastSuccess,
 			BackfillComplete: s.backfillComplete(),
 			HasLastJob:       s.hasNewest,
@@ -569,6 +616,33 @@ func (t *Target) awaitNames(ctx context.Context, done <-chan struct{}) map[strin
 // refreshes each, at most Concurrency at a time.
 func (t *Target) refreshPolicies(ctx context.Context, logger log.Logger, listed []backup.Policy, opPolicies string) {
 	_, opJobs := operationsOf(t.opts.API)
+	work := t.reconcile(logger, listed, opPolicies)
+	now := t.opts.Now()
+	sem := make(chan struct{}, t.opts.Concurrency)
+	var wg sync.WaitGroup
+	for _, s := range work {
+		lookback := lookbackFor(t.opts.Lookback, s.policy)
+		warnShortLookback(logger, s, lookback)
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			plog := log.With(logger, "policy_id", s.policy.ID, "policy_name", s.policy.Name)
+			err := s.refresh(ctx, t.opts.API, now, lookback, !t.opts.DisableCache, logger)
+			s.lastSuccess = err == nil
+			if err != nil {
+				s.lastErr = err.Error()
+				logError(plog, "reading the policy's jobs failed; keeping what was read", opJobs, err)
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// reconcile matches the listed policies with the known ones: it forgets
+// policies no longer listed (discovery) or marks configured ones missing
+// from the list, and returns the states of the policies to read.
+func (t *Target) reconcile(logger log.Logger, listed []backup.Policy, opPolicies string) []*policyState {
 	byID := make(map[string]backup.Policy, len(listed))
 	kept := listed[:0:0]
 	for _, p := range listed {
@@ -619,27 +693,7 @@ func (t *Target) refreshPolicies(ctx context.Context, logger log.Logger, listed 
 			work = append(work, t.stateFor(p))
 		}
 	}
-
-	now := t.opts.Now()
-	sem := make(chan struct{}, t.opts.Concurrency)
-	var wg sync.WaitGroup
-	for _, s := range work {
-		lookback := lookbackFor(t.opts.Lookback, s.policy)
-		warnShortLookback(logger, s, lookback)
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			plog := log.With(logger, "policy_id", s.policy.ID, "policy_name", s.policy.Name)
-			err := s.refresh(ctx, t.opts.API, now, lookback, !t.opts.DisableCache, logger)
-			s.lastSuccess = err == nil
-			if err != nil {
-				s.lastErr = err.Error()
-				logError(plog, "reading the policy's jobs failed; keeping what was read", opJobs, err)
-			}
-		}()
-	}
-	wg.Wait()
+	return work
 }
 
 // warnShortLookback warns, once per policy and (lookback, interval) pair,

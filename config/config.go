@@ -37,8 +37,13 @@ import (
 
 // Defaults and limits of the per-target settings.
 const (
-	// DefaultPageSize is the page size used when page_size is not set.
+	// DefaultPageSize is the page size of a VBS target whose page_size is
+	// not set.
 	DefaultPageSize = 100
+	// DefaultCBRPageSize is the page size of a CBR target whose page_size
+	// is not set: the API's maximum, so that a steady refresh reads its new
+	// jobs with one request.
+	DefaultCBRPageSize = 1000
 	// maxPageSize is the largest page_size accepted.
 	maxPageSize = 1000
 	// DefaultConcurrency is the concurrency used when concurrency is not set.
@@ -52,6 +57,14 @@ const (
 	// minLookback is the shortest lookback without a warning: twice the
 	// interval of a daily schedule, the shortest VBS runs.
 	minLookback = 48 * time.Hour
+)
+
+// The backup services a target can read (its service setting).
+const (
+	// ServiceVBS is Volume Backup Service, the default.
+	ServiceVBS = "vbs"
+	// ServiceCBR is Cloud Backup and Recovery.
+	ServiceCBR = "cbr"
 )
 
 // Names of the environment variables that supply AK/SK credentials, and the
@@ -99,14 +112,19 @@ type Target struct {
 	// for a target without an auth block that leaves it out,
 	// HUAWEICLOUD_SDK_PROJECT_ID.
 	ProjectID string `yaml:"project_id"`
-	// Endpoint is the VBS service URL without a trailing slash; by default
-	// https://vbs.{region}.myhuaweicloud.com.
+	// Service is the backup service the target reads: ServiceVBS (the
+	// default) or ServiceCBR.
+	Service string `yaml:"service"`
+	// Endpoint is the service URL without a trailing slash; by default the
+	// region's endpoint of Service (https://vbs.{region}.myhuaweicloud.com,
+	// https://cbr.{region}.myhuaweicloud.com; see package endpoints).
 	Endpoint string `yaml:"endpoint"`
 	// Auth is the auth block as written in the file, nil if there is none
 	// (then Credentials come from the environment).
 	Auth *Auth `yaml:"auth,omitempty"`
-	// Policies restricts the target to these backup policy IDs; empty means
-	// every policy of the project, discovered on each refresh.
+	// Policies restricts the target to these backup policy IDs (VBS
+	// backup_policy_id, CBR policy id); empty means every policy of the
+	// project, discovered on each refresh.
 	Policies []string `yaml:"policies,omitempty"`
 	// Lookback is how far back jobs are read; 0 means automatic (the
 	// collector uses max(7d, 3 x the policy's expected interval)).
@@ -121,7 +139,8 @@ type Target struct {
 	MinRefreshInterval time.Duration `yaml:"min_refresh_interval"`
 	// ResourceNames reads the disks' names from the EVS volume list (read
 	// permission evs:volumes:list) for vbs_resource_info and the status
-	// page; default false.
+	// page; default false. VBS only: CBR jobs carry their resource's name,
+	// and a CBR target that sets it is an error.
 	ResourceNames bool `yaml:"resource_names,omitempty"`
 	// EVSEndpoint is the EVS service URL without a trailing slash, used
 	// only with ResourceNames; by default the region's EVS endpoint

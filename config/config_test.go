@@ -109,6 +109,24 @@ targets:
     auth:
     policies: ~
     lookback: ""
+  - name: cbr
+    service: cbr
+    region: eu-west-101
+    project_id: p6
+    auth: {access_key: AK6, secret_key: sk6}
+    policies: [pol-1]
+  - name: cbr-explicit
+    service: cbr
+    region: cn-north-4
+    project_id: p7
+    endpoint: http://127.0.0.1:8081/cbr/
+    page_size: 200
+    auth: {domain: d, user: u, password: pw}
+  - name: vbs-explicit
+    service: vbs
+    region: cn-north-4
+    project_id: p8
+    auth: {access_key: AK8, secret_key: sk8}
 ---
 `
 	e := env{envAccessKey: "ENV-AK", envSecretKey: "env-sk", envSecurityToken: "env-token"}
@@ -118,7 +136,7 @@ targets:
 	}
 	want := []Target{{
 		Name: "prod-cn-north-4", Region: "cn-north-4", ProjectID: "0605767f2f00d5d22f16c00e4e8f1d4a",
-		Endpoint: "https://vbs.cn-north-4.myhuaweicloud.com",
+		Service: ServiceVBS, Endpoint: "https://vbs.cn-north-4.myhuaweicloud.com",
 		Auth:     &Auth{AccessKey: "AKXXXX", SecretKeyFile: "sk", SecurityTokenFile: abs},
 		Policies: []string{"af8a20b0-1", "3c1c"}, Lookback: 7 * 24 * time.Hour, PageSize: 1000, Concurrency: 64,
 		MinRefreshInterval: 30 * time.Second,
@@ -126,28 +144,42 @@ targets:
 		Credentials: Credentials{Kind: CredentialsAKSK, AccessKey: "AKXXXX", SecretKey: "file-sk-value",
 			SecurityToken: "file-token-value", Source: SourceConfig},
 	}, {
-		Name: "inline_1.x", Region: "eu-de", ProjectID: "12345", Endpoint: "https://vbs.eu-de.otc.t-systems.com",
+		Name: "inline_1.x", Region: "eu-de", ProjectID: "12345", Service: ServiceVBS, Endpoint: "https://vbs.eu-de.otc.t-systems.com",
 		Auth:     &Auth{AccessKeyFile: "secrets/ak", SecretKey: "inline-sk", SecurityToken: "inline-token"},
 		PageSize: 1, Concurrency: 1,
 		Credentials: Credentials{Kind: CredentialsAKSK, AccessKey: "AK-FROM-FILE", SecretKey: "inline-sk",
 			SecurityToken: "inline-token", Source: SourceConfig},
 	}, {
-		Name: "pw", Region: "ap-southeast-1", ProjectID: "p3", Endpoint: "http://127.0.0.1:8080/vbs",
+		Name: "pw", Region: "ap-southeast-1", ProjectID: "p3", Service: ServiceVBS, Endpoint: "http://127.0.0.1:8080/vbs",
 		Auth:     &Auth{Domain: "my-account", User: "backup-monitor", PasswordFile: "secrets/pw.txt", IAMEndpoint: "https://iam.example.com//"},
 		Lookback: 9 * 24 * time.Hour, PageSize: 100, Concurrency: 4,
 		ResourceNames: true, EVSEndpoint: "http://127.0.0.1:8080/evs",
 		Credentials: Credentials{Kind: CredentialsPassword, IAMEndpoint: "https://iam.example.com", Domain: "my-account",
 			User: "backup-monitor", Password: "file-password", Source: SourceConfig},
 	}, {
-		Name: "pw-inline", Region: "cn-north-4", ProjectID: "p4", Endpoint: "https://vbs.cn-north-4.myhuaweicloud.com",
+		Name: "pw-inline", Region: "cn-north-4", ProjectID: "p4", Service: ServiceVBS, Endpoint: "https://vbs.cn-north-4.myhuaweicloud.com",
 		Auth:     &Auth{Domain: "d", User: "u", Password: "p@ss word"},
 		PageSize: 100, Concurrency: 4,
 		Credentials: Credentials{Kind: CredentialsPassword, IAMEndpoint: "https://iam.cn-north-4.myhuaweicloud.com",
 			Domain: "d", User: "u", Password: "p@ss word", Source: SourceConfig},
 	}, {
-		Name: "env", Region: "cn-north-4", ProjectID: "p5", Endpoint: "https://vbs.cn-north-4.myhuaweicloud.com",
+		Name: "env", Region: "cn-north-4", ProjectID: "p5", Service: ServiceVBS, Endpoint: "https://vbs.cn-north-4.myhuaweicloud.com",
 		PageSize: 100, Concurrency: 4,
 		Credentials: Credentials{Kind: CredentialsAKSK, AccessKey: "ENV-AK", SecretKey: "env-sk", SecurityToken: "env-token", Source: SourceEnv},
+	}, {
+		// CBR: the CBR endpoint (eu-west-101 is on .com for CBR), page size 1000.
+		Name: "cbr", Region: "eu-west-101", ProjectID: "p6", Service: ServiceCBR, Endpoint: "https://cbr.eu-west-101.myhuaweicloud.com",
+		Auth: &Auth{AccessKey: "AK6", SecretKey: "sk6"}, Policies: []string{"pol-1"}, PageSize: 1000, Concurrency: 4,
+		Credentials: Credentials{Kind: CredentialsAKSK, AccessKey: "AK6", SecretKey: "sk6", Source: SourceConfig},
+	}, {
+		Name: "cbr-explicit", Region: "cn-north-4", ProjectID: "p7", Service: ServiceCBR, Endpoint: "http://127.0.0.1:8081/cbr",
+		Auth: &Auth{Domain: "d", User: "u", Password: "pw"}, PageSize: 200, Concurrency: 4,
+		Credentials: Credentials{Kind: CredentialsPassword, IAMEndpoint: "https://iam.cn-north-4.myhuaweicloud.com",
+			Domain: "d", User: "u", Password: "pw", Source: SourceConfig},
+	}, {
+		Name: "vbs-explicit", Region: "cn-north-4", ProjectID: "p8", Service: ServiceVBS, Endpoint: "https://vbs.cn-north-4.myhuaweicloud.com",
+		Auth: &Auth{AccessKey: "AK8", SecretKey: "sk8"}, PageSize: 100, Concurrency: 4,
+		Credentials: Credentials{Kind: CredentialsAKSK, AccessKey: "AK8", SecretKey: "sk8", Source: SourceConfig},
 	}}
 	if len(c.Targets) != len(want) {
 		t.Fatalf("got %d targets, want %d", len(c.Targets), len(want))
@@ -279,6 +311,14 @@ func TestParseErrors(t *testing.T) {
 			want: `config.yml:3: target "prod": field region: required`},
 		{name: "bad region", yml: "targets:\n  - name: prod\n    region: CN_North\n    project_id: p1\n",
 			want: `config.yml:3: target "prod": field region: invalid region "CN_North": use lowercase letters, digits and '-'`},
+		{name: "unknown service", yml: prod("    service: csbs\n"),
+			want: `config.yml:5: target "prod": field service: unknown service "csbs": use "vbs" or "cbr"`},
+		{name: "service in capitals", yml: prod("    service: CBR\n"),
+			want: `config.yml:5: target "prod": field service: unknown service "CBR": use "vbs" or "cbr"`},
+		{name: "resource_names on CBR", yml: prod("    service: cbr\n    resource_names: true\n"),
+			want: `config.yml:6: target "prod": field resource_names: applies to VBS targets only: CBR jobs carry their resource's name`},
+		{name: "evs_endpoint on CBR", yml: prod("    service: cbr\n    evs_endpoint: http://127.0.0.1:1\n"),
+			want: `config.yml:6: target "prod": field evs_endpoint: applies to VBS targets only (with resource_names)`},
 		{name: "missing project_id", yml: "targets:\n  - name: prod\n    region: cn-north-4\n",
 			want: `config.yml:2: target "prod": field project_id: required (or HUAWEICLOUD_SDK_PROJECT_ID in the environment, for a target without auth)`},
 		{name: "missing project_id, empty in environment", yml: "targets:\n  - name: prod\n    region: cn-north-4\n    project_id: \"\"\n",
@@ -671,6 +711,7 @@ func TestRedacted(t *testing.T) {
   - name: aksk # credentials: temporary AK/SK with security token
     region: cn-north-4
     project_id: p1
+    service: vbs
     endpoint: https://vbs.cn-north-4.myhuaweicloud.com
     auth:
       access_key: AKVISIBLE
@@ -686,6 +727,7 @@ func TestRedacted(t *testing.T) {
   - name: files # credentials: AK/SK
     region: eu-de
     project_id: p2
+    service: vbs
     endpoint: https://vbs.example.com
     auth:
       access_key: AK2
@@ -697,6 +739,7 @@ func TestRedacted(t *testing.T) {
   - name: password # credentials: IAM password
     region: cn-north-4
     project_id: p3
+    service: vbs
     endpoint: https://vbs.cn-north-4.myhuaweicloud.com
     auth:
       iam_endpoint: https://iam.cn-north-4.myhuaweicloud.com
@@ -710,6 +753,7 @@ func TestRedacted(t *testing.T) {
   - name: password-inline # credentials: IAM password
     region: cn-north-4
     project_id: p3
+    service: vbs
     endpoint: https://vbs.cn-north-4.myhuaweicloud.com
     auth:
       iam_endpoint: https://iam.example.com
@@ -723,6 +767,7 @@ func TestRedacted(t *testing.T) {
   - name: env # credentials: AK/SK from the environment (HUAWEICLOUD_SDK_AK, HUAWEICLOUD_SDK_SK)
     region: cn-north-4
     project_id: p4
+    service: vbs
     endpoint: https://vbs.cn-north-4.myhuaweicloud.com
     lookback: 0s # auto: max(7d, 3 x the policy's expected interval)
     page_size: 100
@@ -731,6 +776,7 @@ func TestRedacted(t *testing.T) {
   - name: env-token # credentials: AK/SK with security token from the environment (HUAWEICLOUD_SDK_AK, HUAWEICLOUD_SDK_SK, HUAWEICLOUD_SDK_SECURITY_TOKEN)
     region: cn-north-4
     project_id: p5
+    service: vbs
     endpoint: https://vbs.cn-north-4.myhuaweicloud.com
     lookback: 0s # auto: max(7d, 3 x the policy's expected interval)
     page_size: 100
@@ -739,6 +785,7 @@ func TestRedacted(t *testing.T) {
   - name: env-project # credentials: AK/SK with security token from the environment (HUAWEICLOUD_SDK_AK, HUAWEICLOUD_SDK_SK, HUAWEICLOUD_SDK_SECURITY_TOKEN)
     region: cn-north-4
     project_id: envproject
+    service: vbs
     endpoint: https://vbs.cn-north-4.myhuaweicloud.com
     lookback: 0s # auto: max(7d, 3 x the policy's expected interval)
     page_size: 100

@@ -55,8 +55,9 @@ func (ps problems) join() error {
 	return errors.Join(errs...)
 }
 
-// UnmarshalYAML decodes one item of targets with the defaults page_size 100,
-// concurrency 4 and the region's VBS endpoint. Unknown and repeated keys and
+// UnmarshalYAML decodes one item of targets with the defaults service vbs,
+// page_size 100 (1000 for CBR), concurrency 4 and the region's endpoint of
+// the service. Unknown and repeated keys and
 // values of the wrong kind are errors; it returns every problem found
 // (a problems value), with positions taken from the nodes. Credentials are
 // left to Parse, which knows the environment and the file's directory.
@@ -89,9 +90,28 @@ func (t *Target) UnmarshalYAML(n *yaml.Node) error {
 	if t.ProjectID != "" && !idRE.MatchString(t.ProjectID) {
 		ps.add(t.keys["project_id"], "project_id", "invalid project ID %s: use only letters, digits, '_' and '-'", quote(t.ProjectID))
 	}
+	service := endpoints.VBS
+	switch t.Service {
+	case "":
+		t.Service = ServiceVBS
+	case ServiceVBS:
+	case ServiceCBR:
+		service = endpoints.CBR
+		if _, set := t.keys["page_size"]; !set {
+			t.PageSize = DefaultCBRPageSize
+		}
+		if t.ResourceNames {
+			ps.add(t.keys["resource_names"], "resource_names", "applies to VBS targets only: CBR jobs carry their resource's name")
+		}
+		if t.EVSEndpoint != "" {
+			ps.add(t.keys["evs_endpoint"], "evs_endpoint", "applies to VBS targets only (with resource_names)")
+		}
+	default:
+		ps.add(t.keys["service"], "service", "unknown service %s: use %s or %s", quote(t.Service), quote(ServiceVBS), quote(ServiceCBR))
+	}
 	t.Endpoint = strings.TrimRight(t.Endpoint, "/")
 	if t.Endpoint == "" && regionRE.MatchString(t.Region) {
-		t.Endpoint = endpoints.Default(endpoints.VBS, t.Region)
+		t.Endpoint = endpoints.Default(service, t.Region)
 	}
 	t.EVSEndpoint = strings.TrimRight(t.EVSEndpoint, "/")
 	if t.ResourceNames && t.EVSEndpoint == "" && regionRE.MatchString(t.Region) {

@@ -31,6 +31,7 @@ func ExampleParse() {
 	//   - name: prod # credentials: AK/SK
 	//     region: cn-north-4
 	//     project_id: 0605767f2f00d5d22f16c00e4e8f1d4a
+	//     service: vbs
 	//     endpoint: https://vbs.cn-north-4.myhuaweicloud.com
 	//     auth:
 	//       access_key: AKEXAMPLE

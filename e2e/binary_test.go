@@ -21,6 +21,9 @@ import (
 	"testing"
 	"time"
 
+	dto "github.com/prometheus/client_model/go"
+
+	"github.com/vbs-exporter/vbs_exporter/internal/cbr/cbrtest"
 	"github.com/vbs-exporter/vbs_exporter/internal/vbs/vbstest"
 )
 
@@ -673,8 +676,16 @@ func e2eDemo(t *testing.T, bin string) {
 	if code, page := e2eGet(t, sub[1]); code != http.StatusOK || !strings.Contains(page, `href="/metrics"`) {
 		t.Errorf("GET %s: status %d", sub[1], code)
 	}
-	body, m := e2eScrape(t, sub[2])
-	m.expect(t, 1, "vbs_up", "target", "demo")
+	body, all := e2eScrape(t, sub[2])
+	all.expect(t, 1, "vbs_up", "target", "demo")
+	// Beside the VBS target, the CBR target demo-cbr (cbrtest.DemoScenario;
+	// its exact values are TestCBRExactMetrics's in collector/).
+	all.expect(t, 1, "vbs_up", "target", "demo-cbr")
+	all.expect(t, 1, "vbs_target_info", "target", "demo-cbr", "service", "cbr", "region", "eu-west-101", "project_id", cbrtest.DefaultProjectID)
+	if n := len(all.series("vbs_vault_info")); n != 2 {
+		t.Errorf("demo-cbr: %d vaults, want 2", n)
+	}
+	m := onlyTarget(all, "demo")
 
 	names := map[string]string{}
 	resources := 0.0
@@ -784,4 +795,26 @@ func e2eDemo(t *testing.T, bin string) {
 	if _, err := os.Stat(cfgDir); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("the demo left %s behind (stat: %v)", cfgDir, err)
 	}
+}
+
+// onlyTarget returns the series of m with target="name" (and those
+// without a target label).
+func onlyTarget(m scraped, name string) scraped {
+	out := scraped{}
+	for fam, mf := range m {
+		c := &dto.MetricFamily{Name: mf.Name, Help: mf.Help, Type: mf.Type, Unit: mf.Unit}
+		for _, s := range mf.Metric {
+			keep := true
+			for _, lp := range s.Label {
+				if lp.GetName() == "target" && lp.GetValue() != name {
+					keep = false
+				}
+			}
+			if keep {
+				c.Metric = append(c.Metric, s)
+			}
+		}
+		out[fam] = c
+	}
+	return out
 }

@@ -123,6 +123,7 @@ type Client struct {
 var (
 	_ backup.Source          = (*Client)(nil)
 	_ backup.InventorySource = (*Client)(nil)
+	_ backup.TextCleaner     = (*Client)(nil)
 )
 
 // New returns a Client, checking the options and filling in defaults.
@@ -191,6 +192,29 @@ func (c *Client) CloseIdleConnections() {
 	if a, ok := c.auth.(interface{ CloseIdleConnections() }); ok {
 		a.CloseIdleConnections()
 	}
+}
+
+// AuthBackoffUntil returns the end of the Authenticator's back-off after
+// the service (or IAM) refused its credentials: no request is sent before
+// then. The zero time when there is none, or when the Authenticator has no
+// back-off.
+func (c *Client) AuthBackoffUntil() time.Time {
+	if b, ok := c.auth.(interface{ BackoffUntil() time.Time }); ok {
+		return b.BackoffUntil()
+	}
+	return time.Time{}
+}
+
+// Operations names the client's policy-list and job-list operations, for
+// the logs of errors that do not carry their own.
+func (c *Client) Operations() (policies, jobs string) {
+	return OpListPolicies, OpListOperationLogs
+}
+
+// CleanText returns s with the client's secrets redacted, control
+// characters folded to spaces, cut to limit bytes (backup.TextCleaner).
+func (c *Client) CleanText(s string, limit int) string {
+	return hwcloud.CleanText(c.auth, s, limit)
 }
 
 // String describes the client without secrets.
