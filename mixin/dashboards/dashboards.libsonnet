@@ -249,8 +249,9 @@ local u = import '../lib/utils.libsonnet';
         target('%s and %s' % [recP('vbs:policy_refresh_success'), scope], '', 'A', true, true),
         target('%s and %s' % [recP('vbs:policy_backfill_complete'), scope], '', 'B', true, true),
       ], w=12, links=[runbookLink('VBSPolicyRefreshFailing'), runbookLink('VBSPolicyBackfillIncomplete')]),
-      table('Targets', 'Each configured target with the service it reads (vbs or cbr), its region and project (vbs_target_info), and whether its API answered on the last refresh (vbs_up).', 'bool_yes_no', [
-        target('min by (target) (%s)\n* on (target) group_left (service, region, project_id)\nmax by (target, service, region, project_id) (%s)' % [rawT('vbs_up'), rawT('vbs_target_info')], '', 'A', true, true),
+      table('Targets', 'Each configured target with the service it reads (vbs or cbr), its region and project (vbs_target_info; blank from an exporter without it), and whether its API answered on the last refresh (vbs_up).', 'bool_yes_no', [
+        local up = 'min by (target) (%s)' % rawT('vbs_up');
+        target('(\n  %s\n  * on (target) group_left (service, region, project_id)\n  max by (target, service, region, project_id) (%s)\n)\nor on (target)\n%s' % [up, rawT('vbs_target_info'), up], '', 'A', true, true),
       ], w=12, h=6, links=[runbookLink('VBSTargetDown')]),
       table('Exporter build', 'Version, revision and Go version of each selected exporter (vbs_exporter_build_info).', 'none', [
         target(raw('vbs_exporter_build_info'), '', 'A', true, true),
