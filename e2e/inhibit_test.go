@@ -12,7 +12,15 @@ import (
 
 // backupAlerts are the alerts about backups: no alert may inhibit them unless
 // the data behind them is stale.
-var backupAlerts = []string{"VBSBackupMissed", "VBSBackupFailed", "VBSBackupStuck", "VBSPolicyNotRunning", "VBSPolicyUncovered"}
+var backupAlerts = []string{"VBSBackupMissed", "VBSBackupFailed", "VBSBackupStuck", "VBSPolicyNotRunning", "VBSPolicyUncovered", "VBSVaultNearlyFull"}
+
+// alertLabels are the labels (besides severity) each backup alert carries
+// where they apply: an inhibition that matches on a label its target alert
+// lacks compares two empty values and reaches every such alert of the
+// target (a policy's refresh failing would silence every vault).
+var alertLabels = map[string][]string{
+	"VBSVaultNearlyFull": {"target", "vault_id"},
+}
 
 // staleDataAlerts are the alerts that mean the data is stale, and how far:
 // the labels an inhibition they source must match on.
@@ -134,6 +142,17 @@ func TestInhibitOnlyOnStaleData(t *testing.T) {
 			for _, l := range need {
 				if !slices.Contains(r.Equal, l) {
 					t.Errorf("inhibit rule %d: %s inhibits %v without equal on %s: it would reach beyond the stale data", i, n, targets, l)
+				}
+			}
+			for _, tg := range targets {
+				have, ok := alertLabels[tg]
+				if !ok {
+					continue
+				}
+				for _, l := range r.Equal {
+					if !slices.Contains(have, l) {
+						t.Errorf("inhibit rule %d: %s inhibits %s with equal on %s, a label %s does not carry: it would reach every %s of the target", i, n, tg, l, tg, tg)
+					}
 				}
 			}
 		}

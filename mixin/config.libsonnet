@@ -45,6 +45,13 @@
     // How long the first walk of a policy's history may take before
     // VBSPolicyBackfillIncomplete fires.
     backfillIncompleteFor: '1h',
+    // VBSVaultNearlyFull (CBR vaults): used / capacity above
+    // vaultFullThreshold is a warning, at or above vaultFullCriticalThreshold
+    // critical (1 would mean "only when full"). A vault with capacity 0
+    // (unlimited or unknown) never counts.
+    vaultFullThreshold: 0.9,
+    vaultFullCriticalThreshold: 0.98,
+    vaultFullFor: '15m',
 
     // Base of every runbook link; the alert's anchor is appended as
     // "#<alertname in lower case>".

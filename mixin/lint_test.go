@@ -240,3 +240,35 @@ func TestBehindSchedulePanelIsTested(t *testing.T) {
 		t.Errorf("alerts/tests/behind_schedule.yml does not test the panel's query\n  %s", expr)
 	}
 }
+
+// TestVaultsNearlyFullPanelIsTested: alerts/tests/vault_full.yml runs the
+// "Vaults nearly full" stat's query, exactly as rendered (variables set to
+// All), against the scenario where VBSVaultNearlyFull fires, so the stat and
+// the alert are proven to count the same vaults.
+func TestVaultsNearlyFullPanelIsTested(t *testing.T) {
+	d := loadDashboard(t, "../dashboards/vbs-overview.json")
+	var expr string
+	for _, p := range d.Panels {
+		if p.Type == "stat" && p.Title == "Vaults nearly full" && len(p.Targets) == 1 {
+			expr = p.Targets[0].Expr
+		}
+	}
+	if expr == "" {
+		t.Fatal(`no "Vaults nearly full" stat with one query`)
+	}
+	rules, err := os.ReadFile("../alerts/vbs_exporter.rules.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(expr, "vbs:vault_nearly_full_ratio") || !strings.Contains(string(rules), "vbs:vault_nearly_full_ratio >= ") {
+		t.Errorf("the panel and VBSVaultNearlyFull do not both read vbs:vault_nearly_full_ratio: %s", expr)
+	}
+	expr = strings.NewReplacer("$job", ".*", "$instance", ".*", "$target", ".*", "$policy", ".*").Replace(expr)
+	test, err := os.ReadFile("../alerts/tests/vault_full.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(test), "- expr: '"+expr+"'") {
+		t.Errorf("alerts/tests/vault_full.yml does not test the panel's query\n  %s", expr)
+	}
+}

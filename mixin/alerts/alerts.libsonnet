@@ -52,6 +52,16 @@ local u = import '../lib/utils.libsonnet';
     ||| % cmp,
     local missedSummary = 'VBS disk {{ $labels.resource_id }} has no backup for {{ $value | humanizeDuration }} ({{ $labels.policy_name }} on {{ $labels.target }})',
     local raw(name, parts=[]) = u.metric(name, [c.vbsSelector] + parts),
+    // CBR vaults: ` "vault-prod"` after the vault's ID from vbs:vault_info,
+    // and its capacity and usage in bytes (IEC units).
+    local vaultName = '{{ with printf "vbs:vault_info{target=%q,vault_id=%q}" $labels.target $labels.vault_id | query }}{{ with . | first }} "{{ .Labels.vault_name }}"{{ end }}{{ end }}',
+    local vaultBytes(m) = '{{ with printf "vbs:vault_%s_bytes{target=%%q,vault_id=%%q}" $labels.target $labels.vault_id | query }}{{ . | first | value | humanize1024 }}B{{ end }}' % m,
+    local vaultWhere = 'CBR vault {{ $labels.vault_id }}' + vaultName + ' on target {{ $labels.target }} has used {{ $value | humanizePercentage }} of its capacity (' + vaultBytes('used') + ' of ' + vaultBytes('capacity') + ')',
+    local vaultSummary = 'CBR vault {{ $labels.vault_id }} on {{ $labels.target }} is {{ $value | humanizePercentage }} full',
+    local pct(x) = u.num(x * 100) + '%',
+    // A vault whose usage reached its capacity is critical even when the
+    // critical threshold is set above 1.
+    local vaultCritical = std.min(c.vaultFullCriticalThreshold, 1),
 
     groups+: [{
       name: 'vbs_exporter',
@@ -124,6 +134,20 @@ local u = import '../lib/utils.libsonnet';
           |||,
           'VBS policy {{ $labels.policy_name }} on {{ $labels.target }} has {{ $value }} disk(s) without any successful backup',
           'Backup policy {{ $labels.policy_name }} ({{ $labels.policy_id }}) on target {{ $labels.target }} holds {{ with printf "vbs:policy_resources{target=%q,policy_id=%q}" $labels.target $labels.policy_id | query }}{{ . | first | value }}{{ end }} disk(s), but {{ $value }} of them have no successful backup in the exporter\'s lookback window and no job running.',
+        ),
+        // CBR vaults. Value: used / capacity (vaults with capacity 0 never
+        // count). Read from vbs:vault_nearly_full_ratio, as the dashboard.
+        alert(
+          'VBSVaultNearlyFull', 'warning', c.vaultFullFor, |||
+            vbs:vault_nearly_full_ratio < %s
+          ||| % u.num(vaultCritical), vaultSummary,
+          vaultWhere + ', more than ' + pct(c.vaultFullThreshold) + '. A full vault is a common cause of failed backups: CBR refuses new backups into a vault whose used capacity exceeds its size (BackupService.6114), so VBSBackupFailed follows for every resource in it. Expand the vault, enable auto-expansion, or shorten retention.',
+        ),
+        alert(
+          'VBSVaultNearlyFull', 'critical', c.vaultFullFor, |||
+            vbs:vault_nearly_full_ratio >= %s
+          ||| % u.num(vaultCritical), vaultSummary,
+          vaultWhere + ', at least ' + pct(vaultCritical) + '. A full vault is a common cause of failed backups: CBR refuses new backups into a vault whose used capacity exceeds its size (BackupService.6114), so the next runs of every resource in it fail. Expand the vault now, or free space by deleting old restore points.',
         ),
 
         // The monitoring itself: never silently blind.

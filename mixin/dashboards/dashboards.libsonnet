@@ -24,6 +24,9 @@ local u = import '../lib/utils.libsonnet';
     // Adds resource_name (from vbs_resource_info) to a per-disk result; disks
     // without a known name stay, without the label.
     local withName(e) = '(\n  (%s)\n  * on (target, resource_id) group_left (resource_name) vbs:resource_info\n)\nor on (target, resource_id)\n(%s)' % [e, e],
+    // Adds vault_name, object_type, protect_type and status (from
+    // vbs:vault_info) to a per-vault result; vaults without it stay.
+    local withVault(e) = '(\n  (%s)\n  * on (target, vault_id) group_left (vault_name, object_type, protect_type, status) vbs:vault_info\n)\nor on (target, vault_id)\n(%s)' % [e, e],
     local runbookLink(alert) = { title: 'Runbook: ' + alert, url: u.runbook(c.runbookURLBase, alert), targetBlank: true },
 
     local target(expr, legend='', refId='A', instant=false, table=false) = {
@@ -150,6 +153,55 @@ local u = import '../lib/utils.libsonnet';
         target('%s and %s' % [recP('vbs:policy_resources_uncovered'), scope], '', 'A', true, true),
       ], w=12, links=[runbookLink('VBSPolicyUncovered')]),
 
+      row('Vaults (CBR)'),
+      stat('Vaults nearly full', 'CBR vaults in vbs:vault_nearly_full_ratio: used / capacity above %s (vaults with capacity 0, unlimited or not reported, never count). VBSVaultNearlyFull reads the same series: warning, critical from %s, after %s. A full vault is a common cause of failed backups. Not filtered by $policy (vaults belong to targets).' % [q(c.vaultFullThreshold), q(c.vaultFullCriticalThreshold), c.vaultFullFor], 'none', [
+        target('count(%s and %s) or vector(0)' % [rec('vbs:vault_nearly_full_ratio'), scope], 'nearly full', 'A', true),
+      ], w=6, links=[runbookLink('VBSVaultNearlyFull')], thresholds=[{ color: 'green', value: null }, { color: 'orange', value: 1 }]),
+      stat('Vaults', 'CBR vaults of the selected targets (vbs:vault_info). VBS targets have none.', 'none', [
+        target('count(%s and %s) or vector(0)' % [rec('vbs:vault_info'), scope], 'vaults', 'A', true),
+      ], w=6),
+      stat('Vault capacity in use', 'Used bytes of all the vaults with a capacity, of their total capacity (vbs:vault_used_bytes / vbs:vault_capacity_bytes).', 'percentunit', [
+        target('sum(%s and on (target, vault_id) (vbs:vault_capacity_bytes > 0) and %s)\n/\nsum((%s > 0) and %s)' % [rec('vbs:vault_used_bytes'), scope, rec('vbs:vault_capacity_bytes'), scope], 'used', 'A', true),
+      ], w=6, thresholds=[{ color: 'green', value: null }, { color: 'orange', value: c.vaultFullThreshold }, { color: 'red', value: c.vaultFullCriticalThreshold }]),
+      stat('Resources in vaults', 'Servers, disks and file systems held by the vaults of the selected targets (vbs:vault_resources).', 'none', [
+        target('sum(%s and %s) or vector(0)' % [rec('vbs:vault_resources'), scope], 'resources', 'A', true),
+      ], w=6),
+      table('Vaults', "Each CBR vault: name, object type, protection type, status, used and capacity (bytes; capacity 0 means unlimited or not reported, and then no %% used), %% used (vbs:vault_used_ratio; orange above %s, red from %s, as VBSVaultNearlyFull) and the resources it holds." % [q(c.vaultFullThreshold), q(c.vaultFullCriticalThreshold)], 'bytes', [
+        target(withVault('%s and %s' % [rec('vbs:vault_used_bytes'), scope]), '', 'B', true, true),
+        target(withVault('%s and %s' % [rec('vbs:vault_capacity_bytes'), scope]), '', 'C', true, true),
+        target(withVault('%s and %s' % [rec('vbs:vault_used_ratio'), scope]), '', 'D', true, true),
+        target(withVault('%s and %s' % [rec('vbs:vault_resources'), scope]), '', 'E', true, true),
+      ], h=8, links=[runbookLink('VBSVaultNearlyFull')]) {
+        local col(name, title, extra=[]) = { matcher: { id: 'byName', options: name }, properties: [{ id: 'displayName', value: title }] + extra },
+        fieldConfig+: { overrides: [
+          col('vault_name', 'Vault'),
+          col('vault_id', 'Vault ID'),
+          col('object_type', 'Object type'),
+          col('protect_type', 'Protection'),
+          col('status', 'Status'),
+          col('Value #B', 'Used'),
+          col('Value #C', 'Capacity'),
+          col('Value #D', '% used', [
+            { id: 'unit', value: 'percentunit' },
+            { id: 'decimals', value: 1 },
+            { id: 'thresholds', value: { mode: 'absolute', steps: [{ color: 'green', value: null }, { color: 'orange', value: c.vaultFullThreshold }, { color: 'red', value: c.vaultFullCriticalThreshold }] } },
+            { id: 'custom.cellOptions', value: { type: 'color-background' } },
+          ]),
+          col('Value #E', 'Resources', [{ id: 'unit', value: 'none' }]),
+        ] },
+        options+: { sortBy: [{ displayName: '% used', desc: true }] },
+        transformations: [
+          { id: 'merge', options: {} },
+          { id: 'organize', options: {
+            excludeByName: { Time: true, __name__: true },
+            indexByName: { target: 0, vault_name: 1, vault_id: 2, object_type: 3, protect_type: 4, status: 5, 'Value #B': 6, 'Value #C': 7, 'Value #D': 8, 'Value #E': 9 },
+          } },
+        ],
+      },
+      ts('Vault usage', 'Used / capacity per CBR vault over time (vbs:vault_used_ratio). VBSVaultNearlyFull fires %s after a vault stays above the line (%s); critical from %s.' % [c.vaultFullFor, q(c.vaultFullThreshold), q(c.vaultFullCriticalThreshold)], 'percentunit', [
+        target(withVault('%s and %s' % [rec('vbs:vault_used_ratio'), scope]), '{{target}} / {{vault_id}} {{vault_name}}'),
+      ], w=24, links=[runbookLink('VBSVaultNearlyFull')], thresholdLine=c.vaultFullThreshold),
+
       row('Running jobs and durations'),
       table('Running jobs, of the stuck threshold', "Each disk with a RUNNING/WAITING job: how long it has been going as a share of its policy's stuck threshold (vbs:policy_stuck_threshold_seconds: %s x p%d successful duration, at least %s). VBSBackupStuck fires 5 minutes after 100 %%." % [q(c.stuckFactor), std.round(c.stuckQuantile * 100), u.secondsShort(c.stuckFloorSeconds)], 'percentunit', [
         target(withName('(\n  (time() - %s)\n  / on (target, policy_id) group_left ()\n  vbs:policy_stuck_threshold_seconds\n) and %s' % [recP('vbs:resource_running_since_timestamp_seconds'), scope]), '', 'A', true, true),
@@ -197,6 +249,10 @@ local u = import '../lib/utils.libsonnet';
         target('%s and %s' % [recP('vbs:policy_refresh_success'), scope], '', 'A', true, true),
         target('%s and %s' % [recP('vbs:policy_backfill_complete'), scope], '', 'B', true, true),
       ], w=12, links=[runbookLink('VBSPolicyRefreshFailing'), runbookLink('VBSPolicyBackfillIncomplete')]),
+      table('Targets', 'Each configured target with the service it reads (vbs or cbr), its region and project (vbs_target_info; blank from an exporter without it), and whether its API answered on the last refresh (vbs_up).', 'bool_yes_no', [
+        local up = 'min by (target) (%s)' % rawT('vbs_up');
+        target('(\n  %s\n  * on (target) group_left (service, region, project_id)\n  max by (target, service, region, project_id) (%s)\n)\nor on (target)\n%s' % [up, rawT('vbs_target_info'), up], '', 'A', true, true),
+      ], w=12, h=6, links=[runbookLink('VBSTargetDown')]),
       table('Exporter build', 'Version, revision and Go version of each selected exporter (vbs_exporter_build_info).', 'none', [
         target(raw('vbs_exporter_build_info'), '', 'A', true, true),
       ], h=4, hide=['Value', '__name__']),

@@ -80,6 +80,15 @@ local u = import '../lib/utils.libsonnet';
         // descriptions (query) and the dashboard.
         { record: 'vbs:resource_last_failure_info' } + norm('max', disk + ', code, message', 'vbs_resource_last_failure_info'),
         { record: 'vbs:resource_info' } + norm('max', 'target, resource_id, resource_type, resource_name', 'vbs_resource_info'),
+        // Which service (vbs, cbr), region and project each target reads.
+        { record: 'vbs:target_info' } + norm('max', 'target, service, region, project_id', 'vbs_target_info'),
+        // CBR vaults: name, kind and status (info), capacity and usage in
+        // bytes, resources held. A capacity of 0 (unlimited or not reported)
+        // is kept here and left out of the ratio below.
+        { record: 'vbs:vault_info' } + norm('max', 'target, vault_id, vault_name, object_type, protect_type, status', 'vbs_vault_info'),
+        { record: 'vbs:vault_capacity_bytes' } + norm('max', 'target, vault_id', 'vbs_vault_capacity_bytes'),
+        { record: 'vbs:vault_used_bytes' } + norm('max', 'target, vault_id', 'vbs_vault_used_bytes'),
+        { record: 'vbs:vault_resources' } + norm('max', 'target, vault_id', 'vbs_vault_resources'),
 
         // Schedule-aware thresholds, per policy (seconds).
         // A disk is missed when its last success is older than missedFactor
@@ -250,6 +259,24 @@ local u = import '../lib/utils.libsonnet';
               )
             ) + 1
           |||,
+        },
+        // Share of each vault's capacity in use; vaults with capacity 0 have
+        // none (no division by zero, never "full").
+        {
+          record: 'vbs:vault_used_ratio',
+          expr: |||
+            vbs:vault_used_bytes
+            / on (target, vault_id)
+            (vbs:vault_capacity_bytes > 0)
+          |||,
+        },
+        // Each vault above the vaultFullThreshold, valued in its used ratio.
+        // VBSVaultNearlyFull (warning below vaultFullCriticalThreshold,
+        // critical at or above it) and the dashboard's "Vaults nearly full"
+        // read exactly this series.
+        {
+          record: 'vbs:vault_nearly_full_ratio',
+          expr: 'vbs:vault_used_ratio > %s' % u.num(c.vaultFullThreshold),
         },
         // Each disk behind schedule, valued in seconds since its last
         // success: older than its missed threshold, policy enabled, no job
