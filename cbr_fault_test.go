@@ -2,7 +2,7 @@ package main
 
 import (
 	"fmt"
-		"path/filepath"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -107,26 +107,35 @@ func cbrFaultCases() []cbrFaultCase {
 	logs, pols, vaults := cbrtest.OpListOperationLogs, cbrtest.OpListPolicies, cbrtest.OpListVaults
 	return []cbrFaultCase{
 		{name: "429 storm on the operation logs", faults: []cbrtest.Fault{{Op: logs, Status: 429, Code: cbrtest.CodeThrottled, Message: "throttled"}},
-			up: []float64{1, 1}, success: []float64{0, 0}, requests: map[string][]int{logs: {8, 8}, pols: {1, 1}, vaults: {2, 2}}},
+			up: []float64{1, 1}, success: []float64{0, 0}, requests: map[string][]int{logs: {8, 8}, pols: {1, 1}, vaults: {2, 2}},
+			logs: []string{`target=cbr operation=list_operation_logs status=429 code=APIGW.0308`}},
 		{name: "503 burst of 2 within the retry budget", faults: []cbrtest.Fault{{Op: logs, Status: 503, Times: 2}},
 			up: []float64{1}, success: []float64{1}, requests: map[string][]int{logs: {10}, pols: {1}, vaults: {2}}},
 		{name: "500 on the operation logs", faults: []cbrtest.Fault{{Op: logs, Status: 500, Message: "internal error"}},
-			up: []float64{1, 1}, success: []float64{0, 0}, requests: map[string][]int{logs: {8, 8}, pols: {1, 1}, vaults: {2, 2}}},
+			up: []float64{1, 1}, success: []float64{0, 0}, requests: map[string][]int{logs: {8, 8}, pols: {1, 1}, vaults: {2, 2}},
+			logs: []string{`msg="reading the project's new jobs failed; keeping what was read, the next refresh resumes from there" component=collector target=cbr operation=list_operation_logs status=500 code=BackupService.9910`}},
 		{name: "503 on the policy list", faults: []cbrtest.Fault{{Op: pols, Status: 503}},
-			up: []float64{0, 0}, success: []float64{0, 0}, requests: map[string][]int{logs: {0, 0}, pols: {4, 4}, vaults: {0, 0}}},
+			up: []float64{0, 0}, success: []float64{0, 0}, requests: map[string][]int{logs: {0, 0}, pols: {4, 4}, vaults: {0, 0}},
+			logs: []string{`target=cbr operation=list_policies status=503 code=BackupService.9910`}},
 		{name: "hung connection on the operation logs (1.5 s scrape)", timeout: "1.5", faults: []cbrtest.Fault{{Op: logs, Delay: time.Hour}},
-			up: []float64{1, 1}, success: []float64{0, 0}, requests: map[string][]int{logs: {1, 1}, pols: {1, 1}, vaults: {2, 2}}},
+			up: []float64{1, 1}, success: []float64{0, 0}, requests: map[string][]int{logs: {1, 1}, pols: {1, 1}, vaults: {2, 2}},
+			logs: []string{`target=cbr operation=list_operation_logs err="list_operation_logs: context deadline exceeded"`}},
 		{name: "malformed JSON on the operation logs", faults: []cbrtest.Fault{{Op: logs, Body: []byte(`{"operation_logs": [{"id": 7,]}`)}},
-			up: []float64{1, 1}, success: []float64{0, 0}, requests: map[string][]int{logs: {2, 2}, pols: {1, 1}, vaults: {2, 2}}},
+			up: []float64{1, 1}, success: []float64{0, 0}, requests: map[string][]int{logs: {2, 2}, pols: {1, 1}, vaults: {2, 2}},
+			logs: []string{`target=cbr operation=list_operation_logs err="list_operation_logs: decode response (HTTP 200, request_id `, "operation logs: invalid character ']' looking for beginning of object key string"}},
 		{name: "truncated JSON on the operation logs", faults: []cbrtest.Fault{{Op: logs, Body: []byte(`{"operation_logs": [{"id": "0f`)}},
-			up: []float64{1, 1}, success: []float64{0, 0}, requests: map[string][]int{logs: {8, 8}, pols: {1, 1}, vaults: {2, 2}}},
+			up: []float64{1, 1}, success: []float64{0, 0}, requests: map[string][]int{logs: {8, 8}, pols: {1, 1}, vaults: {2, 2}},
+			logs: []string{"operation logs: unexpected end of JSON input"}},
 		{name: "401 APIGW.0301 on every call", faults: []cbrtest.Fault{{Status: 401, Code: cbrtest.CodeAuthFailed, Message: "Incorrect IAM authentication information: verify aksk signature fail"}},
 			up: []float64{0, 0, 0}, success: []float64{0, 0, 0}, backoff: true,
-			requests: map[string][]int{logs: {0, 0, 0}, pols: {1, 0, 0}, vaults: {0, 0, 0}}},
+			requests: map[string][]int{logs: {0, 0, 0}, pols: {1, 0, 0}, vaults: {0, 0, 0}},
+			logs:     []string{"target=cbr operation=list_policies status=401 code=APIGW.0301", "no request is sent until the back-off ends"}},
 		{name: "a server that ignores offset", faults: []cbrtest.Fault{{Op: logs, IgnoreOffset: true}},
-			up: []float64{1, 1}, success: []float64{0, 0}, requests: map[string][]int{logs: {8, 8}, pols: {1, 1}, vaults: {2, 2}}},
+			up: []float64{1, 1}, success: []float64{0, 0}, requests: map[string][]int{logs: {8, 8}, pols: {1, 1}, vaults: {2, 2}},
+			logs: []string{"3 pages in a row held no new task at offset", "(is offset ignored?)"}},
 		{name: "503 on the vault list", faults: []cbrtest.Fault{{Op: vaults, Status: 503}},
-			up: []float64{0, 0}, success: []float64{0, 0}, requests: map[string][]int{logs: {0, 0}, pols: {1, 1}, vaults: {4, 4}}},
+			up: []float64{0, 0}, success: []float64{0, 0}, requests: map[string][]int{logs: {0, 0}, pols: {1, 1}, vaults: {4, 4}},
+			logs: []string{`target=cbr operation=list_vaults status=503 code=BackupService.9910`}},
 	}
 }
 
@@ -197,14 +206,12 @@ func cbrRunCase(t *testing.T, e *cbrFaultEnv, c cbrFaultCase) {
 	for _, f := range c.faults {
 		e.sim.AddFault(f)
 	}
-	var bodies []string
 	for i := range c.up {
 		before := cbrCounts(e.sim)
 		start := time.Now()
 		body := e.app.scrapeAll(c.timeout)
 		d := time.Since(start)
 		after := cbrCounts(e.sim)
-		bodies = append(bodies, body)
 		if c.timeout != "" && d > 1500*time.Millisecond+time.Second {
 			t.Errorf("scrape %d took %v with a %s s scrape timeout", i+1, d, c.timeout)
 		}
@@ -232,7 +239,7 @@ func cbrRunCase(t *testing.T, e *cbrFaultEnv, c cbrFaultCase) {
 		want, got := relSelect(baseline, "cbr", "", false, cbrKeep...), relSelect(body, "cbr", "", false, cbrKeep...)
 		relSame(t, fmt.Sprintf("scrape %d: the faulted target's values", i+1), want, got)
 		relSame(t, fmt.Sprintf("scrape %d: the healthy target", i+1), relSelect(baseline, "cbr2", "", false), relSelect(body, "cbr2", "", false))
-		if slices.ContainsFunc(got, func(l string) bool { return strings.HasPrefix(l, "vbs_policy_jobs{") }) == false {
+		if !slices.ContainsFunc(got, func(l string) bool { return strings.HasPrefix(l, "vbs_policy_jobs{") }) {
 			t.Errorf("scrape %d: no vbs_policy_jobs line left", i+1)
 		}
 	}
@@ -241,8 +248,7 @@ func cbrRunCase(t *testing.T, e *cbrFaultEnv, c cbrFaultCase) {
 			t.Errorf("the log lacks %q", want)
 		}
 	}
-	if t.Failed() {
+	if t.Failed() || testing.Verbose() {
 		t.Logf("logs:\n%s", e.app.logs.String())
 	}
 }
-
