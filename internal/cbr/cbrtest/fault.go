@@ -17,6 +17,10 @@ type Fault struct {
 	Status  int
 	Code    string
 	Message string
+	// Body, when not nil, is served as the response body (with Status, or
+	// 200 when Status is 0) instead of the real response: a malformed or
+	// truncated JSON document.
+	Body []byte
 	// Delay holds the response back (a slow server); with Status 0 the real
 	// response follows.
 	Delay time.Duration

@@ -1,6 +1,7 @@
 package cbrtest
 
 import (
+	"cmp"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -271,6 +272,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (s *Server) handle(r *http.Request, op, project, id string, body []byte, f *Fault, reqID string) (response, func()) {
 	if op == OpOther {
 		return gatewayError(http.StatusNotFound, CodeAPINotFound, "The API does not exist or has not been published in the environment", reqID), nil
+	}
+	if f != nil && f.Body != nil {
+		return response{cmp.Or(f.Status, http.StatusOK), f.Body}, nil
 	}
 	if f != nil && f.Status != 0 && !f.IgnoreOffset {
 		code, msg := f.Code, f.Message
