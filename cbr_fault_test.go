@@ -133,9 +133,13 @@ func cbrFaultCases() []cbrFaultCase {
 		{name: "a server that ignores offset", faults: []cbrtest.Fault{{Op: logs, IgnoreOffset: true}},
 			up: []float64{1, 1}, success: []float64{0, 0}, requests: map[string][]int{logs: {8, 8}, pols: {1, 1}, vaults: {2, 2}},
 			logs: []string{"3 pages in a row held no new task at offset", "(is offset ignored?)"}},
+		// The vault list failing after it was read once: the policies and
+		// the jobs are read as usual and the last vault list stands in, so
+		// no policy looks emptied of its resources (which would silence its
+		// disks' alerts) and the target stays up.
 		{name: "503 on the vault list", faults: []cbrtest.Fault{{Op: vaults, Status: 503}},
-			up: []float64{0, 0}, success: []float64{0, 0}, requests: map[string][]int{logs: {0, 0}, pols: {1, 1}, vaults: {4, 4}},
-			logs: []string{`target=cbr operation=list_vaults status=503 code=BackupService.9910`}},
+			up: []float64{1, 1}, success: []float64{1, 1}, requests: map[string][]int{logs: {8, 8}, pols: {1, 1}, vaults: {4, 4}},
+			logs: []string{`msg="listing the vaults failed; the vaults and the policies' resource counts are those of the last list read" component=collector target=cbr operation=list_vaults status=503 code=BackupService.9910`}},
 	}
 }
 

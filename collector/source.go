@@ -44,8 +44,10 @@ type sourceState struct {
 }
 
 // inventory lists the Source's policies and, from an InventorySource, its
-// vaults (kept for the snapshot). On an error the last vaults are kept.
-func (t *Target) inventory(ctx context.Context) ([]backup.Policy, error) {
+// vaults (kept for the snapshot). On an error the last vaults are kept; a
+// vault list that failed while the policies were read is logged, and the
+// source's last vaults stand in (Inventory.VaultsErr).
+func (t *Target) inventory(ctx context.Context, logger log.Logger) ([]backup.Policy, error) {
 	inv, ok := t.opts.Source.(backup.InventorySource)
 	if !ok {
 		return t.opts.Source.Policies(ctx)
@@ -53,6 +55,9 @@ func (t *Target) inventory(ctx context.Context) ([]backup.Policy, error) {
 	got, err := inv.Inventory(ctx)
 	if err != nil {
 		return nil, err
+	}
+	if got.VaultsErr != nil {
+		logError(logger, "listing the vaults failed; the vaults and the policies' resource counts are those of the last list read", "inventory", got.VaultsErr)
 	}
 	t.src.vaults = got.Vaults
 	return got.Policies, nil

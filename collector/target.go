@@ -486,7 +486,7 @@ func (t *Target) refresh(ctx context.Context) *Snapshot {
 	var listed []backup.Policy
 	var err error
 	if t.opts.Source != nil {
-		listed, err = t.inventory(ctx)
+		listed, err = t.inventory(ctx, logger)
 	} else {
 		listed, err = t.opts.API.Policies(ctx)
 	}

@@ -36,6 +36,10 @@ type Inventory struct {
 	Policies []Policy
 	// Vaults with their resources, and PolicyIDs filled in.
 	Vaults []Vault
+	// VaultsErr is set when the vault list could not be read this time and
+	// Vaults (with the policies' resource counts) are those of the last
+	// read that succeeded: the policies are current, the vaults are not.
+	VaultsErr error
 }
 
 // Cursor is where an incremental read of a Source's jobs resumes. Only the

@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/vbs-exporter/vbs_exporter/internal/backup"
@@ -118,6 +119,13 @@ type Client struct {
 	eng       *hwcloud.Engine
 	observer  func(hwcloud.RequestEvent)
 	o         Options
+
+	// lastVaults is the vault list of the last Inventory that read it,
+	// served again (with Inventory.VaultsErr) when the list fails: a vault
+	// list that fails must not make every policy look empty.
+	mu         sync.Mutex
+	lastVaults []backup.Vault
+	haveVaults bool
 }
 
 var (
@@ -290,15 +298,25 @@ func (c *Client) Inventory(ctx context.Context) (backup.Inventory, error) {
 	if err != nil {
 		return backup.Inventory{}, err
 	}
-	vaults, err := c.listVaults(ctx)
-	if err != nil {
-		return backup.Inventory{}, err
+	vaults, vaultsErr := c.listVaults(ctx)
+	c.mu.Lock()
+	if vaultsErr == nil {
+		c.lastVaults, c.haveVaults = cloneVaults(vaults), true
+	} else if c.haveVaults {
+		vaults = cloneVaults(c.lastVaults)
+	}
+	known := c.haveVaults
+	c.mu.Unlock()
+	if !known {
+		// Never read: without vaults every policy would count 0 resources,
+		// which silences its disks' alerts. Fail as a whole instead.
+		return backup.Inventory{}, vaultsErr
 	}
 	byID := make(map[string]int, len(vaults))
 	for i, v := range vaults {
 		byID[v.ID] = i
 	}
-	inv := backup.Inventory{Policies: make([]backup.Policy, 0, len(raw)), Vaults: vaults}
+	inv := backup.Inventory{Policies: make([]backup.Policy, 0, len(raw)), Vaults: vaults, VaultsErr: vaultsErr}
 	for _, p := range raw {
 		bp := backup.Policy{ID: p.ID, Name: p.Name, Enabled: p.Enabled, Problems: slices.Clone(p.Problems)}
 		if len(p.Schedule.Patterns) > 0 {
@@ -326,6 +344,15 @@ func (c *Client) Inventory(ctx context.Context) (backup.Inventory, error) {
 		vaults[i].PolicyIDs = slices.Compact(vaults[i].PolicyIDs)
 	}
 	return inv, nil
+}
+
+// cloneVaults copies vs deep enough that Inventory can fill in PolicyIDs.
+func cloneVaults(vs []backup.Vault) []backup.Vault {
+	out := slices.Clone(vs)
+	for i := range out {
+		out[i].PolicyIDs = nil
+	}
+	return out
 }
 
 // listVaults pages through the vault list until an empty page; a vault

@@ -528,3 +528,45 @@ func TestDemoScenarioThroughClient(t *testing.T) {
 		t.Errorf("statuses %v, want %v", count, want)
 	}
 }
+
+// A vault list that fails before any was read fails the inventory: without
+// vaults every policy would count 0 resources. Once one was read, a failing
+// list serves the last one, with VaultsErr, and current policies.
+func TestInventoryVaultListFails(t *testing.T) {
+	clk := &clock{t: time.Date(2025, 6, 3, 3, 0, 0, 0, time.UTC)}
+	sim := newSim(t, cbrtest.Options{}, clk)
+	sim.AddVault(cbrtest.Vault{ID: "v1", Name: "vault-a", SizeGB: 200, UsedMB: 1024,
+		Resources: []cbrtest.Resource{{ID: "d1", Type: "OS::Cinder::Volume"}, {ID: "d2", Type: "OS::Cinder::Volume"}}})
+	sim.AddPolicy(cbrtest.Policy{ID: "p1", Name: "daily", Enabled: true, VaultIDs: []string{"v1"}})
+	c := newTestClient(t, sim, clk, nil)
+	ctx := context.Background()
+
+	id := sim.AddFault(cbrtest.Fault{Op: cbrtest.OpListVaults, Status: 403, Code: "BackupService.0001", Message: "not allowed"})
+	if _, err := c.Inventory(ctx); err == nil {
+		t.Fatal("the first inventory succeeded without a vault list")
+	}
+	sim.RemoveFault(id)
+	first, err := c.Inventory(ctx)
+	if err != nil || first.VaultsErr != nil || len(first.Vaults) != 1 || first.Policies[0].ResourceCount != 2 {
+		t.Fatalf("inventory = %+v, %v", first, err)
+	}
+
+	sim.AddPolicy(cbrtest.Policy{ID: "p2", Name: "weekly", Enabled: true, VaultIDs: []string{"v1"}})
+	sim.AddFault(cbrtest.Fault{Op: cbrtest.OpListVaults, Status: 403, Code: "BackupService.0001", Message: "not allowed"})
+	inv, err := c.Inventory(ctx)
+	if err != nil {
+		t.Fatalf("inventory with a failing vault list after a good one: %v", err)
+	}
+	if inv.VaultsErr == nil || !strings.Contains(inv.VaultsErr.Error(), "403") {
+		t.Errorf("VaultsErr = %v, want the 403", inv.VaultsErr)
+	}
+	if len(inv.Policies) != 2 || inv.Policies[0].ResourceCount != 2 || inv.Policies[1].ResourceCount != 2 {
+		t.Errorf("policies %+v: want both current, with the last vault list's 2 resources", inv.Policies)
+	}
+	if len(inv.Vaults) != 1 || inv.Vaults[0].ID != "v1" || !reflect.DeepEqual(inv.Vaults[0].PolicyIDs, []string{"p1", "p2"}) {
+		t.Errorf("vaults %+v: want the last list, associated anew", inv.Vaults)
+	}
+	if !reflect.DeepEqual(first.Vaults[0].PolicyIDs, []string{"p1"}) {
+		t.Errorf("the earlier inventory's vaults changed: %+v", first.Vaults[0].PolicyIDs)
+	}
+}
