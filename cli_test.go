@@ -1,9 +1,7 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -17,6 +15,7 @@ import (
 	"github.com/go-kit/log/level"
 	"github.com/prometheus/common/version"
 
+	"github.com/vbs-exporter/vbs_exporter/internal/testkit"
 	"github.com/vbs-exporter/vbs_exporter/internal/vbs"
 )
 
@@ -163,100 +162,10 @@ func TestREADMEListsEveryFlag(t *testing.T) {
 func logfmtPairs(t *testing.T, line string) map[string]string {
 	t.Helper()
 	m := map[string]string{}
-	for _, kv := range logfmtKV(t, line) {
+	for _, kv := range testkit.LogfmtKV(t, line) {
 		m[kv[0]] = kv[1]
 	}
 	return m
-}
-
-var logfmtRE = regexp.MustCompile(`([^\s=]+)=("(?:[^"\\]|\\.)*"|\S*)`)
-
-// logfmtKV returns the key/value pairs of one logfmt line, in order.
-func logfmtKV(t *testing.T, line string) [][2]string {
-	t.Helper()
-	var out [][2]string
-	for _, m := range logfmtRE.FindAllStringSubmatch(line, -1) {
-		v := m[2]
-		if strings.HasPrefix(v, `"`) {
-			if err := json.Unmarshal([]byte(v), &v); err != nil {
-				t.Fatalf("logfmt value %s in %q: %v", m[2], line, err)
-			}
-		}
-		out = append(out, [2]string{m[1], v})
-	}
-	return out
-}
-
-// jsonKeys returns the keys of one JSON log line, in order, and its values.
-func jsonKeys(t *testing.T, line string) ([]string, map[string]any) {
-	t.Helper()
-	dec := json.NewDecoder(strings.NewReader(line))
-	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
-		t.Fatalf("log line %q is no JSON object: %v", line, err)
-	}
-	var keys []string
-	vals := map[string]any{}
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
-			t.Fatalf("log line %q: %v", line, err)
-		}
-		k := tok.(string)
-		var v any
-		if err := dec.Decode(&v); err != nil {
-			t.Fatalf("log line %q: %v", line, err)
-		}
-		keys = append(keys, k)
-		vals[k] = v
-	}
-	return keys, vals
-}
-
-// logLine is one parsed log line: its keys in order and its values as text.
-type logLine struct {
-	keys []string
-	vals map[string]string
-}
-
-// parseLogLines parses the log stream in format (logfmt or json).
-func parseLogLines(t *testing.T, format, stream string) []logLine {
-	t.Helper()
-	var out []logLine
-	sc := bufio.NewScanner(strings.NewReader(stream))
-	for sc.Scan() {
-		l := logLine{vals: map[string]string{}}
-		if format == "json" {
-			keys, vals := jsonKeys(t, sc.Text())
-			l.keys = keys
-			for k, v := range vals {
-				l.vals[k] = fmt.Sprint(v)
-			}
-		} else {
-			for _, kv := range logfmtKV(t, sc.Text()) {
-				l.keys = append(l.keys, kv[0])
-				l.vals[kv[0]] = kv[1]
-			}
-		}
-		out = append(out, l)
-	}
-	return out
-}
-
-// checkLogKeyOrder requires every line to start with ts, level, caller, msg,
-// a UTC timestamp and a file:line caller.
-func checkLogKeyOrder(t *testing.T, lines []logLine) {
-	t.Helper()
-	tsRE := regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$`)
-	callerRE := regexp.MustCompile(`^[\w.-]+\.go:\d+$`)
-	for _, l := range lines {
-		if len(l.keys) < 4 || !slices.Equal(l.keys[:4], logLeadingKeys[:]) {
-			t.Errorf("log line %v starts with keys %q, want %q", l.vals, l.keys, logLeadingKeys)
-			continue
-		}
-		if !tsRE.MatchString(l.vals["ts"]) || !callerRE.MatchString(l.vals["caller"]) {
-			t.Errorf("log line %v: ts %q or caller %q malformed", l.vals, l.vals["ts"], l.vals["caller"])
-		}
-	}
 }
 
 func TestLogKeyOrderSameForToolkitAndExporter(t *testing.T) {
@@ -270,11 +179,11 @@ func TestLogKeyOrderSameForToolkitAndExporter(t *testing.T) {
 			slogger.Debug("filtered out")
 			// Keys out of order, and a missing value, still come out right.
 			level.Warn(logger).Log("k", "v", "msg", "late msg", "odd")
-			lines := parseLogLines(t, format, buf.String())
+			lines := testkit.ParseLogLines(t, format, buf.String())
 			if len(lines) != 3 {
 				t.Fatalf("%d log lines, want 3:\n%s", len(lines), buf.String())
 			}
-			checkLogKeyOrder(t, lines)
+			testkit.CheckLogKeyOrder(t, lines)
 			want := []struct{ level, msg, rest string }{
 				{"info", "from go-kit", "k=v"},
 				{"info", "from slog", "k=v err=boom time=an attribute"},
@@ -283,12 +192,12 @@ func TestLogKeyOrderSameForToolkitAndExporter(t *testing.T) {
 			for i, w := range want {
 				l := lines[i]
 				var rest []string
-				for _, k := range l.keys[4:] {
-					rest = append(rest, k+"="+l.vals[k])
+				for _, k := range l.Keys[4:] {
+					rest = append(rest, k+"="+l.Vals[k])
 				}
-				if l.vals["level"] != w.level || l.vals["msg"] != w.msg || strings.Join(rest, " ") != w.rest ||
-					l.vals["caller"] != callerOf(t, w.msg) {
-					t.Errorf("line %d: %v (rest %q), want level %s msg %q rest %q caller %s", i, l.vals, rest, w.level, w.msg, w.rest, callerOf(t, w.msg))
+				if l.Vals["level"] != w.level || l.Vals["msg"] != w.msg || strings.Join(rest, " ") != w.rest ||
+					l.Vals["caller"] != callerOf(t, w.msg) {
+					t.Errorf("line %d: %v (rest %q), want level %s msg %q rest %q caller %s", i, l.Vals, rest, w.level, w.msg, w.rest, callerOf(t, w.msg))
 				}
 			}
 		})
@@ -329,8 +238,8 @@ func TestLogRequestsAtDebug(t *testing.T) {
 		if len(observed) != 2 {
 			t.Errorf("%s: the wrapped observer saw %d events, want 2", format, len(observed))
 		}
-		lines := parseLogLines(t, format, buf.String())
-		checkLogKeyOrder(t, lines)
+		lines := testkit.ParseLogLines(t, format, buf.String())
+		testkit.CheckLogKeyOrder(t, lines)
 		want := []string{
 			"level=debug msg=API request target=prod operation=list_tasks method=GET path=/v2/p1/backuppolicy/pol-1/backuptasks status=200 request_id=req-1 latency=1.235ms attempt=1 retried=false",
 			"level=debug msg=API request target=prod operation=list_policies method=GET path=/v2/p1/backuppolicy status=error request_id= latency=3s attempt=2 retried=true err=list_policies: connection refused",
@@ -340,9 +249,9 @@ func TestLogRequestsAtDebug(t *testing.T) {
 		}
 		for i, l := range lines {
 			var got []string
-			for _, k := range l.keys {
+			for _, k := range l.Keys {
 				if k != "ts" && k != "caller" {
-					got = append(got, k+"="+l.vals[k])
+					got = append(got, k+"="+l.Vals[k])
 				}
 			}
 			if strings.Join(got, " ") != want[i] {

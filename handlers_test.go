@@ -14,11 +14,8 @@ import (
 	"testing"
 	"time"
 
-	dto "github.com/prometheus/client_model/go"
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
-
 	"github.com/vbs-exporter/vbs_exporter/config"
+	"github.com/vbs-exporter/vbs_exporter/internal/testkit"
 	"github.com/vbs-exporter/vbs_exporter/internal/vbs/vbstest"
 )
 
@@ -105,131 +102,52 @@ func (e *testApp) gammaTarget() string {
 }
 
 // scrape GETs path, requires 200 and returns the body and its parsed samples.
-func (e *testApp) scrape(path string) (string, htMetrics) {
+func (e *testApp) scrape(path string) (string, testkit.Metrics) {
 	e.t.Helper()
 	code, body, _ := e.get(path)
 	if code != http.StatusOK {
 		e.t.Fatalf("GET %s: status %d, want 200; body:\n%s", path, code, body)
 	}
-	return body, htParse(e.t, body)
-}
-
-// htMetrics are the metric families of a text exposition.
-type htMetrics map[string]*dto.MetricFamily
-
-func htParse(t testing.TB, body string) htMetrics {
-	t.Helper()
-	p := expfmt.NewTextParser(model.UTF8Validation)
-	mfs, err := p.TextToMetricFamilies(strings.NewReader(body))
-	if err != nil {
-		t.Fatalf("parsing the exposition: %v\n%s", err, body)
-	}
-	return mfs
-}
-
-// value returns the value of the gauge, counter or untyped sample of name
-// whose label set is exactly labels (name, value pairs).
-func (m htMetrics) value(name string, labels ...string) (float64, bool) {
-	want := make(map[string]string, len(labels)/2)
-	for i := 0; i+1 < len(labels); i += 2 {
-		want[labels[i]] = labels[i+1]
-	}
-	mf := m[name]
-	if mf == nil {
-		return 0, false
-	}
-	for _, s := range mf.Metric {
-		if len(s.Label) != len(want) {
-			continue
-		}
-		match := true
-		for _, lp := range s.Label {
-			if v, ok := want[lp.GetName()]; !ok || v != lp.GetValue() {
-				match = false
-				break
-			}
-		}
-		if !match {
-			continue
-		}
-		switch {
-		case s.Gauge != nil:
-			return s.Gauge.GetValue(), true
-		case s.Counter != nil:
-			return s.Counter.GetValue(), true
-		case s.Untyped != nil:
-			return s.Untyped.GetValue(), true
-		}
-	}
-	return 0, false
-}
-
-// series returns the label sets of name's samples.
-func (m htMetrics) series(name string) []map[string]string {
-	mf := m[name]
-	if mf == nil {
-		return nil
-	}
-	var out []map[string]string
-	for _, s := range mf.Metric {
-		ls := make(map[string]string, len(s.Label))
-		for _, lp := range s.Label {
-			ls[lp.GetName()] = lp.GetValue()
-		}
-		out = append(out, ls)
-	}
-	return out
-}
-
-// expect requires the sample to exist with exactly want.
-func (m htMetrics) expect(t testing.TB, want float64, name string, labels ...string) {
-	t.Helper()
-	got, ok := m.value(name, labels...)
-	switch {
-	case !ok:
-		t.Errorf("%s%v: missing", name, labels)
-	case got != want:
-		t.Errorf("%s%v = %v, want %v", name, labels, got, want)
-	}
+	return body, testkit.ParseMetrics(e.t, body)
 }
 
 // expectPolicyA checks alpha's planted policy and jobs.
-func (e *testApp) expectPolicyA(t testing.TB, m htMetrics) {
+func (e *testApp) expectPolicyA(t testing.TB, m testkit.Metrics) {
 	t.Helper()
 	pl := []string{"target", "alpha", "policy_id", htPolicyA, "policy_name", "alpha-daily"}
-	m.expect(t, 1, "vbs_policy_enabled", pl...)
-	m.expect(t, 3, "vbs_policy_resources", pl...)
-	m.expect(t, 86400, "vbs_policy_expected_interval_seconds", pl...)
-	m.expect(t, 1, "vbs_policy_refresh_success", pl...)
+	m.Expect(t, 1, "vbs_policy_enabled", pl...)
+	m.Expect(t, 3, "vbs_policy_resources", pl...)
+	m.Expect(t, 86400, "vbs_policy_expected_interval_seconds", pl...)
+	m.Expect(t, 1, "vbs_policy_refresh_success", pl...)
 	for status, n := range map[string]float64{
 		"RUNNING": 1, "WAITING": 0, "EXECUTE_SUCCESS": 5, "EXECUTE_FAIL": 1, "EXECUTE_TIMEOUT": 0, "SKIP": 0, "UNKNOWN": 0,
 	} {
-		m.expect(t, n, "vbs_policy_jobs", append(slices.Clone(pl), "status", status)...)
+		m.Expect(t, n, "vbs_policy_jobs", append(slices.Clone(pl), "status", status)...)
 	}
-	m.expect(t, float64(e.base.Add(-2*time.Hour).Unix()), "vbs_policy_last_job_timestamp_seconds", pl...)
+	m.Expect(t, float64(e.base.Add(-2*time.Hour).Unix()), "vbs_policy_last_job_timestamp_seconds", pl...)
 	rl := func(res string) []string {
 		return append(slices.Clone(pl), "resource_id", res, "resource_type", "volume")
 	}
 	vol1Done := e.base.Add(-24*time.Hour + 15*time.Minute + 30*time.Second + 500*time.Millisecond)
-	m.expect(t, float64(vol1Done.UnixMilli())/1000, "vbs_resource_last_success_timestamp_seconds", rl("vol-1")...)
-	m.expect(t, 930.5, "vbs_resource_last_success_duration_seconds", rl("vol-1")...)
-	m.expect(t, 1, "vbs_resource_consecutive_failures", rl("vol-2")...)
-	m.expect(t, 1, "vbs_resource_last_status", append(rl("vol-2"), "status", "EXECUTE_FAIL")...)
-	m.expect(t, 0, "vbs_resource_last_status", append(rl("vol-2"), "status", "EXECUTE_SUCCESS")...)
-	m.expect(t, float64(e.base.Add(-2*time.Hour).Unix()), "vbs_resource_running_since_timestamp_seconds", rl("vol-3")...)
-	if n := len(m.series("vbs_resource_running_since_timestamp_seconds")); n != 1 {
+	m.Expect(t, float64(vol1Done.UnixMilli())/1000, "vbs_resource_last_success_timestamp_seconds", rl("vol-1")...)
+	m.Expect(t, 930.5, "vbs_resource_last_success_duration_seconds", rl("vol-1")...)
+	m.Expect(t, 1, "vbs_resource_consecutive_failures", rl("vol-2")...)
+	m.Expect(t, 1, "vbs_resource_last_status", append(rl("vol-2"), "status", "EXECUTE_FAIL")...)
+	m.Expect(t, 0, "vbs_resource_last_status", append(rl("vol-2"), "status", "EXECUTE_SUCCESS")...)
+	m.Expect(t, float64(e.base.Add(-2*time.Hour).Unix()), "vbs_resource_running_since_timestamp_seconds", rl("vol-3")...)
+	if n := len(m.Series("vbs_resource_running_since_timestamp_seconds")); n != 1 {
 		t.Errorf("vbs_resource_running_since_timestamp_seconds has %d series, want 1 (vol-3)", n)
 	}
 }
 
 // expectPolicyB checks beta's planted policy.
-func (e *testApp) expectPolicyB(t testing.TB, m htMetrics, target string) {
+func (e *testApp) expectPolicyB(t testing.TB, m testkit.Metrics, target string) {
 	t.Helper()
 	pl := []string{"target", target, "policy_id", htPolicyB, "policy_name", "beta-weekly"}
-	m.expect(t, 1, "vbs_policy_enabled", pl...)
-	m.expect(t, 7*86400, "vbs_policy_expected_interval_seconds", pl...)
-	m.expect(t, 1, "vbs_policy_jobs", append(slices.Clone(pl), "status", "EXECUTE_SUCCESS")...)
-	m.expect(t, float64(e.base.Add(-29*time.Hour).Unix()), "vbs_resource_last_success_timestamp_seconds",
+	m.Expect(t, 1, "vbs_policy_enabled", pl...)
+	m.Expect(t, 7*86400, "vbs_policy_expected_interval_seconds", pl...)
+	m.Expect(t, 1, "vbs_policy_jobs", append(slices.Clone(pl), "status", "EXECUTE_SUCCESS")...)
+	m.Expect(t, float64(e.base.Add(-29*time.Hour).Unix()), "vbs_resource_last_success_timestamp_seconds",
 		append(slices.Clone(pl), "resource_id", "vol-b1", "resource_type", "volume")...)
 }
 
@@ -328,15 +246,15 @@ func TestHandlersProbeServesOneTarget(t *testing.T) {
 		}
 	}
 	// The API request metrics of alpha only: two /metrics+probe scrapes.
-	m.expect(t, 2, "vbs_api_requests_total", "target", "alpha", "operation", "list_policies", "code", "200")
-	m.expect(t, float64(e.simA.Requests(vbstest.OpListTasks)), "vbs_api_requests_total", "target", "alpha", "operation", "list_tasks", "code", "200")
-	for _, s := range append(m.series("vbs_api_requests_total"), m.series("vbs_api_request_duration_seconds")...) {
+	m.Expect(t, 2, "vbs_api_requests_total", "target", "alpha", "operation", "list_policies", "code", "200")
+	m.Expect(t, float64(e.simA.Requests(vbstest.OpListTasks)), "vbs_api_requests_total", "target", "alpha", "operation", "list_tasks", "code", "200")
+	for _, s := range append(m.Series("vbs_api_requests_total"), m.Series("vbs_api_request_duration_seconds")...) {
 		if s["target"] != "alpha" {
 			t.Errorf("probe of alpha has an API metric of %v", s)
 		}
 	}
-	if len(m.series("vbs_api_request_duration_seconds")) != 2 {
-		t.Errorf("vbs_api_request_duration_seconds: %v, want alpha's list_policies and list_tasks", m.series("vbs_api_request_duration_seconds"))
+	if len(m.Series("vbs_api_request_duration_seconds")) != 2 {
+		t.Errorf("vbs_api_request_duration_seconds: %v, want alpha's list_policies and list_tasks", m.Series("vbs_api_request_duration_seconds"))
 	}
 
 	// beta through the probe: only beta.
@@ -355,23 +273,23 @@ func TestHandlersMetricsServesEverything(t *testing.T) {
 	e := newAlphaBetaApp(t, testAppOptions{})
 	const scrapes = 3
 	var body string
-	var m htMetrics
+	var m testkit.Metrics
 	for range scrapes {
 		body, m = e.scrape("/metrics")
 	}
-	m.expect(t, 1, "vbs_up", "target", "alpha")
-	m.expect(t, 1, "vbs_up", "target", "beta")
+	m.Expect(t, 1, "vbs_up", "target", "alpha")
+	m.Expect(t, 1, "vbs_up", "target", "beta")
 	e.expectPolicyA(t, m)
 	e.expectPolicyB(t, m, "beta")
 	// Each scrape lists each target's policies once; the counters include
 	// the scrape that shows them.
-	m.expect(t, scrapes, "vbs_api_requests_total", "target", "alpha", "operation", "list_policies", "code", "200")
-	m.expect(t, scrapes, "vbs_api_requests_total", "target", "beta", "operation", "list_policies", "code", "200")
+	m.Expect(t, scrapes, "vbs_api_requests_total", "target", "alpha", "operation", "list_policies", "code", "200")
+	m.Expect(t, scrapes, "vbs_api_requests_total", "target", "beta", "operation", "list_policies", "code", "200")
 	if n := e.simA.Requests(vbstest.OpListPolicies); n != scrapes {
 		t.Errorf("simulator alpha saw %d list_policies requests, want %d", n, scrapes)
 	}
-	m.expect(t, float64(e.simA.Requests(vbstest.OpListTasks)), "vbs_api_requests_total", "target", "alpha", "operation", "list_tasks", "code", "200")
-	m.expect(t, float64(e.simB.Requests(vbstest.OpListTasks)), "vbs_api_requests_total", "target", "beta", "operation", "list_tasks", "code", "200")
+	m.Expect(t, float64(e.simA.Requests(vbstest.OpListTasks)), "vbs_api_requests_total", "target", "alpha", "operation", "list_tasks", "code", "200")
+	m.Expect(t, float64(e.simB.Requests(vbstest.OpListTasks)), "vbs_api_requests_total", "target", "beta", "operation", "list_tasks", "code", "200")
 	// The first scrape walked alpha's seven jobs in pages of two (4 pages,
 	// then the empty page that ends a walk); the later ones read one page each.
 	if n := e.simA.Requests(vbstest.OpListTasks); n != 5+scrapes-1 {
@@ -381,14 +299,14 @@ func TestHandlersMetricsServesEverything(t *testing.T) {
 	if mf := m["vbs_exporter_build_info"]; mf == nil || len(mf.Metric) != 1 || mf.Metric[0].GetGauge().GetValue() != 1 {
 		t.Errorf("vbs_exporter_build_info: %v, want one sample of 1", mf)
 	}
-	m.expect(t, 1, "vbs_exporter_config_last_reload_successful")
-	if v, ok := m.value("vbs_exporter_config_last_reload_success_timestamp_seconds"); !ok || v < float64(e.base.Unix()-60) {
+	m.Expect(t, 1, "vbs_exporter_config_last_reload_successful")
+	if v, ok := m.Value("vbs_exporter_config_last_reload_success_timestamp_seconds"); !ok || v < float64(e.base.Unix()-60) {
 		t.Errorf("vbs_exporter_config_last_reload_success_timestamp_seconds = %v (%v), want about now", v, ok)
 	}
 	if m["go_goroutines"] == nil {
 		t.Errorf("/metrics lacks the Go runtime metrics")
 	}
-	for _, s := range m.series("vbs_api_requests_total") {
+	for _, s := range m.Series("vbs_api_requests_total") {
 		if s["code"] != "200" {
 			t.Errorf("unexpected API request result %v", s)
 		}
@@ -417,16 +335,16 @@ func TestHandlersScrapeTimeoutHeader(t *testing.T) {
 		if elapsed > 10*time.Second {
 			t.Errorf("GET %s took %v: the scrape timeout header was not honoured", path, elapsed)
 		}
-		m := htParse(t, body)
-		m.expect(t, 0, "vbs_up", "target", "alpha")
-		if _, ok := m.value("vbs_refresh_duration_seconds", "target", "alpha"); !ok {
+		m := testkit.ParseMetrics(t, body)
+		m.Expect(t, 0, "vbs_up", "target", "alpha")
+		if _, ok := m.Value("vbs_refresh_duration_seconds", "target", "alpha"); !ok {
 			t.Errorf("GET %s: vbs_refresh_duration_seconds{target=alpha} missing", path)
 		}
 		if path == "/metrics" {
 			// The hung target does not hide the other one.
-			m.expect(t, 1, "vbs_up", "target", "beta")
+			m.Expect(t, 1, "vbs_up", "target", "beta")
 			e.expectPolicyB(t, m, "beta")
-			m.expect(t, 1, "vbs_exporter_config_last_reload_successful")
+			m.Expect(t, 1, "vbs_exporter_config_last_reload_successful")
 		}
 		t.Logf("GET %s with a hung API answered in %v", path, elapsed.Round(time.Millisecond))
 	}
@@ -484,16 +402,16 @@ func TestHandlersReload(t *testing.T) {
 	e.simA.ResetCounters()
 	_, m := e.scrape("/metrics")
 	for _, name := range []string{"alpha", "beta", "gamma"} {
-		m.expect(t, 1, "vbs_up", "target", name)
+		m.Expect(t, 1, "vbs_up", "target", name)
 	}
 	e.expectPolicyA(t, m)
 	e.expectPolicyB(t, m, "gamma")
 	if n := e.simA.Requests(vbstest.OpListTasks); n != 1 {
 		t.Errorf("after the reload, alpha's scrape made %d list_tasks requests, want 1 (its cache kept, no new backfill)", n)
 	}
-	m.expect(t, 1, "vbs_exporter_config_last_reload_successful")
+	m.Expect(t, 1, "vbs_exporter_config_last_reload_successful")
 	_, probe := e.scrape("/probe?target=gamma")
-	probe.expect(t, 1, "vbs_up", "target", "gamma")
+	probe.Expect(t, 1, "vbs_up", "target", "gamma")
 
 	// A broken file: 500 naming file, line and field; the running config stays.
 	broken := e.alphaBetaConfig("    lookback: 7x\n", e.gammaTarget())
@@ -509,9 +427,9 @@ func TestHandlersReload(t *testing.T) {
 	}
 	_, m = e.scrape("/metrics")
 	for _, name := range []string{"alpha", "beta", "gamma"} {
-		m.expect(t, 1, "vbs_up", "target", name)
+		m.Expect(t, 1, "vbs_up", "target", name)
 	}
-	m.expect(t, 0, "vbs_exporter_config_last_reload_successful")
+	m.Expect(t, 0, "vbs_exporter_config_last_reload_successful")
 	if _, cfg, _ := e.get("/config"); !strings.Contains(cfg, "name: gamma") || strings.Contains(cfg, "7x") {
 		t.Errorf("/config after a failed reload does not show the running config:\n%s", cfg)
 	}
@@ -523,9 +441,9 @@ func TestHandlersReload(t *testing.T) {
 		t.Fatalf("POST /-/reload: status %d body %q", code, body)
 	}
 	_, m = e.scrape("/metrics")
-	m.expect(t, 1, "vbs_exporter_config_last_reload_successful")
-	if _, ok := m.value("vbs_up", "target", "gamma"); ok {
-		t.Errorf("the removed target gamma is still scraped")
+	m.Expect(t, 1, "vbs_exporter_config_last_reload_successful")
+	if _, ok := m.Value("vbs_up", "target", "gamma"); ok {
+		t.Errorf("the removed target gamma is still testkit.Metrics")
 	}
 	if code, _, _ := e.get("/probe?target=gamma"); code != http.StatusBadRequest {
 		t.Errorf("probe of the removed target gamma: status %d, want 400", code)
@@ -658,7 +576,7 @@ func TestHandlersMaxRequests(t *testing.T) {
 	if firstCode != http.StatusOK {
 		t.Fatalf("the hung scrape: status %d body %q", firstCode, htShort(firstBody))
 	}
-	htParse(t, firstBody).expect(t, 0, "vbs_up", "target", "alpha")
+	testkit.ParseMetrics(t, firstBody).Expect(t, 0, "vbs_up", "target", "alpha")
 
 	// Once the slot is free (and alpha's background refresh has given up),
 	// scrapes are served again.
@@ -671,8 +589,8 @@ func TestHandlersMaxRequests(t *testing.T) {
 		time.Sleep(5 * time.Millisecond)
 	}
 	_, m := e.scrape("/metrics")
-	m.expect(t, 1, "vbs_up", "target", "alpha")
-	m.expect(t, 1, "vbs_up", "target", "beta")
+	m.Expect(t, 1, "vbs_up", "target", "alpha")
+	m.Expect(t, 1, "vbs_up", "target", "beta")
 }
 
 func TestHandlersTelemetryPath(t *testing.T) {
@@ -699,8 +617,8 @@ func TestHandlersTelemetryPath(t *testing.T) {
 	}
 	e.mux = mux
 	_, m := e.scrape("/vbs/metrics")
-	m.expect(t, 1, "vbs_up", "target", "alpha")
-	m.expect(t, 1, "vbs_up", "target", "beta")
+	m.Expect(t, 1, "vbs_up", "target", "alpha")
+	m.Expect(t, 1, "vbs_up", "target", "beta")
 	if code, _, _ := e.get("/metrics"); code != http.StatusNotFound {
 		t.Errorf("GET /metrics with --web.telemetry-path=/vbs/metrics: status %d, want 404", code)
 	}

@@ -1000,7 +1000,7 @@ const relBackoffMetric = "vbs_auth_backoff_until_timestamp_seconds"
 // asserts no lockout of the key, vbs_up 0 and a back-off end in the future;
 // unless backingOff, the first scrape sends exactly one request (a 401 is
 // never retried) and starts the back-off; the others send none. It returns
-// the scraped bodies.
+// the testkit.Metrics bodies.
 func relRefusedScrapes(t *testing.T, e *testApp, rt *relTarget, n int, backingOff bool) []string {
 	t.Helper()
 	var bodies []string

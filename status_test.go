@@ -227,7 +227,7 @@ func TestStatusAndDebugMethods(t *testing.T) {
 // With --no-web.metrics.targets the telemetry path holds the exporter's own
 // metrics only, without refreshing any target: the blackbox-style setup
 // scrapes it once for the exporter and /probe per target, and no series is
-// scraped twice.
+// testkit.Metrics twice.
 func TestOwnMetricsOnly(t *testing.T) {
 	e := newAlphaBetaApp(t, testAppOptions{})
 	app := newTestApp(t, e.cfgPath, testAppOptions{runtimeMetrics: true, ownMetricsOnly: true}).app
@@ -252,8 +252,8 @@ func TestOwnMetricsOnly(t *testing.T) {
 	}
 	// /probe still serves the target and its API request metrics.
 	_, pm := e.scrape("/probe?target=alpha")
-	pm.expect(t, 1, "vbs_up", "target", "alpha")
-	pm.expect(t, 2, "vbs_api_requests_total", "target", "alpha", "operation", "list_policies", "code", "200")
+	pm.Expect(t, 1, "vbs_up", "target", "alpha")
+	pm.Expect(t, 2, "vbs_api_requests_total", "target", "alpha", "operation", "list_policies", "code", "200")
 	if _, body, _ := e.get("/"); !strings.Contains(body, "The exporter&#39;s own metrics (targets: /probe; --web.metrics.targets is off)") &&
 		!strings.Contains(body, "The exporter's own metrics (targets: /probe; --web.metrics.targets is off)") {
 		t.Errorf("the status page does not say what /metrics holds:\n%s", htShort(body))

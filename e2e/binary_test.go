@@ -24,6 +24,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/vbs-exporter/vbs_exporter/internal/cbr/cbrtest"
+	"github.com/vbs-exporter/vbs_exporter/internal/testkit"
 	"github.com/vbs-exporter/vbs_exporter/internal/vbs/vbstest"
 )
 
@@ -194,13 +195,13 @@ func e2eGet(t *testing.T, url string) (int, string) {
 
 // e2eScrape GETs url, requires 200 and text format, checks that no sample
 // carries a timestamp and returns the body and its samples.
-func e2eScrape(t *testing.T, url string) (string, scraped) {
+func e2eScrape(t *testing.T, url string) (string, testkit.Metrics) {
 	t.Helper()
 	code, body := e2eGet(t, url)
 	if code != http.StatusOK {
 		t.Fatalf("GET %s: status %d\n%s", url, code, body)
 	}
-	m := parseScrape(t, body)
+	m := testkit.ParseMetrics(t, body)
 	for name, mf := range m {
 		for _, s := range mf.Metric {
 			if s.TimestampMs != nil {
@@ -308,12 +309,12 @@ func e2eMetrics(t *testing.T, bin string) {
 	p.waitHealthy(t)
 	body, m := e2eScrape(t, p.url("/metrics"))
 
-	m.expect(t, 1, "vbs_up", "target", "e2e")
-	m.expect(t, 1, "vbs_exporter_config_last_reload_successful")
+	m.Expect(t, 1, "vbs_up", "target", "e2e")
+	m.Expect(t, 1, "vbs_exporter_config_last_reload_successful")
 	if mf := m["vbs_exporter_build_info"]; mf == nil || len(mf.Metric) != 1 {
 		t.Errorf("vbs_exporter_build_info: %v, want one sample", mf)
 	} else {
-		s := m.series("vbs_exporter_build_info")[0]
+		s := m.Series("vbs_exporter_build_info")[0]
 		if s["version"] != e2eVersion || mf.Metric[0].GetGauge().GetValue() != 1 {
 			t.Errorf("vbs_exporter_build_info%v = %v, want version %q and 1", s, mf.Metric[0].GetGauge().GetValue(), e2eVersion)
 		}
@@ -326,9 +327,9 @@ func e2eMetrics(t *testing.T, bin string) {
 	resources := 0
 	for _, pol := range sc.Policies {
 		pl := []string{"target", "e2e", "policy_id", pol.ID, "policy_name", pol.Name}
-		m.expect(t, 1, "vbs_policy_enabled", pl...)
-		m.expect(t, 3, "vbs_policy_resources", pl...)
-		m.expect(t, 1, "vbs_policy_refresh_success", pl...)
+		m.Expect(t, 1, "vbs_policy_enabled", pl...)
+		m.Expect(t, 3, "vbs_policy_resources", pl...)
+		m.Expect(t, 1, "vbs_policy_refresh_success", pl...)
 		jobs := sc.Jobs[pol.ID]
 		byStatus := map[string]int{}
 		for _, j := range jobs {
@@ -336,10 +337,10 @@ func e2eMetrics(t *testing.T, bin string) {
 			planted[j.Status]++
 		}
 		for _, status := range []string{"RUNNING", "WAITING", "EXECUTE_SUCCESS", "EXECUTE_FAIL", "EXECUTE_TIMEOUT", "SKIP", "UNKNOWN"} {
-			m.expect(t, float64(byStatus[status]), "vbs_policy_jobs", append(slices.Clone(pl), "status", status)...)
+			m.Expect(t, float64(byStatus[status]), "vbs_policy_jobs", append(slices.Clone(pl), "status", status)...)
 		}
 		newest := slices.MaxFunc(jobs, func(a, b vbstest.Job) int { return a.CreatedAt.Compare(b.CreatedAt) })
-		m.expect(t, float64(newest.CreatedAt.Unix()), "vbs_policy_last_job_timestamp_seconds", pl...)
+		m.Expect(t, float64(newest.CreatedAt.Unix()), "vbs_policy_last_job_timestamp_seconds", pl...)
 
 		// Each disk's last success is its newest successful job's finished_at.
 		lastOK := map[string]vbstest.Job{}
@@ -353,12 +354,12 @@ func e2eMetrics(t *testing.T, bin string) {
 		}
 		for res, j := range lastOK {
 			rl := append(slices.Clone(pl), "resource_id", res, "resource_type", "volume")
-			m.expect(t, float64(j.FinishedAt.UnixMilli())/1000, "vbs_resource_last_success_timestamp_seconds", rl...)
-			m.expect(t, float64(j.FinishedAt.Sub(j.CreatedAt).Milliseconds())/1000, "vbs_resource_last_success_duration_seconds", rl...)
+			m.Expect(t, float64(j.FinishedAt.UnixMilli())/1000, "vbs_resource_last_success_timestamp_seconds", rl...)
+			m.Expect(t, float64(j.FinishedAt.Sub(j.CreatedAt).Milliseconds())/1000, "vbs_resource_last_success_duration_seconds", rl...)
 		}
 		resources += len(lastOK)
 	}
-	if n := len(m.series("vbs_resource_last_success_timestamp_seconds")); n != resources {
+	if n := len(m.Series("vbs_resource_last_success_timestamp_seconds")); n != resources {
 		t.Errorf("vbs_resource_last_success_timestamp_seconds has %d series, want %d", n, resources)
 	}
 	// The scenario is worth testing: it has every finished status.
@@ -369,13 +370,13 @@ func e2eMetrics(t *testing.T, bin string) {
 		}
 	}
 	// One request per operation at least, all answered 200.
-	for _, s := range m.series("vbs_api_requests_total") {
+	for _, s := range m.Series("vbs_api_requests_total") {
 		if s["code"] != "200" || s["target"] != "e2e" {
 			t.Errorf("unexpected API request series %v", s)
 		}
 	}
-	m.expect(t, 1, "vbs_api_requests_total", "target", "e2e", "operation", "list_policies", "code", "200")
-	m.expect(t, float64(sim.Requests(vbstest.OpListTasks)), "vbs_api_requests_total", "target", "e2e", "operation", "list_tasks", "code", "200")
+	m.Expect(t, 1, "vbs_api_requests_total", "target", "e2e", "operation", "list_policies", "code", "200")
+	m.Expect(t, float64(sim.Requests(vbstest.OpListTasks)), "vbs_api_requests_total", "target", "e2e", "operation", "list_tasks", "code", "200")
 	for _, rec := range sim.RequestLog("") {
 		if rec.Auth != "aksk" {
 			t.Errorf("request %s %s authenticated with %q, want AK/SK", rec.Method, rec.Path, rec.Auth)
@@ -384,7 +385,7 @@ func e2eMetrics(t *testing.T, bin string) {
 	e2ePromtool(t, "/metrics", body)
 
 	probe, pm := e2eScrape(t, p.url("/probe?target=e2e"))
-	pm.expect(t, 1, "vbs_up", "target", "e2e")
+	pm.Expect(t, 1, "vbs_up", "target", "e2e")
 	if pm["vbs_exporter_build_info"] != nil || pm["go_goroutines"] != nil {
 		t.Errorf("/probe shows the exporter's own metrics")
 	}
@@ -480,13 +481,13 @@ func e2eReload(t *testing.T, bin string) {
 	p := e2eStart(t, bin, "--config.file="+cfg)
 	p.waitHealthy(t)
 	_, m := e2eScrape(t, p.url("/metrics"))
-	m.expect(t, 1, "vbs_up", "target", "one")
-	if _, ok := m.value("vbs_up", "target", "two"); ok {
-		t.Fatal("target two is scraped before it is configured")
+	m.Expect(t, 1, "vbs_up", "target", "one")
+	if _, ok := m.Value("vbs_up", "target", "two"); ok {
+		t.Fatal("target two is testkit.Metrics before it is configured")
 	}
 
 	// scrapeUntil scrapes until ok holds or 15s passed.
-	scrapeUntil := func(what string, ok func(scraped) bool) scraped {
+	scrapeUntil := func(what string, ok func(testkit.Metrics) bool) testkit.Metrics {
 		t.Helper()
 		deadline := time.Now().Add(15 * time.Second)
 		for {
@@ -506,22 +507,22 @@ func e2eReload(t *testing.T, bin string) {
 	if err := p.cmd.Process.Signal(syscall.SIGHUP); err != nil {
 		t.Fatal(err)
 	}
-	m = scrapeUntil("target two after SIGHUP", func(m scraped) bool { _, ok := m.value("vbs_up", "target", "two"); return ok })
-	m.expect(t, 1, "vbs_up", "target", "one")
-	m.expect(t, 1, "vbs_up", "target", "two")
-	m.expect(t, 1, "vbs_exporter_config_last_reload_successful")
+	m = scrapeUntil("target two after SIGHUP", func(m testkit.Metrics) bool { _, ok := m.Value("vbs_up", "target", "two"); return ok })
+	m.Expect(t, 1, "vbs_up", "target", "one")
+	m.Expect(t, 1, "vbs_up", "target", "two")
+	m.Expect(t, 1, "vbs_exporter_config_last_reload_successful")
 
 	// SIGHUP with a broken file keeps the running config.
 	e2eWrite(t, cfg, "targets:\n"+e2eTarget("one", sim, "    concurrency: 0\n"))
 	if err := p.cmd.Process.Signal(syscall.SIGHUP); err != nil {
 		t.Fatal(err)
 	}
-	m = scrapeUntil("the failed reload", func(m scraped) bool {
-		v, ok := m.value("vbs_exporter_config_last_reload_successful")
+	m = scrapeUntil("the failed reload", func(m testkit.Metrics) bool {
+		v, ok := m.Value("vbs_exporter_config_last_reload_successful")
 		return ok && v == 0
 	})
-	m.expect(t, 1, "vbs_up", "target", "one")
-	m.expect(t, 1, "vbs_up", "target", "two")
+	m.Expect(t, 1, "vbs_up", "target", "one")
+	m.Expect(t, 1, "vbs_up", "target", "two")
 	if !strings.Contains(p.stderr.String(), "field concurrency: must be between 1 and 64, got 0") {
 		t.Errorf("the log does not say why the reload failed")
 	}
@@ -543,9 +544,9 @@ func e2eReload(t *testing.T, bin string) {
 		t.Errorf("POST /-/reload: status %d body %q", resp.StatusCode, body)
 	}
 	_, m = e2eScrape(t, p.url("/metrics"))
-	m.expect(t, 1, "vbs_exporter_config_last_reload_successful")
-	if _, ok := m.value("vbs_up", "target", "two"); ok {
-		t.Errorf("target two is still scraped after it was removed")
+	m.Expect(t, 1, "vbs_exporter_config_last_reload_successful")
+	if _, ok := m.Value("vbs_up", "target", "two"); ok {
+		t.Errorf("target two is still testkit.Metrics after it was removed")
 	}
 }
 
@@ -617,17 +618,17 @@ func e2eLogKeyOrder(t *testing.T, bin string) {
 				t.Fatal(err)
 			}
 			<-p.done
-			lines := parseLogLines(t, format, p.stderr.String())
-			checkLogKeyOrder(t, lines)
+			lines := testkit.ParseLogLines(t, format, p.stderr.String())
+			testkit.CheckLogKeyOrder(t, lines)
 			seen := map[string]int{}
 			for _, l := range lines {
-				seen[l.vals["msg"]]++
-				if l.vals["msg"] == "API request" {
-					if l.vals["level"] != "debug" || l.vals["target"] != "logs" || l.vals["status"] != "200" || l.vals["attempt"] != "1" || l.vals["latency"] == "" ||
-						l.vals["method"] != "GET" || !strings.HasPrefix(l.vals["path"], "/v2/"+sim.Options().ProjectID+"/backuppolicy") || strings.Contains(l.vals["path"], "?") {
-						t.Errorf("API request line %v", l.vals)
+				seen[l.Vals["msg"]]++
+				if l.Vals["msg"] == "API request" {
+					if l.Vals["level"] != "debug" || l.Vals["target"] != "logs" || l.Vals["status"] != "200" || l.Vals["attempt"] != "1" || l.Vals["latency"] == "" ||
+						l.Vals["method"] != "GET" || !strings.HasPrefix(l.Vals["path"], "/v2/"+sim.Options().ProjectID+"/backuppolicy") || strings.Contains(l.Vals["path"], "?") {
+						t.Errorf("API request line %v", l.Vals)
 					}
-					seen[l.vals["operation"]]++
+					seen[l.Vals["operation"]]++
 				}
 			}
 			// "Listening on" comes from the exporter toolkit (slog), the others from the exporter.
@@ -677,21 +678,21 @@ func e2eDemo(t *testing.T, bin string) {
 		t.Errorf("GET %s: status %d", sub[1], code)
 	}
 	body, all := e2eScrape(t, sub[2])
-	all.expect(t, 1, "vbs_up", "target", "demo")
+	all.Expect(t, 1, "vbs_up", "target", "demo")
 	// Beside the VBS target, the CBR target demo-cbr (cbrtest.DemoScenario;
 	// its exact values are TestCBRExactMetrics's in collector/).
-	all.expect(t, 1, "vbs_up", "target", "demo-cbr")
-	all.expect(t, 1, "vbs_target_info", "target", "demo-cbr", "service", "cbr", "region", "eu-west-101", "project_id", cbrtest.DefaultProjectID)
-	if n := len(all.series("vbs_vault_info")); n != 2 {
+	all.Expect(t, 1, "vbs_up", "target", "demo-cbr")
+	all.Expect(t, 1, "vbs_target_info", "target", "demo-cbr", "service", "cbr", "region", "eu-west-101", "project_id", cbrtest.DefaultProjectID)
+	if n := len(all.Series("vbs_vault_info")); n != 2 {
 		t.Errorf("demo-cbr: %d vaults, want 2", n)
 	}
 	m := onlyTarget(all, "demo")
 
 	names := map[string]string{}
 	resources := 0.0
-	for _, s := range m.series("vbs_policy_enabled") {
+	for _, s := range m.Series("vbs_policy_enabled") {
 		names[s["policy_id"]] = s["policy_name"]
-		v, _ := m.value("vbs_policy_resources", "target", "demo", "policy_id", s["policy_id"], "policy_name", s["policy_name"])
+		v, _ := m.Value("vbs_policy_resources", "target", "demo", "policy_id", s["policy_id"], "policy_name", s["policy_name"])
 		resources += v
 	}
 	want := map[string]string{
@@ -709,7 +710,7 @@ func e2eDemo(t *testing.T, bin string) {
 	for _, v := range vbstest.DemoScenario(started).Volumes {
 		evsNames[v.ID] = v.Name
 	}
-	named := m.series("vbs_resource_info")
+	named := m.Series("vbs_resource_info")
 	for _, s := range named {
 		if want := evsNames[s["resource_id"]]; want == "" || s["resource_name"] != want {
 			t.Errorf("vbs_resource_info %v: want resource_name %q", s, want)
@@ -719,7 +720,7 @@ func e2eDemo(t *testing.T, bin string) {
 		t.Errorf("%d disks named of %d volumes, want 20", len(named), len(evsNames))
 	}
 	codes := map[string]int{}
-	for _, s := range m.series("vbs_resource_last_failure_info") {
+	for _, s := range m.Series("vbs_resource_last_failure_info") {
 		codes[s["code"]]++
 	}
 	// At least the planted failure (code VolumeBackup.0064) and timeout (no code).
@@ -728,8 +729,8 @@ func e2eDemo(t *testing.T, bin string) {
 	}
 
 	jobs := map[string]float64{}
-	for _, s := range m.series("vbs_policy_jobs") {
-		v, _ := m.value("vbs_policy_jobs", "target", s["target"], "policy_id", s["policy_id"], "policy_name", s["policy_name"], "status", s["status"])
+	for _, s := range m.Series("vbs_policy_jobs") {
+		v, _ := m.Value("vbs_policy_jobs", "target", s["target"], "policy_id", s["policy_id"], "policy_name", s["policy_name"], "status", s["status"])
 		jobs[s["status"]] += v
 	}
 	// DemoScenario has exactly one timeout and one skip, and some failures.
@@ -741,8 +742,8 @@ func e2eDemo(t *testing.T, bin string) {
 	// while a scheduled run (02:00, 14:00 UTC) is under 20 minutes old.
 	stuck := 0
 	var recent []string
-	for _, s := range m.series("vbs_resource_running_since_timestamp_seconds") {
-		v, _ := m.value("vbs_resource_running_since_timestamp_seconds", "target", "demo", "policy_id", s["policy_id"],
+	for _, s := range m.Series("vbs_resource_running_since_timestamp_seconds") {
+		v, _ := m.Value("vbs_resource_running_since_timestamp_seconds", "target", "demo", "policy_id", s["policy_id"],
 			"policy_name", s["policy_name"], "resource_id", s["resource_id"], "resource_type", s["resource_type"])
 		since := time.UnixMilli(int64(v * 1000))
 		switch {
@@ -763,13 +764,13 @@ func e2eDemo(t *testing.T, bin string) {
 			t.Errorf("demo: RUNNING jobs %v outside a run window (now %v)", recent, started)
 		}
 		t.Logf("a demo run is in progress: %d more RUNNING disks", len(recent))
-	} else if n := len(m.series("vbs_resource_running_since_timestamp_seconds")); n != 1 {
+	} else if n := len(m.Series("vbs_resource_running_since_timestamp_seconds")); n != 1 {
 		t.Errorf("vbs_resource_running_since_timestamp_seconds has %d series, want exactly 1", n)
 	}
 	e2ePromtool(t, "the demo's /metrics", body)
 
 	probe, pm := e2eScrape(t, p.url("/probe?target=demo"))
-	pm.expect(t, 1, "vbs_up", "target", "demo")
+	pm.Expect(t, 1, "vbs_up", "target", "demo")
 	e2ePromtool(t, "the demo's /probe", probe)
 
 	// The demo's simulator and files go away with the exporter.
@@ -799,8 +800,8 @@ func e2eDemo(t *testing.T, bin string) {
 
 // onlyTarget returns the series of m with target="name" (and those
 // without a target label).
-func onlyTarget(m scraped, name string) scraped {
-	out := scraped{}
+func onlyTarget(m testkit.Metrics, name string) testkit.Metrics {
+	out := testkit.Metrics{}
 	for fam, mf := range m {
 		c := &dto.MetricFamily{Name: mf.Name, Help: mf.Help, Type: mf.Type, Unit: mf.Unit}
 		for _, s := range mf.Metric {

@@ -2,7 +2,7 @@ package e2e
 
 // TLS and basic auth through --web.config.file, end to end: the binary is
 // built, started with --demo behind a self-signed certificate and a bcrypt
-// basic-auth user, and scraped over HTTPS.
+// basic-auth user, and testkit.Metrics over HTTPS.
 
 import (
 	"crypto/ecdsa"
@@ -26,6 +26,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vbs-exporter/vbs_exporter/internal/testkit"
 	"golang.org/x/crypto/bcrypt"
 )
 
@@ -225,7 +226,7 @@ basic_auth_users:
 				}
 			}
 			if code == http.StatusOK && path == "/metrics" {
-				if v, ok := parseScrape(t, body).value("vbs_up", "target", "demo"); !ok || v != 1 {
+				if v, ok := testkit.ParseMetrics(t, body).Value("vbs_up", "target", "demo"); !ok || v != 1 {
 					t.Errorf("vbs_up{target=\"demo\"} = %v, %v; want 1", v, ok)
 				}
 			}

@@ -1,4 +1,7 @@
-package e2e
+// Package testkit holds what the tests of more than one package read the
+// exporter's output with: a parsed text exposition and parsed log lines. It
+// is imported by tests only.
+package testkit
 
 import (
 	"bufio"
@@ -14,12 +17,11 @@ import (
 	"github.com/prometheus/common/model"
 )
 
-// Reading what the binary writes: its expositions and its log lines.
+// Metrics are the metric families of a text exposition.
+type Metrics map[string]*dto.MetricFamily
 
-// scraped are the metric families of a text exposition.
-type scraped map[string]*dto.MetricFamily
-
-func parseScrape(t testing.TB, body string) scraped {
+// ParseMetrics parses a text exposition, failing t when it does not parse.
+func ParseMetrics(t testing.TB, body string) Metrics {
 	t.Helper()
 	p := expfmt.NewTextParser(model.UTF8Validation)
 	mfs, err := p.TextToMetricFamilies(strings.NewReader(body))
@@ -29,9 +31,9 @@ func parseScrape(t testing.TB, body string) scraped {
 	return mfs
 }
 
-// value returns the value of the gauge, counter or untyped sample of name
+// Value returns the value of the gauge, counter or untyped sample of name
 // whose label set is exactly labels (name, value pairs).
-func (m scraped) value(name string, labels ...string) (float64, bool) {
+func (m Metrics) Value(name string, labels ...string) (float64, bool) {
 	want := make(map[string]string, len(labels)/2)
 	for i := 0; i+1 < len(labels); i += 2 {
 		want[labels[i]] = labels[i+1]
@@ -66,8 +68,8 @@ func (m scraped) value(name string, labels ...string) (float64, bool) {
 	return 0, false
 }
 
-// series returns the label sets of name's samples.
-func (m scraped) series(name string) []map[string]string {
+// Series returns the label sets of name's samples.
+func (m Metrics) Series(name string) []map[string]string {
 	mf := m[name]
 	if mf == nil {
 		return nil
@@ -83,10 +85,10 @@ func (m scraped) series(name string) []map[string]string {
 	return out
 }
 
-// expect requires the sample to exist with exactly want.
-func (m scraped) expect(t testing.TB, want float64, name string, labels ...string) {
+// Expect requires the sample to exist with exactly want.
+func (m Metrics) Expect(t testing.TB, want float64, name string, labels ...string) {
 	t.Helper()
-	got, ok := m.value(name, labels...)
+	got, ok := m.Value(name, labels...)
 	switch {
 	case !ok:
 		t.Errorf("%s%v: missing", name, labels)
@@ -95,14 +97,13 @@ func (m scraped) expect(t testing.TB, want float64, name string, labels ...strin
 	}
 }
 
-// logLeadingKeys start every log line the binary writes, in this order (the
-// contract of logging.go's leadingKeysLogger, stated here from outside).
-var logLeadingKeys = []string{"ts", "level", "caller", "msg"}
+// LogLeadingKeys start every log line the exporter writes, in this order.
+var LogLeadingKeys = []string{"ts", "level", "caller", "msg"}
 
 var logfmtRE = regexp.MustCompile(`([^\s=]+)=("(?:[^"\\]|\\.)*"|\S*)`)
 
-// logfmtKV returns the key/value pairs of one logfmt line, in order.
-func logfmtKV(t *testing.T, line string) [][2]string {
+// LogfmtKV returns the key/value pairs of one logfmt line, in order.
+func LogfmtKV(t testing.TB, line string) [][2]string {
 	t.Helper()
 	var out [][2]string
 	for _, m := range logfmtRE.FindAllStringSubmatch(line, -1) {
@@ -117,8 +118,8 @@ func logfmtKV(t *testing.T, line string) [][2]string {
 	return out
 }
 
-// jsonKeys returns the keys of one JSON log line, in order, and its values.
-func jsonKeys(t *testing.T, line string) ([]string, map[string]any) {
+// JSONKeys returns the keys of one JSON log line, in order, and its values.
+func JSONKeys(t testing.TB, line string) ([]string, map[string]any) {
 	t.Helper()
 	dec := json.NewDecoder(strings.NewReader(line))
 	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
@@ -142,29 +143,29 @@ func jsonKeys(t *testing.T, line string) ([]string, map[string]any) {
 	return keys, vals
 }
 
-// logLine is one parsed log line: its keys in order and its values as text.
-type logLine struct {
-	keys []string
-	vals map[string]string
+// LogLine is one parsed log line: its keys in order and its values as text.
+type LogLine struct {
+	Keys []string
+	Vals map[string]string
 }
 
-// parseLogLines parses the log stream in format (logfmt or json).
-func parseLogLines(t *testing.T, format, stream string) []logLine {
+// ParseLogLines parses the log stream in format (logfmt or json).
+func ParseLogLines(t testing.TB, format, stream string) []LogLine {
 	t.Helper()
-	var out []logLine
+	var out []LogLine
 	sc := bufio.NewScanner(strings.NewReader(stream))
 	for sc.Scan() {
-		l := logLine{vals: map[string]string{}}
+		l := LogLine{Vals: map[string]string{}}
 		if format == "json" {
-			keys, vals := jsonKeys(t, sc.Text())
-			l.keys = keys
+			keys, vals := JSONKeys(t, sc.Text())
+			l.Keys = keys
 			for k, v := range vals {
-				l.vals[k] = fmt.Sprint(v)
+				l.Vals[k] = fmt.Sprint(v)
 			}
 		} else {
-			for _, kv := range logfmtKV(t, sc.Text()) {
-				l.keys = append(l.keys, kv[0])
-				l.vals[kv[0]] = kv[1]
+			for _, kv := range LogfmtKV(t, sc.Text()) {
+				l.Keys = append(l.Keys, kv[0])
+				l.Vals[kv[0]] = kv[1]
 			}
 		}
 		out = append(out, l)
@@ -172,19 +173,19 @@ func parseLogLines(t *testing.T, format, stream string) []logLine {
 	return out
 }
 
-// checkLogKeyOrder requires every line to start with ts, level, caller, msg,
-// a UTC timestamp and a file:line caller.
-func checkLogKeyOrder(t *testing.T, lines []logLine) {
+// CheckLogKeyOrder requires every line to start with LogLeadingKeys, a UTC
+// timestamp and a file:line caller.
+func CheckLogKeyOrder(t testing.TB, lines []LogLine) {
 	t.Helper()
 	tsRE := regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$`)
 	callerRE := regexp.MustCompile(`^[\w.-]+\.go:\d+$`)
 	for _, l := range lines {
-		if len(l.keys) < 4 || !slices.Equal(l.keys[:4], logLeadingKeys) {
-			t.Errorf("log line %v starts with keys %q, want %q", l.vals, l.keys, logLeadingKeys)
+		if len(l.Keys) < 4 || !slices.Equal(l.Keys[:4], LogLeadingKeys) {
+			t.Errorf("log line %v starts with keys %q, want %q", l.Vals, l.Keys, LogLeadingKeys)
 			continue
 		}
-		if !tsRE.MatchString(l.vals["ts"]) || !callerRE.MatchString(l.vals["caller"]) {
-			t.Errorf("log line %v: ts %q or caller %q malformed", l.vals, l.vals["ts"], l.vals["caller"])
+		if !tsRE.MatchString(l.Vals["ts"]) || !callerRE.MatchString(l.Vals["caller"]) {
+			t.Errorf("log line %v: ts %q or caller %q malformed", l.Vals, l.Vals["ts"], l.Vals["caller"])
 		}
 	}
 }
