@@ -95,7 +95,7 @@ e2e-current:
 ## bench: scrape cost, cached vs naive, end to end over HTTP and per refresh, on simulator histories (see README, Performance).
 bench:
 	$(GO) test -run '^$$' -bench 'BenchmarkScrapeHTTP' -benchtime 1x -timeout 60m .
-	$(GO) test -run '^$$' -bench 'BenchmarkScrape|BenchmarkCacheMemory|BenchmarkRender' -benchtime 1x -timeout 60m ./collector/
+	$(GO) test -run '^$$' -bench 'BenchmarkScrape|BenchmarkCacheMemory|BenchmarkRender' -benchtime 1x -timeout 60m ./internal/store/
 
 ## fuzz: each fuzz target for FUZZTIME.
 fuzz:

@@ -10,6 +10,7 @@ import (
 	"github.com/vbs-exporter/vbs_exporter/collector"
 	"github.com/vbs-exporter/vbs_exporter/config"
 	"github.com/vbs-exporter/vbs_exporter/internal/hwcloud"
+	"github.com/vbs-exporter/vbs_exporter/internal/store"
 	"github.com/vbs-exporter/vbs_exporter/internal/vbs/vbstest"
 )
 
@@ -33,7 +34,7 @@ func TestReloadKeepsAKBackoff(t *testing.T) {
 	}
 	gates := hwcloud.NewAKSKGates()
 	e := newExporter(collector.NewAPIMetrics(), gates, log.NewNopLogger(), nil)
-	scrape := func(name string) (*collector.Snapshot, int) {
+	scrape := func(name string) (*store.Snapshot, int) {
 		t.Helper()
 		tg, ok := e.get(name)
 		if !ok {

@@ -16,10 +16,11 @@ import (
 	"github.com/vbs-exporter/vbs_exporter/internal/cbr"
 	"github.com/vbs-exporter/vbs_exporter/internal/evs"
 	"github.com/vbs-exporter/vbs_exporter/internal/hwcloud"
+	"github.com/vbs-exporter/vbs_exporter/internal/store"
 	"github.com/vbs-exporter/vbs_exporter/internal/vbs"
 )
 
-// exporter holds one collector.Target per configured target. A reload keeps
+// exporter holds one store.Target per configured target. A reload keeps
 // the Target (and so its job caches) of every target whose settings did not
 // change.
 type exporter struct {
@@ -39,7 +40,7 @@ type exporter struct {
 
 type builtTarget struct {
 	cfg    config.Target // the effective configuration it was built from
-	target *collector.Target
+	target *store.Target
 	auth   hwcloud.Authenticator
 }
 
@@ -99,10 +100,10 @@ func (e *exporter) apply(cfg *config.Config) {
 }
 
 // all returns every target in configuration order.
-func (e *exporter) all() []*collector.Target {
+func (e *exporter) all() []*store.Target {
 	e.mu.RLock()
 	defer e.mu.RUnlock()
-	out := make([]*collector.Target, 0, len(e.order))
+	out := make([]*store.Target, 0, len(e.order))
 	for _, n := range e.order {
 		out = append(out, e.targets[n].target)
 	}
@@ -117,7 +118,7 @@ func (e *exporter) names() []string {
 }
 
 // get returns the named target.
-func (e *exporter) get(name string) (*collector.Target, bool) {
+func (e *exporter) get(name string) (*store.Target, bool) {
 	e.mu.RLock()
 	defer e.mu.RUnlock()
 	bt, ok := e.targets[name]
@@ -132,10 +133,10 @@ func (e *exporter) get(name string) (*collector.Target, bool) {
 // both on the clock now, and returns the Authenticator they share. AK/SK
 // credentials take their back-off gate from gates. (Request signing stays on
 // the wall clock: the server checks the signature's time.)
-func buildTarget(tc config.Target, api *collector.APIMetrics, gates *hwcloud.AKSKGates, logger log.Logger, now func() time.Time) (*collector.Target, hwcloud.Authenticator, error) {
+func buildTarget(tc config.Target, api *collector.APIMetrics, gates *hwcloud.AKSKGates, logger log.Logger, now func() time.Time) (*store.Target, hwcloud.Authenticator, error) {
 	// Every request is counted (vbs_api_*) and, during a debug refresh,
 	// recorded for /probe?debug=true.
-	requests := collector.NewRequestRecorder()
+	requests := store.NewRequestRecorder()
 	count := logRequests(api.Observer(tc.Name), logger, tc.Name)
 	observer := func(e hwcloud.RequestEvent) {
 		count(e)
@@ -165,7 +166,7 @@ func buildTarget(tc config.Target, api *collector.APIMetrics, gates *hwcloud.AKS
 	default:
 		return nil, nil, fmt.Errorf("target %q: no credentials", tc.Name)
 	}
-	opts := collector.TargetOptions{
+	opts := store.TargetOptions{
 		Name:               tc.Name,
 		Service:            cmp.Or(tc.Service, config.ServiceVBS),
 		Region:             tc.Region,
@@ -183,7 +184,7 @@ func buildTarget(tc config.Target, api *collector.APIMetrics, gates *hwcloud.AKS
 	}
 	if opts.Service == config.ServiceCBR {
 		// CBR jobs carry their resources' names: no EVS lookup.
-		return collector.NewTarget(opts), auth, nil
+		return store.NewTarget(opts), auth, nil
 	}
 	if tc.ResourceNames {
 		// The same credentials and observer: EVS requests are counted in
@@ -200,7 +201,7 @@ func buildTarget(tc config.Target, api *collector.APIMetrics, gates *hwcloud.AKS
 		}
 		opts.Names = ec
 	}
-	return collector.NewTarget(opts), auth, nil
+	return store.NewTarget(opts), auth, nil
 }
 
 // buildSource makes the client of the target's backup service, the source
@@ -209,7 +210,7 @@ func buildTarget(tc config.Target, api *collector.APIMetrics, gates *hwcloud.AKS
 // (a backup.Source read project-wide, with vaults) as opts.Source. Every
 // request it (and the IAM token requests it triggers) makes goes to
 // observer.
-func buildSource(tc config.Target, auth hwcloud.Authenticator, observer func(hwcloud.RequestEvent), opts *collector.TargetOptions) error {
+func buildSource(tc config.Target, auth hwcloud.Authenticator, observer func(hwcloud.RequestEvent), opts *store.TargetOptions) error {
 	if opts.Service == config.ServiceCBR {
 		c, err := cbr.New(cbr.Options{
 			Region:    tc.Region,

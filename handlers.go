@@ -18,8 +18,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/prometheus/common/expfmt"
 
-	"github.com/vbs-exporter/vbs_exporter/collector"
 	"github.com/vbs-exporter/vbs_exporter/config"
+	"github.com/vbs-exporter/vbs_exporter/internal/store"
 )
 
 // maxProbeQuery bounds the raw query string of /probe.
@@ -170,8 +170,8 @@ func (h *handlers) promhttpOpts() promhttp.HandlerOpts {
 }
 
 // refreshAll refreshes targets in parallel within ctx's deadline.
-func refreshAll(ctx context.Context, targets []*collector.Target) []*collector.Snapshot {
-	snaps := make([]*collector.Snapshot, len(targets))
+func refreshAll(ctx context.Context, targets []*store.Target) []*store.Snapshot {
+	snaps := make([]*store.Snapshot, len(targets))
 	var wg sync.WaitGroup
 	for i, t := range targets {
 		wg.Add(1)
@@ -189,7 +189,7 @@ func refreshAll(ctx context.Context, targets []*collector.Target) []*collector.S
 // format and compression promhttp would negotiate. The targets' families come
 // from the render cache under route; only the per-scrape part is encoded
 // here. The slot is held for the refresh and the render, not for sending.
-func (h *handlers) scrape(w http.ResponseWriter, r *http.Request, route string, targets []*collector.Target, own prometheus.Gatherer) {
+func (h *handlers) scrape(w http.ResponseWriter, r *http.Request, route string, targets []*store.Target, own prometheus.Gatherer) {
 	wd := h.startWriteDeadline(w, r)
 	defer wd.lift()
 	release, ok := h.acquire(w)
@@ -308,7 +308,7 @@ func (h *handlers) probe(w http.ResponseWriter, r *http.Request) {
 	}
 	api := prometheus.NewRegistry()
 	api.MustRegister(h.ex.api.For(t.Name()))
-	h.scrape(w, r, "probe\x00"+t.Name(), []*collector.Target{t}, api)
+	h.scrape(w, r, "probe\x00"+t.Name(), []*store.Target{t}, api)
 }
 
 // writeDeadline bounds every write of a scrape's answer, so that a client
@@ -348,7 +348,7 @@ func (wd *writeDeadline) lift() {
 // sharing, nor the last result) and answers, as text, what it did and the
 // metrics /probe would have returned. It takes a --web.max-requests slot
 // and the scrape's timeout like any scrape.
-func (h *handlers) debugProbe(w http.ResponseWriter, r *http.Request, t *collector.Target) {
+func (h *handlers) debugProbe(w http.ResponseWriter, r *http.Request, t *store.Target) {
 	wd := h.startWriteDeadline(w, r)
 	defer wd.lift()
 	release, ok := h.acquire(w)

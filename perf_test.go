@@ -22,6 +22,7 @@ import (
 
 	"github.com/vbs-exporter/vbs_exporter/collector"
 	"github.com/vbs-exporter/vbs_exporter/internal/hwcloud"
+	"github.com/vbs-exporter/vbs_exporter/internal/store"
 	"github.com/vbs-exporter/vbs_exporter/internal/vbs"
 	"github.com/vbs-exporter/vbs_exporter/internal/vbs/vbstest"
 )
@@ -108,7 +109,7 @@ func startPerfSim(tb testing.TB, policies, disks, days int, latency time.Duratio
 // perfServer serves one target named "bench" through the exporter's real
 // handlers on a loopback HTTP server; naive walks the whole window on every
 // refresh.
-func perfServer(tb testing.TB, sim perfSim, naive bool) (*httptest.Server, *collector.Target) {
+func perfServer(tb testing.TB, sim perfSim, naive bool) (*httptest.Server, *store.Target) {
 	tb.Helper()
 	api := collector.NewAPIMetrics()
 	reg := prometheus.NewRegistry()
@@ -121,7 +122,7 @@ func perfServer(tb testing.TB, sim perfSim, naive bool) (*httptest.Server, *coll
 	if err != nil {
 		tb.Fatal(err)
 	}
-	target := collector.NewTarget(collector.TargetOptions{
+	target := store.NewTarget(store.TargetOptions{
 		Name: "bench", API: client, Lookback: 31 * 24 * time.Hour, DisableCache: naive,
 	})
 	ex.targets["bench"] = &builtTarget{target: target}
@@ -162,7 +163,7 @@ func perfScrape(tb testing.TB, client *http.Client, url string) (time.Duration, 
 	return took, n
 }
 
-func perfCachedJobs(t *collector.Target) int {
+func perfCachedJobs(t *store.Target) int {
 	n := 0
 	if s := t.Last(); s != nil {
 		for _, p := range s.Policies {

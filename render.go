@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/common/expfmt"
 
 	"github.com/vbs-exporter/vbs_exporter/collector"
+	"github.com/vbs-exporter/vbs_exporter/internal/store"
 )
 
 // One render per refresh, shared.
@@ -36,7 +37,7 @@ const gzipEncoding = "gzip"
 
 // snapKey identifies what a snapshot renders to.
 type snapKey struct {
-	target  *collector.Target
+	target  *store.Target
 	version uint64
 }
 
@@ -54,7 +55,7 @@ type renderCache struct {
 type exposition struct {
 	cache *renderCache
 	key   []snapKey
-	snaps []*collector.Snapshot
+	snaps []*store.Snapshot
 
 	mu       sync.Mutex
 	variants map[variantKey]*variant
@@ -93,7 +94,7 @@ func sameKey(a, b []snapKey) bool {
 // get returns the exposition of snaps (of targets, in the same order) for
 // route, reusing the cached one while every snapshot keeps its version.
 // Entries of targets no longer in current are dropped.
-func (c *renderCache) get(route string, targets []*collector.Target, snaps []*collector.Snapshot, current []*collector.Target) *exposition {
+func (c *renderCache) get(route string, targets []*store.Target, snaps []*store.Snapshot, current []*store.Target) *exposition {
 	key := make([]snapKey, len(targets))
 	for i, t := range targets {
 		key[i] = snapKey{target: t, version: snaps[i].Version}
@@ -108,7 +109,7 @@ func (c *renderCache) get(route string, targets []*collector.Target, snaps []*co
 		c.entries = map[string]*exposition{}
 	}
 	c.entries[route] = x
-	live := make(map[*collector.Target]bool, len(current))
+	live := make(map[*store.Target]bool, len(current))
 	for _, t := range current {
 		live[t] = true
 	}
@@ -191,21 +192,21 @@ func encodeFamilies(w io.Writer, format expfmt.Format, encoding string, mfs []*d
 }
 
 // snapshotsCollector exports snapshots as they are.
-type snapshotsCollector []*collector.Snapshot
+type snapshotsCollector []*store.Snapshot
 
 // Describe sends nothing: the families are checked when gathered.
 func (snapshotsCollector) Describe(chan<- *prometheus.Desc) {}
 
 func (c snapshotsCollector) Collect(ch chan<- prometheus.Metric) {
 	for _, s := range c {
-		s.Collect(ch)
+		collector.Collect(s, ch)
 	}
 }
 
 // dynamicSnapshots returns the part of snaps that changes with every
 // refresh: the snapshots without their policies (vbs_up and the refresh
 // duration).
-func dynamicSnapshots(snaps []*collector.Snapshot) snapshotsCollector {
+func dynamicSnapshots(snaps []*store.Snapshot) snapshotsCollector {
 	out := make(snapshotsCollector, len(snaps))
 	for i, s := range snaps {
 		d := *s

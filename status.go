@@ -16,7 +16,7 @@ import (
 	"github.com/prometheus/common/version"
 	"github.com/prometheus/exporter-toolkit/web"
 
-	"github.com/vbs-exporter/vbs_exporter/collector"
+	"github.com/vbs-exporter/vbs_exporter/internal/store"
 )
 
 // The status page ("/") and the debug refresh (/probe?target=NAME&debug=true)
@@ -90,7 +90,7 @@ table.vbs th, table.vbs td { border: 1px solid #ccc; padding: 0.2em 0.5em; text-
 
 // writeStatus writes the targets' section of the status page. Every value
 // from the configuration or the API is HTML-escaped.
-func writeStatus(b *strings.Builder, targets []*collector.Target, now time.Time) {
+func writeStatus(b *strings.Builder, targets []*store.Target, now time.Time) {
 	b.WriteString("<div><h2>Targets</h2>")
 	if len(targets) == 0 {
 		b.WriteString("<p>No target is configured.</p></div>")
@@ -114,7 +114,7 @@ func probeLinks(name string) (probe, debug string) {
 	return html.EscapeString("/probe?target=" + q), html.EscapeString("/probe?target=" + q + "&debug=true")
 }
 
-func writeTargetRow(b *strings.Builder, name string, s *collector.Snapshot, now time.Time) {
+func writeTargetRow(b *strings.Builder, name string, s *store.Snapshot, now time.Time) {
 	e := html.EscapeString
 	probe, debug := probeLinks(name)
 	fmt.Fprintf(b, `<tr><td><a href="#target-%s">%s</a></td>`, e(url.QueryEscape(name)), e(name))
@@ -133,7 +133,7 @@ func writeTargetRow(b *strings.Builder, name string, s *collector.Snapshot, now 
 }
 
 // stateHTML is a target's state: up, or down with the reason.
-func stateHTML(s *collector.Snapshot) string {
+func stateHTML(s *store.Snapshot) string {
 	if s.Up {
 		return `<span class="up">up</span>`
 	}
@@ -144,7 +144,7 @@ func stateHTML(s *collector.Snapshot) string {
 	return `<span class="down">down</span>: ` + html.EscapeString(truncate(s.Err, maxMessage))
 }
 
-func writeTargetDetails(b *strings.Builder, name string, s *collector.Snapshot, now time.Time) {
+func writeTargetDetails(b *strings.Builder, name string, s *store.Snapshot, now time.Time) {
 	e := html.EscapeString
 	fmt.Fprintf(b, `<h3 id="target-%s">Target %s</h3>`, e(url.QueryEscape(name)), e(name))
 	if s == nil {
@@ -205,7 +205,7 @@ type failureRow struct {
 	// ResourceName is the disk's name when known (resource_names), else "".
 	ResourceName string
 	// Code and Message are the vendor's failure code and message of the
-	// newest failed job (collector.ResourceFailure); "" when it had none.
+	// newest failed job (store.ResourceFailure); "" when it had none.
 	Code, Message string
 }
 
@@ -221,7 +221,7 @@ func diskText(id, name string) string {
 // policy by policy: the status page's "Recent failures". It is the one place
 // that turns the snapshot's failure data into rows, with the newest failed
 // job's code and message and the disk's name (PolicySnapshot.Failures).
-func recentFailures(s *collector.Snapshot) []failureRow {
+func recentFailures(s *store.Snapshot) []failureRow {
 	if s == nil {
 		return nil
 	}
@@ -232,7 +232,7 @@ func recentFailures(s *collector.Snapshot) []failureRow {
 		if name == "" {
 			name = p.Policy.ID
 		}
-		last := map[[2]string]collector.ResourceFailure{}
+		last := map[[2]string]store.ResourceFailure{}
 		for _, f := range p.Failures() {
 			last[[2]string{f.ResourceID, f.ResourceType}] = f
 		}
@@ -284,7 +284,7 @@ func durationText(d time.Duration) string {
 // would have returned (like blackbox_exporter's debug=true). fresh is false
 // when the refresh did not end within the scrape timeout: s is then what
 // was known before.
-func writeDebug(w io.Writer, name string, s *collector.Snapshot, fresh bool, timeout time.Duration, own prometheus.Collector) {
+func writeDebug(w io.Writer, name string, s *store.Snapshot, fresh bool, timeout time.Duration, own prometheus.Collector) {
 	fmt.Fprintf(w, "Debug refresh of target %q\n", name)
 	if !fresh {
 		fmt.Fprintf(w, "The refresh did not end within the timeout (%s); it goes on in the background. What follows is what was known before it.\n", timeout)

@@ -1,7 +1,13 @@
+// Package collector turns the snapshots of the job store (package
+// internal/store) into Prometheus metrics, and counts the exporter's own
+// requests to the API (APIMetrics).
 package collector
 
 import (
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/vbs-exporter/vbs_exporter/internal/backup"
+	"github.com/vbs-exporter/vbs_exporter/internal/store"
 )
 
 var (
@@ -81,8 +87,16 @@ var (
 	}
 )
 
-// Collect sends the snapshot's metrics. No sample carries a timestamp.
-func (s *Snapshot) Collect(ch chan<- prometheus.Metric) {
+// Statuses in the order of the status label of vbs_policy_jobs and of
+// vbs_resource_last_status (backup.Status owns both).
+var (
+	jobStatuses      = backup.Statuses()
+	finishedStatuses = backup.FinishedStatuses()
+)
+
+// Collect sends the metrics of the snapshot s. No sample carries a
+// timestamp.
+func Collect(s *store.Snapshot, ch chan<- prometheus.Metric) {
 	gauge := func(d *prometheus.Desc, v float64, lv ...string) {
 		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, lv...)
 	}
@@ -127,50 +141,54 @@ func (s *Snapshot) Collect(ch chan<- prometheus.Metric) {
 			continue
 		}
 		for _, status := range jobStatuses {
-			gauge(policyJobsDesc, float64(p.stats.jobs[status]), s.Target, p.Policy.ID, p.Policy.Name, status.String())
+			gauge(policyJobsDesc, float64(p.Jobs(status)), s.Target, p.Policy.ID, p.Policy.Name, status.String())
 		}
 		if p.HasLastJob {
 			gauge(policyLastJobDesc, msToSeconds(p.LastJob), pl...)
 			if !p.Manual {
-				gauge(policyLastRunResourcesDesc, float64(p.stats.lastRunResources), pl...)
+				gauge(policyLastRunResourcesDesc, float64(p.LastRunResources()), pl...)
 			}
 		}
 		if !p.Manual {
-			h := &p.stats.durations
-			buckets := make(map[float64]uint64, len(durationBuckets))
-			for bi, ub := range durationBuckets {
-				buckets[ub] = h.counts[bi]
+			counts, count, sum := p.Durations()
+			bounds := store.DurationBuckets()
+			buckets := make(map[float64]uint64, len(bounds))
+			for bi, ub := range bounds {
+				buckets[ub] = counts[bi]
 			}
-			ch <- prometheus.MustNewConstHistogram(policyDurationDesc, h.count, h.sum, buckets, pl...)
+			ch <- prometheus.MustNewConstHistogram(policyDurationDesc, count, sum, buckets, pl...)
 		}
 
-		for ri := range p.stats.resources {
-			r := &p.stats.resources[ri]
-			rl := []string{s.Target, p.Policy.ID, p.Policy.Name, r.id, r.typ}
-			if r.hasSuccess {
-				gauge(resourceLastSuccessDesc, msToSeconds(r.lastSuccess), rl...)
-				gauge(resourceLastSuccessDurationDesc, float64(r.lastSuccessDuration)/1000, rl...)
+		resources := p.Resources()
+		for ri := range resources {
+			r := &resources[ri]
+			rl := []string{s.Target, p.Policy.ID, p.Policy.Name, r.ID(), r.Type()}
+			if at, d, ok := r.LastSuccess(); ok {
+				gauge(resourceLastSuccessDesc, msToSeconds(at), rl...)
+				gauge(resourceLastSuccessDurationDesc, float64(d)/1000, rl...)
 			}
-			if r.lastFinished >= 0 {
+			if last := r.LastFinished(); last >= 0 {
 				for fi, status := range finishedStatuses {
 					v := 0.0
-					if fi == r.lastFinished {
+					if fi == last {
 						v = 1
 					}
-					gauge(resourceLastStatusDesc, v, s.Target, p.Policy.ID, p.Policy.Name, r.id, r.typ, status.String())
+					gauge(resourceLastStatusDesc, v, s.Target, p.Policy.ID, p.Policy.Name, r.ID(), r.Type(), status.String())
 				}
 			}
-			gauge(resourceFailuresDesc, float64(r.consecutiveFailures), rl...)
-			if r.runningSince != 0 {
-				gauge(resourceRunningDesc, msToSeconds(r.runningSince), rl...)
+			gauge(resourceFailuresDesc, float64(r.ConsecutiveFailures()), rl...)
+			if rs := r.RunningSince(); rs != 0 {
+				gauge(resourceRunningDesc, msToSeconds(rs), rl...)
 			}
-			if r.hasFailure {
-				gauge(resourceLastFailureInfoDesc, 1, s.Target, p.Policy.ID, p.Policy.Name, r.id, r.typ, r.failure.code, r.failure.message)
-				gauge(resourceLastFailureDesc, msToSeconds(r.failureAt), rl...)
+			if code, message, at, ok := r.LastFailure(); ok {
+				gauge(resourceLastFailureInfoDesc, 1, s.Target, p.Policy.ID, p.Policy.Name, r.ID(), r.Type(), code, message)
+				gauge(resourceLastFailureDesc, msToSeconds(at), rl...)
 			}
 		}
 	}
-	s.collectResourceInfo(gauge)
+	s.NamedResources(func(id, typ, name string) {
+		gauge(resourceInfoDesc, 1, s.Target, id, typ, name)
+	})
 }
 
 func boolFloat(b bool) float64 {
@@ -183,3 +201,10 @@ func boolFloat(b bool) float64 {
 // msToSeconds converts Unix milliseconds to Unix seconds with milliseconds.
 // Dividing the exact integer gives the float nearest to the decimal value.
 func msToSeconds(ms int64) float64 { return float64(ms) / 1000 }
+
+// Describe sends the descriptors of every family Collect sends.
+func Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range allDescs {
+		ch <- d
+	}
+}

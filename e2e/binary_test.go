@@ -680,7 +680,7 @@ func e2eDemo(t *testing.T, bin string) {
 	body, all := e2eScrape(t, sub[2])
 	all.Expect(t, 1, "vbs_up", "target", "demo")
 	// Beside the VBS target, the CBR target demo-cbr (cbrtest.DemoScenario;
-	// its exact values are TestCBRExactMetrics's in collector/).
+	// its exact values are TestCBRExactMetrics's in internal/store/).
 	all.Expect(t, 1, "vbs_up", "target", "demo-cbr")
 	all.Expect(t, 1, "vbs_target_info", "target", "demo-cbr", "service", "cbr", "region", "eu-west-101", "project_id", cbrtest.DefaultProjectID)
 	if n := len(all.Series("vbs_vault_info")); n != 2 {

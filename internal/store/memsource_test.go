@@ -1,4 +1,4 @@
-package collector
+package store_test
 
 import (
 	"cmp"

@@ -1,4 +1,4 @@
-package collector
+package store_test
 
 import (
 	"bytes"
@@ -11,7 +11,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/common/expfmt"
 
+	"github.com/vbs-exporter/vbs_exporter/collector"
 	"github.com/vbs-exporter/vbs_exporter/internal/hwcloud"
+	"github.com/vbs-exporter/vbs_exporter/internal/store"
 	"github.com/vbs-exporter/vbs_exporter/internal/vbs"
 	"github.com/vbs-exporter/vbs_exporter/internal/vbs/vbstest"
 )
@@ -59,17 +61,15 @@ func render(t testing.TB, c prometheus.Collector) string {
 }
 
 // snapshotCollector exports fixed snapshots.
-type snapshotCollector []*Snapshot
+type snapshotCollector []*store.Snapshot
 
 func (s snapshotCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range allDescs {
-		ch <- d
-	}
+	collector.Describe(ch)
 }
 
 func (s snapshotCollector) Collect(ch chan<- prometheus.Metric) {
 	for _, snap := range s {
-		snap.Collect(ch)
+		collector.Collect(snap, ch)
 	}
 }
 

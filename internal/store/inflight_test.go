@@ -1,4 +1,4 @@
-package collector
+package store_test
 
 import (
 	"context"
@@ -13,6 +13,7 @@ import (
 
 	"github.com/vbs-exporter/vbs_exporter/internal/backup"
 	"github.com/vbs-exporter/vbs_exporter/internal/hwcloud"
+	"github.com/vbs-exporter/vbs_exporter/internal/store"
 	"github.com/vbs-exporter/vbs_exporter/internal/vbs"
 	"github.com/vbs-exporter/vbs_exporter/internal/vbs/vbstest"
 )
@@ -86,8 +87,8 @@ func testSteadyStateLongOpenJob(t *testing.T) {
 		t.Fatal(err)
 	}
 	clock := func() time.Time { return testNow }
-	target := NewTarget(TargetOptions{Name: "t", API: client, Now: clock})
-	var snap *Snapshot
+	target := store.NewTarget(store.TargetOptions{Name: "t", API: client, Now: clock})
+	var snap *store.Snapshot
 	check := func(step string, wantRequests, wantCached int) {
 		t.Helper()
 		sim.ResetCounters()
@@ -114,7 +115,7 @@ func testSteadyStateLongOpenJob(t *testing.T) {
 	}
 	check("the waiting job vanished", 2, 6999)
 	check("nothing open", 1, 6999)
-	naive := NewTarget(TargetOptions{Name: "t", API: client, Now: clock, DisableCache: true})
+	naive := store.NewTarget(store.TargetOptions{Name: "t", API: client, Now: clock, DisableCache: true})
 	if got, want := render(t, snapshotCollector{snap}), render(t, snapshotCollector{naive.Refresh(ctxTimeout(t, time.Minute))}); got != want {
 		t.Fatal("cached refresh differs from a full walk")
 	}
@@ -133,7 +134,7 @@ func TestManyOpenJobsNearTopAreWalked(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	target := NewTarget(TargetOptions{Name: "t", API: client, Now: func() time.Time { return testNow }})
+	target := store.NewTarget(store.TargetOptions{Name: "t", API: client, Now: func() time.Time { return testNow }})
 	target.Refresh(ctxTimeout(t, time.Minute))
 	sim.ResetCounters()
 	snap := target.Refresh(ctxTimeout(t, time.Minute))
@@ -167,7 +168,7 @@ func TestOpenJobFilterIgnoredFallsBackToWalking(t *testing.T) {
 	sim, client := newSim(t, 100)
 	pid, open := longOpenScenario(t, sim)
 	api := &filterIgnoringAPI{Client: client}
-	target := NewTarget(TargetOptions{Name: "t", API: api, Now: func() time.Time { return testNow }})
+	target := store.NewTarget(store.TargetOptions{Name: "t", API: api, Now: func() time.Time { return testNow }})
 	target.Refresh(ctxTimeout(t, time.Minute))
 	snap := target.Refresh(ctxTimeout(t, time.Minute))
 	if p := snap.Policies[0]; p.RefreshSuccess || p.CachedJobs != 7000 || api.calls != 1 {
@@ -177,8 +178,8 @@ func TestOpenJobFilterIgnoredFallsBackToWalking(t *testing.T) {
 		t.Fatal(err)
 	}
 	snap = target.Refresh(ctxTimeout(t, time.Minute))
-	if p := snap.Policies[0]; !p.RefreshSuccess || api.calls != 1 || p.stats.jobs[backup.StatusRunning] != 0 || p.stats.jobs[backup.StatusFail] == 0 {
-		t.Fatalf("walking fallback: success=%v job_id calls=%d running=%d failed=%d", p.RefreshSuccess, api.calls, p.stats.jobs[backup.StatusRunning], p.stats.jobs[backup.StatusFail])
+	if p := snap.Policies[0]; !p.RefreshSuccess || api.calls != 1 || p.Jobs(backup.StatusRunning) != 0 || p.Jobs(backup.StatusFail) == 0 {
+		t.Fatalf("walking fallback: success=%v job_id calls=%d running=%d failed=%d", p.RefreshSuccess, api.calls, p.Jobs(backup.StatusRunning), p.Jobs(backup.StatusFail))
 	}
 }
 
@@ -192,7 +193,7 @@ func TestPagingQuirksLoseNoJob(t *testing.T) {
 	refSim, refClient := newSim(t, 100)
 	refSim.Load(sc)
 	clock := func() time.Time { return testNow }
-	want := render(t, snapshotCollector{NewTarget(TargetOptions{Name: "t", API: refClient, Now: clock, Lookback: 11 * 24 * time.Hour}).Refresh(ctxTimeout(t, time.Minute))})
+	want := render(t, snapshotCollector{store.NewTarget(store.TargetOptions{Name: "t", API: refClient, Now: clock, Lookback: 11 * 24 * time.Hour}).Refresh(ctxTimeout(t, time.Minute))})
 	if !strings.Contains(want, `vbs_policy_cached_jobs{policy_id="`+sc.Policies[0].ID) {
 		t.Fatal("reference exposition has no cached jobs")
 	}
@@ -209,7 +210,7 @@ func TestPagingQuirksLoseNoJob(t *testing.T) {
 			sim, client := newSimWith(t, tt.opts, tt.pageSize)
 			sim.Load(sc)
 			for _, cache := range []bool{true, false} {
-				target := NewTarget(TargetOptions{Name: "t", API: client, Now: clock, Lookback: 11 * 24 * time.Hour, DisableCache: !cache})
+				target := store.NewTarget(store.TargetOptions{Name: "t", API: client, Now: clock, Lookback: 11 * 24 * time.Hour, DisableCache: !cache})
 				snap := target.Refresh(ctxTimeout(t, time.Minute))
 				for _, p := range snap.Policies {
 					if p.CachedJobs != 600 {
@@ -256,7 +257,7 @@ func TestFutureTimesNotTrusted(t *testing.T) {
 	sim.AddJobs("pol-f", jobs...)
 	logs := &syncBuffer{}
 	now := testNow
-	target := NewTarget(TargetOptions{Name: "t", API: client, Now: func() time.Time { return now }, Logger: log.NewLogfmtLogger(logs)})
+	target := store.NewTarget(store.TargetOptions{Name: "t", API: client, Now: func() time.Time { return now }, Logger: log.NewLogfmtLogger(logs)})
 	var text string
 	for range 3 {
 		text = render(t, snapshotCollector{target.Refresh(ctxTimeout(t, 10*time.Second))})
@@ -323,7 +324,7 @@ func TestShortLookbackWarnsOncePerPolicy(t *testing.T) {
 	sim.AddPolicy(vbstest.Policy{ID: "pol-weekly", Name: "weekly", StartTime: "02:00", WeekFrequency: []string{"SUN"}, Enabled: true})
 	sim.AddPolicy(vbstest.Policy{ID: "pol-hourly", Name: "twice-daily", StartTime: "02:00,14:00", Frequency: 1, Enabled: true})
 	logs := &syncBuffer{}
-	target := NewTarget(TargetOptions{Name: "t", API: client, Now: func() time.Time { return testNow }, Lookback: 48 * time.Hour, Logger: log.NewLogfmtLogger(logs)})
+	target := store.NewTarget(store.TargetOptions{Name: "t", API: client, Now: func() time.Time { return testNow }, Lookback: 48 * time.Hour, Logger: log.NewLogfmtLogger(logs)})
 	for range 3 {
 		target.Refresh(ctxTimeout(t, 10*time.Second))
 	}
@@ -350,21 +351,21 @@ func TestOpenJobLeavesWindow(t *testing.T) {
 		t.Fatal(err)
 	}
 	now := testNow
-	target := NewTarget(TargetOptions{Name: "t", API: client, Now: func() time.Time { return now }})
+	target := store.NewTarget(store.TargetOptions{Name: "t", API: client, Now: func() time.Time { return now }})
 	target.Refresh(ctxTimeout(t, 10*time.Second))
 	sim.ResetCounters()
-	if got := target.Refresh(ctxTimeout(t, 10*time.Second)).Policies[0].stats.jobs[backup.StatusRunning]; got != 1 || sim.Requests(vbstest.OpListTasks) != 2 {
+	if got := target.Refresh(ctxTimeout(t, 10*time.Second)).Policies[0].Jobs(backup.StatusRunning); got != 1 || sim.Requests(vbstest.OpListTasks) != 2 {
 		t.Fatalf("inside the window: %d running, %d task requests; want 1 and 2 (a page and a job_id= query)", got, sim.Requests(vbstest.OpListTasks))
 	}
 	now = old.CreatedAt.Add(7*24*time.Hour + time.Minute) // the job is now older than the 7-day window
 	sim.ResetCounters()
 	snap := target.Refresh(ctxTimeout(t, 10*time.Second))
-	if got := snap.Policies[0].stats.jobs[backup.StatusRunning]; got != 0 || sim.Requests(vbstest.OpListTasks) != 1 {
+	if got := snap.Policies[0].Jobs(backup.StatusRunning); got != 0 || sim.Requests(vbstest.OpListTasks) != 1 {
 		t.Errorf("after it left the window: %d running, %d task requests; want 0 and 1", got, sim.Requests(vbstest.OpListTasks))
 	}
-	for _, r := range snap.Policies[0].stats.resources {
-		if r.runningSince != 0 {
-			t.Errorf("disk %s still running since %d", r.id, r.runningSince)
+	for _, r := range snap.Policies[0].Resources() {
+		if r.RunningSince() != 0 {
+			t.Errorf("disk %s still running since %d", r.ID(), r.RunningSince())
 		}
 	}
 }
@@ -383,7 +384,7 @@ func TestOpenJobWithoutIDIsWalked(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	target := NewTarget(TargetOptions{Name: "t", API: client, Now: func() time.Time { return testNow }})
+	target := store.NewTarget(store.TargetOptions{Name: "t", API: client, Now: func() time.Time { return testNow }})
 	target.Refresh(ctxTimeout(t, 10*time.Second))
 	sim.ResetCounters()
 	snap := target.Refresh(ctxTimeout(t, 10*time.Second))
@@ -392,14 +393,14 @@ func TestOpenJobWithoutIDIsWalked(t *testing.T) {
 			t.Errorf("a job_id= query for a job without ID: %s", r.RawQuery)
 		}
 	}
-	if p := snap.Policies[0]; !p.RefreshSuccess || p.stats.jobs[backup.StatusRunning] != 1 || sim.Requests(vbstest.OpListTasks) != 3 {
-		t.Fatalf("success=%v running=%d task requests=%d, want true, 1, 3 (the pages down to the job)", p.RefreshSuccess, p.stats.jobs[backup.StatusRunning], sim.Requests(vbstest.OpListTasks))
+	if p := snap.Policies[0]; !p.RefreshSuccess || p.Jobs(backup.StatusRunning) != 1 || sim.Requests(vbstest.OpListTasks) != 3 {
+		t.Fatalf("success=%v running=%d task requests=%d, want true, 1, 3 (the pages down to the job)", p.RefreshSuccess, p.Jobs(backup.StatusRunning), sim.Requests(vbstest.OpListTasks))
 	}
 	if err := sim.FinishJob(pid, idless, "EXECUTE_SUCCESS", testNow.Add(-time.Minute)); err != nil {
 		t.Fatal(err)
 	}
 	snap = target.Refresh(ctxTimeout(t, 10*time.Second))
-	if p := snap.Policies[0]; !p.RefreshSuccess || p.stats.jobs[backup.StatusRunning] != 0 {
-		t.Errorf("after it finished: success=%v running=%d, want true and 0", p.RefreshSuccess, p.stats.jobs[backup.StatusRunning])
+	if p := snap.Policies[0]; !p.RefreshSuccess || p.Jobs(backup.StatusRunning) != 0 {
+		t.Errorf("after it finished: success=%v running=%d, want true and 0", p.RefreshSuccess, p.Jobs(backup.StatusRunning))
 	}
 }

@@ -1,4 +1,4 @@
-package collector
+package store_test
 
 import (
 	"reflect"
@@ -9,23 +9,25 @@ import (
 	"github.com/go-kit/log"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/vbs-exporter/vbs_exporter/collector"
 	"github.com/vbs-exporter/vbs_exporter/internal/backup"
 	"github.com/vbs-exporter/vbs_exporter/internal/evs"
 	"github.com/vbs-exporter/vbs_exporter/internal/hwcloud"
+	"github.com/vbs-exporter/vbs_exporter/internal/store"
 	"github.com/vbs-exporter/vbs_exporter/internal/vbs/vbstest"
 )
 
 const failPolicyID = "44444444-4444-4444-8444-444444444444"
 
 // failMessage is what the API says about vol-f's failure: control
-// characters, the target's secret key, and more than maxFailMessage bytes.
+// characters, the target's secret key, and more than store.MaxFailMessage bytes.
 var failMessage = "Backup failed:\n\tthe snapshot of vol-f could not be created (signed with " +
 	vbstest.DefaultSecretKey + "). " + strings.Repeat("x", 300)
 
 // wantFailMessage is failMessage as kept: folded, redacted, cut to 256 bytes.
 func wantFailMessage() string {
 	p := "Backup failed: the snapshot of vol-f could not be created (signed with [REDACTED]). "
-	return p + strings.Repeat("x", maxFailMessage-len(p)) + "…"
+	return p + strings.Repeat("x", store.MaxFailMessage-len(p)) + "…"
 }
 
 // loadFailures plants (now is 2026-11-27T12:00Z):
@@ -59,7 +61,7 @@ const consecutiveHelp = `# HELP vbs_resource_consecutive_failures Newest finishe
 
 // newNamesClient returns an EVS client for the simulator that reports its
 // requests to api.
-func newNamesClient(t *testing.T, sim *vbstest.Server, api *APIMetrics) *evs.Client {
+func newNamesClient(t *testing.T, sim *vbstest.Server, api *collector.APIMetrics) *evs.Client {
 	t.Helper()
 	o := sim.Options()
 	c, err := evs.New(evs.Options{Endpoint: sim.URL(), ProjectID: o.ProjectID, Auth: hwcloud.NewAKSK(o.AccessKey, o.SecretKey, ""),
@@ -79,7 +81,7 @@ func TestLastFailureCodeAndMessage(t *testing.T) {
 	loadFailures(sim)
 	logs := &syncBuffer{}
 	now := testNow
-	target := NewTarget(TargetOptions{Name: "prod", API: client, Logger: log.NewLogfmtLogger(logs), Now: func() time.Time { return now }})
+	target := store.NewTarget(store.TargetOptions{Name: "prod", API: client, Logger: log.NewLogfmtLogger(logs), Now: func() time.Time { return now }})
 	snap := target.Refresh(ctxTimeout(t, 10*time.Second))
 	want := failureHelp + consecutiveHelp +
 		`vbs_resource_consecutive_failures{policy_id="44444444-4444-4444-8444-444444444444",policy_name="daily",resource_id="vol-f",resource_type="volume",target="prod"} 1
@@ -89,7 +91,7 @@ vbs_resource_consecutive_failures{policy_id="44444444-4444-4444-8444-44444444444
 		"vbs_resource_last_failure_info", "vbs_resource_last_failure_timestamp_seconds", "vbs_resource_consecutive_failures", "vbs_resource_info"); err != nil {
 		t.Fatal(err)
 	}
-	wantFailures := []ResourceFailure{{
+	wantFailures := []store.ResourceFailure{{
 		PolicyID: failPolicyID, PolicyName: "daily", ResourceID: "vol-f", ResourceType: "volume",
 		Status: backup.StatusFail, Time: at("2026-11-26T02:07:00"), JobID: jobID(1),
 		Code: "VolumeBackup.0064", Message: wantFailMessage(), Current: true,
@@ -140,9 +142,9 @@ func TestResourceNamesFromEVS(t *testing.T) {
 	sim, client := newSim(t, 100)
 	loadFailures(sim)
 	sim.SetVolumes([]vbstest.Volume{{ID: "vol-f", Name: "db-data \"primary\""}, {ID: "vol-other", Name: "unused"}})
-	api := NewAPIMetrics()
+	api := collector.NewAPIMetrics()
 	now := testNow
-	target := NewTarget(TargetOptions{Name: "prod", API: client, Names: newNamesClient(t, sim, api), NamesWait: 10 * time.Second,
+	target := store.NewTarget(store.TargetOptions{Name: "prod", API: client, Names: newNamesClient(t, sim, api), NamesWait: 10 * time.Second,
 		Now: func() time.Time { return now }})
 	snap := target.Refresh(ctxTimeout(t, 10*time.Second))
 	want := `# HELP vbs_resource_info Always 1: the name of a disk seen in the target's jobs, where it is known (for VBS from the EVS volume list when resource_names is on, for CBR from the jobs).
@@ -196,16 +198,16 @@ vbs_api_requests_total{code="200",operation="list_volumes",target="prod"} 2
 
 // An EVS that refuses the lookup changes nothing in the backup metrics: the
 // exposition is exactly that of a target without names. The failure is
-// logged and counted, retried after namesRetry, not on every scrape.
+// logged and counted, retried after store.NamesRetry, not on every scrape.
 func TestResourceNamesFailureLeavesBackupMetrics(t *testing.T) {
 	sim, client := newSim(t, 100)
 	loadScenario(sim)
 	sim.AddFault(vbstest.Fault{Operation: vbstest.OpListVolumes, Status: 403,
 		Body: `{"error_code":"EVS.0001","error_msg":"Policy doesn't allow evs:volumes:list to be performed."}`})
-	api := NewAPIMetrics()
+	api := collector.NewAPIMetrics()
 	logs := &syncBuffer{}
 	now := testNow
-	target := NewTarget(TargetOptions{Name: "prod", API: client, Names: newNamesClient(t, sim, api), NamesWait: 10 * time.Second,
+	target := store.NewTarget(store.TargetOptions{Name: "prod", API: client, Names: newNamesClient(t, sim, api), NamesWait: 10 * time.Second,
 		Logger: log.NewLogfmtLogger(logs), Now: func() time.Time { return now }})
 	snap := target.Refresh(ctxTimeout(t, 10*time.Second))
 	if err := testutil.CollectAndCompare(snapshotCollector{snap}, strings.NewReader(expectedScenario)); err != nil {
@@ -222,7 +224,7 @@ func TestResourceNamesFailureLeavesBackupMetrics(t *testing.T) {
 	}
 	sim.ClearFaults()
 	loadScenario(sim) // the broken policy's fault again
-	now = now.Add(namesRetry)
+	now = now.Add(store.NamesRetry)
 	snap = target.Refresh(ctxTimeout(t, 10*time.Second))
 	if n := sim.Requests(vbstest.OpListVolumes); n != 2 {
 		t.Errorf("%d EVS requests after namesRetry, want 2", n)
@@ -243,45 +245,6 @@ vbs_api_requests_total{code="403",operation="list_volumes",target="prod"} 1
 	}
 }
 
-// The failure details follow their jobs when the cache is compacted, and
-// go when a job no longer failed.
-func TestJobCacheKeepsFailDetails(t *testing.T) {
-	c := newJobCache()
-	task := func(id string, st backup.Status, day int) (jobRef, *backup.Job, time.Time) {
-		tk := &backup.Job{ID: id, Status: st, RawStatus: st.String(), ResourceID: "vol-" + id, ResourceType: "volume"}
-		return refOf(tk), tk, time.Date(2026, 11, day, 2, 0, 0, 0, time.UTC)
-	}
-	put := func(id string, st backup.Status, day int, d failDetail) bool {
-		r, tk, created := task(id, st, day)
-		return c.upsert(r, tk, created, d)
-	}
-	put("a", backup.StatusFail, 20, failDetail{jobID: "a", code: "C1", message: "m1"})
-	put("b", backup.StatusSuccess, 21, failDetail{})
-	put("c", backup.StatusTimeout, 22, failDetail{jobID: "c", message: "m3"})
-	if put("c", backup.StatusTimeout, 22, failDetail{jobID: "c", message: "m3"}) {
-		t.Error("an unchanged failed job counts as a change")
-	}
-	if !put("c", backup.StatusTimeout, 22, failDetail{jobID: "c", code: "C3", message: "m3"}) {
-		t.Error("a new code does not count as a change")
-	}
-	// Drop a: the cache is compacted (in map order) and c keeps its details
-	// at its new index.
-	c.retain(func(r jobRef, j cachedJob) bool {
-		return j.created >= time.Date(2026, 11, 21, 0, 0, 0, 0, time.UTC).UnixMilli()
-	})
-	rc, _, _ := task("c", backup.StatusUnknown, 0)
-	ic, ok := c.lookup(rc)
-	want := map[uint32]failDetail{ic: {jobID: "c", code: "C3", message: "m3"}}
-	if !ok || c.len() != 2 || !reflect.DeepEqual(c.fails, want) {
-		t.Errorf("fails after retain = %+v, want %+v", c.fails, want)
-	}
-	// A job re-read in another status forgets its failure.
-	put("c", backup.StatusSuccess, 22, failDetail{})
-	if len(c.fails) != 0 {
-		t.Errorf("fails = %+v, want none", c.fails)
-	}
-}
-
 // A slow EVS does not hold up the refresh beyond NamesWait: the refresh
 // returns without names (its backup metrics exact), the lookup finishes in
 // the background, and the next refresh has the names without a new request.
@@ -290,15 +253,13 @@ func TestSlowNamesDoNotHoldTheRefresh(t *testing.T) {
 	loadScenario(sim)
 	sim.AddFault(vbstest.Fault{Kind: vbstest.FaultLatency, Operation: vbstest.OpListVolumes, Latency: 3 * time.Second, Times: 1})
 	now := testNow
-	target := NewTarget(TargetOptions{Name: "prod", API: client, Names: newNamesClient(t, sim, NewAPIMetrics()),
+	target := store.NewTarget(store.TargetOptions{Name: "prod", API: client, Names: newNamesClient(t, sim, collector.NewAPIMetrics()),
 		NamesWait: 10 * time.Millisecond, Now: func() time.Time { return now }})
 	snap := target.Refresh(ctxTimeout(t, 10*time.Second))
 	if err := testutil.CollectAndCompare(snapshotCollector{snap}, strings.NewReader(expectedScenario)); err != nil {
 		t.Fatal(err)
 	}
-	target.names.mu.Lock()
-	done := target.names.running
-	target.names.mu.Unlock()
+	done := target.NamesRunning()
 	if done == nil {
 		t.Fatal("the slow lookup is not running after the refresh returned")
 	}

@@ -1,4 +1,4 @@
-package collector
+package store_test
 
 import (
 	"sync/atomic"
@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/vbs-exporter/vbs_exporter/internal/backup"
+	"github.com/vbs-exporter/vbs_exporter/internal/store"
 	"github.com/vbs-exporter/vbs_exporter/internal/vbs/vbstest"
 )
 
@@ -16,7 +17,7 @@ func TestSnapshotVersion(t *testing.T) {
 	sim, client := newSim(t, 10)
 	sc := vbstest.Generate(vbstest.GenOptions{Policies: 2, Disks: 3, Days: 3, Seed: 5, Now: testNow, Schedules: dailyOnly})
 	sim.Load(sc)
-	target := NewTarget(TargetOptions{Name: "t", API: client, Now: func() time.Time { return testNow }, Lookback: 7 * 24 * time.Hour})
+	target := store.NewTarget(store.TargetOptions{Name: "t", API: client, Now: func() time.Time { return testNow }, Lookback: 7 * 24 * time.Hour})
 	first := target.Refresh(ctxTimeout(t, 10*time.Second))
 	second := target.Refresh(ctxTimeout(t, 10*time.Second))
 	if first == second || second.Version != first.Version {
@@ -29,7 +30,7 @@ func TestSnapshotVersion(t *testing.T) {
 	if third.Version == second.Version {
 		t.Fatalf("a refresh that read a new job kept version %d", third.Version)
 	}
-	stale1, stale2 := target.lastStale(), target.lastStale()
+	stale1, stale2 := target.LastStale(), target.LastStale()
 	if stale1 != stale2 || stale1.Version == third.Version || stale1.Policies[0].RefreshSuccess {
 		t.Fatalf("stale copies: %p v%d and %p v%d (last v%d), want one copy with its own version and refresh success false",
 			stale1, stale1.Version, stale2, stale2.Version, third.Version)
@@ -50,7 +51,7 @@ func TestTargetClose(t *testing.T) {
 	sim, client := newSim(t, 10)
 	sim.Load(vbstest.Generate(vbstest.GenOptions{Policies: 1, Disks: 2, Days: 2, Seed: 5, Now: testNow, Schedules: dailyOnly}))
 	api := &closeCounter{PolicySource: client}
-	target := NewTarget(TargetOptions{Name: "t", API: api, Now: func() time.Time { return testNow }})
+	target := store.NewTarget(store.TargetOptions{Name: "t", API: api, Now: func() time.Time { return testNow }})
 	sim.SetLatency(200 * time.Millisecond)
 	done := make(chan struct{})
 	go func() { defer close(done); target.Refresh(ctxTimeout(t, 10*time.Second)) }()
@@ -59,7 +60,7 @@ func TestTargetClose(t *testing.T) {
 	}
 	target.Close()
 	<-done
-	target.wait()
+	target.Wait()
 	if n := api.closes.Load(); n != 2 {
 		t.Fatalf("CloseIdleConnections called %d times, want 2 (at Close and when the running refresh ended)", n)
 	}

@@ -1,4 +1,4 @@
-package collector
+package store_test
 
 import (
 	"bytes"
@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/common/expfmt"
 
+	"github.com/vbs-exporter/vbs_exporter/internal/store"
 	"github.com/vbs-exporter/vbs_exporter/internal/vbs/vbstest"
 )
 
@@ -59,7 +60,7 @@ func BenchmarkScrape(b *testing.B) {
 						b.StopTimer()
 						sim, client := newSim(b, 100)
 						sim.Load(sc)
-						target := NewTarget(TargetOptions{
+						target := store.NewTarget(store.TargetOptions{
 							Name: "bench", API: client, Now: func() time.Time { return testNow },
 							Lookback: time.Duration(size.days+1) * 24 * time.Hour, DisableCache: mode == "naive",
 						})
@@ -136,7 +137,7 @@ func BenchmarkScrapeLongOpenJob(b *testing.B) {
 	if err := sim.UpdateJob(pid, open, func(j *vbstest.Job) { j.Status = "RUNNING"; j.FinishedAt = time.Time{} }); err != nil {
 		b.Fatal(err)
 	}
-	target := NewTarget(TargetOptions{Name: "bench", API: client, Now: func() time.Time { return testNow }})
+	target := store.NewTarget(store.TargetOptions{Name: "bench", API: client, Now: func() time.Time { return testNow }})
 	if snap := target.Refresh(ctxTimeout(b, 10*time.Minute)); snap.Policies[0].CachedJobs != 7000 {
 		b.Fatalf("%d jobs cached, want 7000", snap.Policies[0].CachedJobs)
 	}
@@ -176,7 +177,7 @@ func BenchmarkCacheMemory(b *testing.B) {
 	var perJob float64
 	for b.Loop() {
 		before := heapAlloc()
-		target := NewTarget(TargetOptions{Name: "bench", API: api, Now: func() time.Time { return testNow }, Lookback: 31 * 24 * time.Hour})
+		target := store.NewTarget(store.TargetOptions{Name: "bench", API: api, Now: func() time.Time { return testNow }, Lookback: 31 * 24 * time.Hour})
 		snap := target.Refresh(context.Background())
 		after := heapAlloc()
 		jobs := 0
@@ -198,7 +199,7 @@ func BenchmarkCacheMemory(b *testing.B) {
 func BenchmarkRender(b *testing.B) {
 	sc := vbstest.Generate(vbstest.GenOptions{Policies: 10, Disks: 500, Days: 30, Seed: 1, Now: testNow,
 		FailRate: 0.05, TimeoutRate: 0.01, SkipRate: 0.01, Schedules: dailyOnly})
-	target := NewTarget(TargetOptions{Name: "bench", API: newMemSource(sc, 100), Now: func() time.Time { return testNow }, Lookback: 31 * 24 * time.Hour})
+	target := store.NewTarget(store.TargetOptions{Name: "bench", API: newMemSource(sc, 100), Now: func() time.Time { return testNow }, Lookback: 31 * 24 * time.Hour})
 	snap := target.Refresh(context.Background())
 	var size int
 	var series int

@@ -1,4 +1,4 @@
-package collector
+package store_test
 
 import (
 	"fmt"
@@ -12,6 +12,7 @@ import (
 
 	"github.com/vbs-exporter/vbs_exporter/internal/evs"
 	"github.com/vbs-exporter/vbs_exporter/internal/hwcloud"
+	"github.com/vbs-exporter/vbs_exporter/internal/store"
 	"github.com/vbs-exporter/vbs_exporter/internal/vbs"
 	"github.com/vbs-exporter/vbs_exporter/internal/vbs/vbstest"
 )
@@ -49,13 +50,13 @@ func TestAuthStaleKeyBackoff(t *testing.T) {
 	t.Cleanup(sim.Close)
 	sim.Load(vbstest.Generate(vbstest.GenOptions{Policies: 1, Disks: 2, Days: 3, Seed: 5, Now: testNow, Schedules: dailyOnly}))
 	o := sim.Options()
-	newTarget := func(secretKey string, logger log.Logger) *Target {
+	newTarget := func(secretKey string, logger log.Logger) *store.Target {
 		client, err := vbs.New(vbs.Options{Endpoint: sim.URL(), ProjectID: o.ProjectID, MaxAttempts: 1,
 			Auth: hwcloud.NewAKSKAt(o.AccessKey, secretKey, "", clock.Now)})
 		if err != nil {
 			t.Fatal(err)
 		}
-		return NewTarget(TargetOptions{Name: "prod", API: client, Now: clock.Now, Logger: logger})
+		return store.NewTarget(store.TargetOptions{Name: "prod", API: client, Now: clock.Now, Logger: logger})
 	}
 	var logs syncBuffer
 	stale := newTarget("stale-secret-key", log.NewLogfmtLogger(&logs))
@@ -125,7 +126,7 @@ func TestAuthSharedKeyBackoff(t *testing.T) {
 	sim.SetVolumes([]vbstest.Volume{{ID: "vol-x", Name: "x"}})
 	o := sim.Options()
 	gates := hwcloud.NewAKSKGates()
-	newTarget := func(name, secretKey string) *Target {
+	newTarget := func(name, secretKey string) *store.Target {
 		auth := gates.NewAKSKAt(o.AccessKey, secretKey, "", clock.Now)
 		client, err := vbs.New(vbs.Options{Endpoint: sim.URL(), ProjectID: o.ProjectID, MaxAttempts: 1, Auth: auth})
 		if err != nil {
@@ -135,9 +136,9 @@ func TestAuthSharedKeyBackoff(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		return NewTarget(TargetOptions{Name: name, API: client, Names: names, NamesWait: 10 * time.Second, Now: clock.Now})
+		return store.NewTarget(store.TargetOptions{Name: name, API: client, Names: names, NamesWait: 10 * time.Second, Now: clock.Now})
 	}
-	targets := []*Target{newTarget("a", "stale-secret-key"), newTarget("b", "stale-secret-key")}
+	targets := []*store.Target{newTarget("a", "stale-secret-key"), newTarget("b", "stale-secret-key")}
 
 	var refusals []time.Time
 	for clock.Now().Sub(testNow) < 30*time.Minute {
@@ -206,7 +207,7 @@ func TestNamesWaitForListPolicies(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	target := NewTarget(TargetOptions{Name: "prod", API: client, Names: names, NamesWait: 10 * time.Second, Now: clock.Now})
+	target := store.NewTarget(store.TargetOptions{Name: "prod", API: client, Names: names, NamesWait: 10 * time.Second, Now: clock.Now})
 	if snap := target.Refresh(ctxTimeout(t, 10*time.Second)); snap.Up {
 		t.Fatal("up with a stale key")
 	}
@@ -217,7 +218,7 @@ func TestNamesWaitForListPolicies(t *testing.T) {
 	fixed := hwcloud.NewAKSKAt(o.AccessKey, o.SecretKey, "", clock.Now)
 	client, _ = vbs.New(vbs.Options{Endpoint: sim.URL(), ProjectID: o.ProjectID, MaxAttempts: 1, Auth: fixed})
 	names, _ = evs.New(evs.Options{Endpoint: sim.URL(), ProjectID: o.ProjectID, MaxAttempts: 1, Auth: fixed})
-	target = NewTarget(TargetOptions{Name: "prod", API: client, Names: names, NamesWait: 10 * time.Second, Now: clock.Now})
+	target = store.NewTarget(store.TargetOptions{Name: "prod", API: client, Names: names, NamesWait: 10 * time.Second, Now: clock.Now})
 	sim.AddFault(vbstest.Fault{Kind: vbstest.FaultStatus, Operation: vbstest.OpListPolicies, Status: 500, Times: 1})
 	if snap := target.Refresh(ctxTimeout(t, 10*time.Second)); snap.Up {
 		t.Fatal("up with a failing ListPolicies")

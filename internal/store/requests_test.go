@@ -1,4 +1,4 @@
-package collector
+package store_test
 
 import (
 	"fmt"
@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/vbs-exporter/vbs_exporter/internal/hwcloud"
+	"github.com/vbs-exporter/vbs_exporter/internal/store"
 	"github.com/vbs-exporter/vbs_exporter/internal/vbs"
 	"github.com/vbs-exporter/vbs_exporter/internal/vbs/vbstest"
 )
@@ -36,7 +37,7 @@ func simLines(sim *vbstest.Server) []string {
 	return out
 }
 
-func policyByID(t *testing.T, snap *Snapshot, id string) PolicySnapshot {
+func policyByID(t *testing.T, snap *store.Snapshot, id string) store.PolicySnapshot {
 	t.Helper()
 	for _, p := range snap.Policies {
 		if p.Policy.ID == id {
@@ -44,7 +45,7 @@ func policyByID(t *testing.T, snap *Snapshot, id string) PolicySnapshot {
 		}
 	}
 	t.Fatalf("policy %s not in the snapshot", id)
-	return PolicySnapshot{}
+	return store.PolicySnapshot{}
 }
 
 // A traced refresh runs even within MinRefreshInterval, records exactly the
@@ -54,7 +55,7 @@ func TestRefreshTracedRecordsItsRequestsAndChanges(t *testing.T) {
 	sim := vbstest.NewServer(vbstest.Options{})
 	t.Cleanup(sim.Close)
 	loadScenario(sim)
-	rec := NewRequestRecorder()
+	rec := store.NewRequestRecorder()
 	o := sim.Options()
 	client, err := vbs.New(vbs.Options{
 		Region: "cn-north-4", Endpoint: sim.URL(), ProjectID: o.ProjectID,
@@ -64,7 +65,7 @@ func TestRefreshTracedRecordsItsRequestsAndChanges(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	target := NewTarget(TargetOptions{Name: "prod", API: client, Now: func() time.Time { return testNow },
+	target := store.NewTarget(store.TargetOptions{Name: "prod", API: client, Now: func() time.Time { return testNow },
 		MinRefreshInterval: time.Hour, Requests: rec})
 
 	snap, fresh := target.RefreshTraced(ctxTimeout(t, 10*time.Second))
@@ -81,13 +82,13 @@ func TestRefreshTracedRecordsItsRequestsAndChanges(t *testing.T) {
 	// daily-db: ten jobs, the one of the 19th outside the 7-day window;
 	// RUNNING (job 4) and the undocumented FROZEN (job 7) stay open.
 	daily := policyByID(t, snap, dailyID)
-	if daily.Changes != (JobChanges{New: 9}) || daily.OpenJobs != 2 || daily.Err != "" {
+	if daily.Changes != (store.JobChanges{New: 9}) || daily.OpenJobs != 2 || daily.Err != "" {
 		t.Errorf("daily-db: changes %+v, open %d, err %q; want 9 new, 2 open, no error", daily.Changes, daily.OpenJobs, daily.Err)
 	}
-	if weekly := policyByID(t, snap, weeklyID); weekly.Changes != (JobChanges{New: 4}) || weekly.OpenJobs != 0 {
+	if weekly := policyByID(t, snap, weeklyID); weekly.Changes != (store.JobChanges{New: 4}) || weekly.OpenJobs != 0 {
 		t.Errorf("weekly-archive: changes %+v, open %d; want 4 new, 0 open", weekly.Changes, weekly.OpenJobs)
 	}
-	if broken := policyByID(t, snap, brokenID); broken.Changes != (JobChanges{}) || !strings.Contains(broken.Err, "500") {
+	if broken := policyByID(t, snap, brokenID); broken.Changes != (store.JobChanges{}) || !strings.Contains(broken.Err, "500") {
 		t.Errorf("broken: changes %+v, err %q; want none and an HTTP 500 error", broken.Changes, broken.Err)
 	}
 
@@ -113,15 +114,15 @@ func TestRefreshTracedRecordsItsRequestsAndChanges(t *testing.T) {
 	if got, want := tracedLines(snap2.Requests), simLines(sim); len(want) == 0 || !slices.Equal(got, want) {
 		t.Errorf("second traced refresh\n got %q\nwant %q", got, want)
 	}
-	if daily := policyByID(t, snap2, dailyID); daily.Changes != (JobChanges{Updated: 1, Dropped: 1}) || daily.OpenJobs != 0 {
+	if daily := policyByID(t, snap2, dailyID); daily.Changes != (store.JobChanges{Updated: 1, Dropped: 1}) || daily.OpenJobs != 0 {
 		t.Errorf("daily-db after job 4 finished and job 7 vanished: changes %+v, open %d; want 1 updated, 1 dropped, 0 open", daily.Changes, daily.OpenJobs)
 	}
-	if weekly := policyByID(t, snap2, weeklyID); weekly.Changes != (JobChanges{}) {
+	if weekly := policyByID(t, snap2, weeklyID); weekly.Changes != (store.JobChanges{}) {
 		t.Errorf("weekly-archive unchanged: changes %+v, want none", weekly.Changes)
 	}
 
 	// An ordinary refresh (past the interval) records no requests.
-	target.opts.Now = func() time.Time { return testNow.Add(2 * time.Hour) }
+	target.SetNow(func() time.Time { return testNow.Add(2 * time.Hour) })
 	if plain := target.Refresh(ctxTimeout(t, 10*time.Second)); plain.Requests != nil || plain == snap2 {
 		t.Errorf("an ordinary refresh: %d requests recorded (fresh %v), want none", len(plain.Requests), plain != snap2)
 	}
@@ -131,7 +132,7 @@ func TestRefreshTracedRecordsItsRequestsAndChanges(t *testing.T) {
 func TestRefreshErrorOfThePolicyList(t *testing.T) {
 	sim, client := newSim(t, 10)
 	sim.AddFault(vbstest.Fault{Kind: vbstest.FaultStatus, Operation: vbstest.OpListPolicies, Status: 403})
-	snap := NewTarget(TargetOptions{Name: "t", API: client, Now: func() time.Time { return testNow }}).Refresh(ctxTimeout(t, 10*time.Second))
+	snap := store.NewTarget(store.TargetOptions{Name: "t", API: client, Now: func() time.Time { return testNow }}).Refresh(ctxTimeout(t, 10*time.Second))
 	if snap.Up || !strings.Contains(snap.Err, "403") || !strings.Contains(snap.Err, vbs.OpListPolicies) {
 		t.Errorf("up %v, err %q; want down with the list_policies 403", snap.Up, snap.Err)
 	}
@@ -143,7 +144,7 @@ func TestFailedDisks(t *testing.T) {
 	_, target := newScenarioTarget(t)
 	snap := target.Refresh(ctxTimeout(t, 10*time.Second))
 	daily := policyByID(t, snap, dailyID)
-	want := []FailedDisk{
+	want := []store.FailedDisk{
 		{ResourceID: "vol-a1", ResourceType: "volume", Status: "EXECUTE_FAIL", ConsecutiveFailures: 1},
 		{ResourceID: "vol-a3", ResourceType: "volume", Status: "EXECUTE_TIMEOUT", ConsecutiveFailures: 2},
 	}

@@ -1,4 +1,4 @@
-package collector
+package store
 
 // FailedDisk is a disk whose newest finished backup job in the window failed
 // (EXECUTE_FAIL or EXECUTE_TIMEOUT).

@@ -1,12 +1,13 @@
-// Package collector turns the backup jobs of a project's policies into
-// Prometheus metrics. A Target is the job store of one configured target: it
+// Package store is the job store of the exporter's targets. A Target is the
+// job store of one configured target: it
 // reads a backup.PolicySource (the service's client, e.g. vbs.Client) in the
 // neutral model of package backup, caches each policy's jobs between scrapes
 // so that a refresh only reads what changed, derives the statistics, and
 // publishes them as an immutable Snapshot; concurrent scrapes share one
-// refresh. Snapshot.Collect turns a snapshot into metrics and nothing else.
-// The package knows no service's wire types, paging or HTTP statuses.
-package collector
+// refresh. Package collector turns a snapshot into metrics; this package
+// knows no Prometheus types, and no service's wire types, paging or HTTP
+// statuses.
+package store
 
 import (
 	"cmp"

@@ -1,4 +1,4 @@
-package collector
+package store_test
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/vbs-exporter/vbs_exporter/internal/backup"
+	"github.com/vbs-exporter/vbs_exporter/internal/store"
 	"github.com/vbs-exporter/vbs_exporter/internal/vbs/vbstest"
 )
 
@@ -38,8 +39,8 @@ func TestCachedMatchesFullWalk(t *testing.T) {
 			src := newMemSource(sc, 1+int(seed%8)*3) // page sizes 1..22
 			now := testNow
 			clock := func() time.Time { return now }
-			cached := NewTarget(TargetOptions{Name: "t", API: src, Now: clock, Concurrency: 2})
-			naive := NewTarget(TargetOptions{Name: "t", API: src, Now: clock, DisableCache: true})
+			cached := store.NewTarget(store.TargetOptions{Name: "t", API: src, Now: clock, Concurrency: 2})
+			naive := store.NewTarget(store.TargetOptions{Name: "t", API: src, Now: clock, DisableCache: true})
 			rng := rand.New(rand.NewPCG(seed, 42))
 			next := 0
 			stuck := map[string]bool{} // long-open jobs, by job ID
@@ -48,7 +49,7 @@ func TestCachedMatchesFullWalk(t *testing.T) {
 					// This refresh breaks off part way; what it read is kept
 					// and the next one resumes.
 					src.failPage(1 + rng.IntN(6))
-					if snap := cached.Refresh(ctxTimeout(t, 30*time.Second)); !slices.ContainsFunc(snap.Policies, func(p PolicySnapshot) bool { return !p.RefreshSuccess }) {
+					if snap := cached.Refresh(ctxTimeout(t, 30*time.Second)); !slices.ContainsFunc(snap.Policies, func(p store.PolicySnapshot) bool { return !p.RefreshSuccess }) {
 						src.failPage(0) // fewer pages than the failure point: nothing broke
 					} else {
 						interrupted++
@@ -60,7 +61,7 @@ func TestCachedMatchesFullWalk(t *testing.T) {
 				}
 				src.counters()
 				snap := cached.Refresh(ctxTimeout(t, 30*time.Second))
-				if slices.ContainsFunc(snap.Policies, func(p PolicySnapshot) bool { return !p.RefreshSuccess }) {
+				if slices.ContainsFunc(snap.Policies, func(p store.PolicySnapshot) bool { return !p.RefreshSuccess }) {
 					// Only a resume point that is gone may fail a refresh
 					// without an injected failure: the policy's cache is
 					// dropped and the next refresh reads its window again.
@@ -167,8 +168,8 @@ func TestCachedMatchesFullWalkOverHTTP(t *testing.T) {
 			sim.Load(sc)
 			now := testNow
 			clock := func() time.Time { return now }
-			cached := NewTarget(TargetOptions{Name: "t", API: client, Now: clock, Concurrency: 2})
-			naive := NewTarget(TargetOptions{Name: "t", API: client, Now: clock, DisableCache: true})
+			cached := store.NewTarget(store.TargetOptions{Name: "t", API: client, Now: clock, Concurrency: 2})
+			naive := store.NewTarget(store.TargetOptions{Name: "t", API: client, Now: clock, DisableCache: true})
 			rng := rand.New(rand.NewPCG(seed, 42))
 			next := 0
 			stuck := map[string]bool{} // long-open jobs, by job ID
@@ -264,10 +265,10 @@ func TestConcurrentScrapesShareOneRefresh(t *testing.T) {
 	sim, client := newSim(t, 100)
 	sim.Load(vbstest.Generate(vbstest.GenOptions{Policies: 3, Disks: 5, Days: 3, Seed: 7, Now: testNow}))
 	sim.SetLatency(100 * time.Millisecond)
-	target := NewTarget(TargetOptions{Name: "t", API: client, Now: func() time.Time { return testNow }})
+	target := store.NewTarget(store.TargetOptions{Name: "t", API: client, Now: func() time.Time { return testNow }})
 	sim.ResetCounters()
 	var wg sync.WaitGroup
-	snaps := make([]*Snapshot, 2)
+	snaps := make([]*store.Snapshot, 2)
 	for i := range snaps {
 		wg.Add(1)
 		go func() {
@@ -295,7 +296,7 @@ func TestMinRefreshInterval(t *testing.T) {
 	sim, client := newSim(t, 100)
 	sim.Load(vbstest.Generate(vbstest.GenOptions{Policies: 2, Disks: 2, Days: 3, Seed: 3, Now: testNow}))
 	now := testNow
-	target := NewTarget(TargetOptions{Name: "t", API: client, Now: func() time.Time { return now }, MinRefreshInterval: time.Minute})
+	target := store.NewTarget(store.TargetOptions{Name: "t", API: client, Now: func() time.Time { return now }, MinRefreshInterval: time.Minute})
 	first := target.Refresh(ctxTimeout(t, 10*time.Second))
 	sim.ResetCounters()
 	now = now.Add(59 * time.Second)
@@ -319,7 +320,7 @@ func TestMinRefreshInterval(t *testing.T) {
 func TestSteadyStateCost(t *testing.T) {
 	sim, client := newSim(t, 50)
 	sim.Load(vbstest.Generate(vbstest.GenOptions{Policies: 4, Disks: 20, Days: 30, Seed: 5, Now: testNow}))
-	target := NewTarget(TargetOptions{Name: "t", API: client, Now: func() time.Time { return testNow }})
+	target := store.NewTarget(store.TargetOptions{Name: "t", API: client, Now: func() time.Time { return testNow }})
 	target.Refresh(ctxTimeout(t, 30*time.Second))
 	sim.ResetCounters()
 	snap := target.Refresh(ctxTimeout(t, 30*time.Second))
@@ -359,17 +360,17 @@ func TestBackfillResumesAcrossDeadlines(t *testing.T) {
 	sim.Load(sc)
 	total := sc.JobCount() // 40 disks x 30 runs = 1200 jobs = 120 pages of 10
 	sim.SetLatency(5 * time.Millisecond)
-	target := NewTarget(TargetOptions{Name: "t", API: client, Now: func() time.Time { return testNow }, Lookback: 31 * 24 * time.Hour})
+	target := store.NewTarget(store.TargetOptions{Name: "t", API: client, Now: func() time.Time { return testNow }, Lookback: 31 * 24 * time.Hour})
 	sim.ResetCounters()
 	scrapes := 0
-	var snap *Snapshot
+	var snap *store.Snapshot
 	for ; scrapes < 200; scrapes++ {
 		ctx, cancel := context.WithTimeout(context.Background(), 150*time.Millisecond)
 		target.Refresh(ctx)
 		cancel()
 		// Wait for the shared refresh to end at its deadline so that the
 		// next scrape starts a new one.
-		target.wait()
+		target.Wait()
 		snap = target.Last()
 		if len(snap.Policies) == 1 && snap.Policies[0].BackfillComplete {
 			break
@@ -391,7 +392,7 @@ func TestBackfillResumesAcrossDeadlines(t *testing.T) {
 	if limit := pages + 1 + 2*scrapes; requests > limit {
 		t.Errorf("%d scrapes made %d task requests; a resumed walk allows at most %d (%d pages + 1 + 2 per scrape)", scrapes, requests, limit, pages)
 	}
-	naive := NewTarget(TargetOptions{Name: "t", API: client, Now: func() time.Time { return testNow }, Lookback: 31 * 24 * time.Hour, DisableCache: true})
+	naive := store.NewTarget(store.TargetOptions{Name: "t", API: client, Now: func() time.Time { return testNow }, Lookback: 31 * 24 * time.Hour, DisableCache: true})
 	want := render(t, snapshotCollector{naive.Refresh(ctxTimeout(t, 60*time.Second))})
 	if got := render(t, snapshotCollector{snap}); got != want {
 		t.Errorf("backfilled metrics differ from a full walk:\n%s\n---\n%s", got, want)
@@ -406,7 +407,7 @@ func TestWindowGrowsRereads(t *testing.T) {
 	sc := vbstest.Generate(vbstest.GenOptions{Policies: 1, Disks: 3, Days: 20, Seed: 2, Now: testNow, Schedules: dailyOnly})
 	sim.Load(sc)
 	clock := func() time.Time { return testNow }
-	cached := NewTarget(TargetOptions{Name: "t", API: client, Now: clock})
+	cached := store.NewTarget(store.TargetOptions{Name: "t", API: client, Now: clock})
 	if got := cached.Refresh(ctxTimeout(t, 10*time.Second)).Policies[0].CachedJobs; got != 3*7 {
 		t.Fatalf("daily policy: %d cached jobs, want 21 (7-day window)", got)
 	}
@@ -414,7 +415,7 @@ func TestWindowGrowsRereads(t *testing.T) {
 	p.Frequency = 5 // every 5 days: expected interval 120h, window 15 days
 	sim.AddPolicy(p)
 	got := render(t, snapshotCollector{cached.Refresh(ctxTimeout(t, 10*time.Second))})
-	naive := NewTarget(TargetOptions{Name: "t", API: client, Now: clock, DisableCache: true})
+	naive := store.NewTarget(store.TargetOptions{Name: "t", API: client, Now: clock, DisableCache: true})
 	if want := render(t, snapshotCollector{naive.Refresh(ctxTimeout(t, 10*time.Second))}); got != want {
 		t.Fatalf("after the window grew:\n%s\n--- full walk\n%s", got, want)
 	}
@@ -430,16 +431,16 @@ func TestRefusedMarkerRestartsWalk(t *testing.T) {
 	sc := vbstest.Generate(vbstest.GenOptions{Policies: 1, Disks: 10, Days: 10, Seed: 4, Now: testNow, Schedules: dailyOnly})
 	sim.Load(sc)
 	id := sc.Policies[0].ID
-	target := NewTarget(TargetOptions{Name: "t", API: client, Now: func() time.Time { return testNow }, Lookback: 11 * 24 * time.Hour})
+	target := store.NewTarget(store.TargetOptions{Name: "t", API: client, Now: func() time.Time { return testNow }, Lookback: 11 * 24 * time.Hour})
 	// The third page fails: the walk keeps 20 jobs and resumes after the 20th.
 	sim.AddFault(vbstest.Fault{Kind: vbstest.FaultLatency, Operation: vbstest.OpListTasks, Latency: 0, Times: 2})
 	sim.AddFault(vbstest.Fault{Kind: vbstest.FaultStatus, Operation: vbstest.OpListTasks, Status: 500, Times: 1})
 	snap := target.Refresh(ctxTimeout(t, 10*time.Second))
-	if p := snap.Policies[0]; p.RefreshSuccess || p.CachedJobs != 20 || len(target.policies[id].pending) != 1 {
-		t.Fatalf("first refresh: success=%v cached=%d pending=%v, want false, 20, one marker", p.RefreshSuccess, p.CachedJobs, target.policies[id].pending)
+	if p := snap.Policies[0]; p.RefreshSuccess || p.CachedJobs != 20 || len(target.Pending(id)) != 1 {
+		t.Fatalf("first refresh: success=%v cached=%d pending=%v, want false, 20, one marker", p.RefreshSuccess, p.CachedJobs, target.Pending(id))
 	}
 	// The job the walk would resume after disappears from the API.
-	marker := target.policies[id].pending[0]
+	marker := target.Pending(id)[0]
 	pruned := vbstest.Scenario{Policies: sc.Policies, Jobs: map[string][]vbstest.Job{}}
 	for _, j := range sc.Jobs[id] {
 		if j.JobID != marker {
@@ -463,7 +464,7 @@ func TestInterruptedFirstScrapeServesPartialData(t *testing.T) {
 	sim, client := newSim(t, 10)
 	sim.Load(vbstest.Generate(vbstest.GenOptions{Policies: 1, Disks: 40, Days: 30, Seed: 11, Now: testNow, Schedules: dailyOnly}))
 	sim.SetLatency(20 * time.Millisecond)
-	target := NewTarget(TargetOptions{Name: "t", API: client, Now: func() time.Time { return testNow }, Lookback: 31 * 24 * time.Hour})
+	target := store.NewTarget(store.TargetOptions{Name: "t", API: client, Now: func() time.Time { return testNow }, Lookback: 31 * 24 * time.Hour})
 	ctx, cancel := context.WithTimeout(context.Background(), 400*time.Millisecond)
 	defer cancel()
 	snap := target.Refresh(ctx)
@@ -481,7 +482,7 @@ func TestInterruptedFirstScrapeServesPartialData(t *testing.T) {
 func TestNoRefreshWithoutTime(t *testing.T) {
 	sim, client := newSim(t, 100)
 	sim.Load(vbstest.Generate(vbstest.GenOptions{Policies: 1, Disks: 2, Days: 2, Seed: 1, Now: testNow}))
-	target := NewTarget(TargetOptions{Name: "t", API: client, Now: func() time.Time { return testNow }, MinRefreshInterval: time.Hour})
+	target := store.NewTarget(store.TargetOptions{Name: "t", API: client, Now: func() time.Time { return testNow }, MinRefreshInterval: time.Hour})
 	ctx, cancel := context.WithTimeout(context.Background(), time.Millisecond)
 	defer cancel()
 	if snap := target.Refresh(ctx); snap.Up || len(snap.Policies) != 0 {
@@ -502,7 +503,7 @@ func TestPolicyListOddities(t *testing.T) {
 	sc := vbstest.Generate(vbstest.GenOptions{Policies: 1, Disks: 2, Days: 2, Seed: 1, Now: testNow})
 	sim.Load(sc)
 	sim.AddPolicy(vbstest.Policy{Name: "no-id", StartTime: "02:00", Frequency: 1, Enabled: true, Omit: []string{"backup_policy_id"}})
-	target := NewTarget(TargetOptions{Name: "t", API: client, Now: func() time.Time { return testNow }})
+	target := store.NewTarget(store.TargetOptions{Name: "t", API: client, Now: func() time.Time { return testNow }})
 	snap := target.Refresh(ctxTimeout(t, 10*time.Second))
 	if len(snap.Policies) != 1 || snap.Policies[0].Policy.ID != sc.Policies[0].ID || !snap.Policies[0].RefreshSuccess {
 		t.Fatalf("policies %+v, want only %s, refreshed", snap.Policies, sc.Policies[0].ID)
@@ -514,7 +515,7 @@ func TestPolicyListOddities(t *testing.T) {
 func TestDeadlineDuringRefreshServesStaleMarked(t *testing.T) {
 	sim, client := newSim(t, 100)
 	sim.Load(vbstest.Generate(vbstest.GenOptions{Policies: 2, Disks: 2, Days: 2, Seed: 1, Now: testNow}))
-	target := NewTarget(TargetOptions{Name: "t", API: client, Now: func() time.Time { return testNow }})
+	target := store.NewTarget(store.TargetOptions{Name: "t", API: client, Now: func() time.Time { return testNow }})
 	first := target.Refresh(ctxTimeout(t, 10*time.Second))
 	// A refresh with a long deadline hangs on the policy list ...
 	sim.AddFault(vbstest.Fault{Kind: vbstest.FaultLatency, Operation: vbstest.OpListPolicies, Latency: 2 * time.Second, Times: 1})
@@ -535,7 +536,7 @@ func TestDeadlineDuringRefreshServesStaleMarked(t *testing.T) {
 	if !first.Policies[0].RefreshSuccess {
 		t.Error("the stale copy changed the stored snapshot")
 	}
-	target.wait()
+	target.Wait()
 }
 
 // A policy with an undecodable schedule is exported with expected interval 0
@@ -545,7 +546,7 @@ func TestPolicyWithBadScheduleKept(t *testing.T) {
 	sc := vbstest.Generate(vbstest.GenOptions{Policies: 1, Disks: 2, Days: 2, Seed: 1, Now: testNow})
 	sim.Load(sc)
 	sim.AddPolicy(vbstest.Policy{ID: "bad-schedule", Name: "odd", StartTime: "noon", Frequency: 1, Enabled: true, ResourceCount: 3})
-	target := NewTarget(TargetOptions{Name: "t", API: client, Now: func() time.Time { return testNow }})
+	target := store.NewTarget(store.TargetOptions{Name: "t", API: client, Now: func() time.Time { return testNow }})
 	snap := target.Refresh(ctxTimeout(t, 10*time.Second))
 	if !snap.Up || len(snap.Policies) != 2 {
 		t.Fatalf("up=%v policies=%d, want up with both policies", snap.Up, len(snap.Policies))

@@ -1,4 +1,4 @@
-package collector
+package store
 
 import (
 	"slices"
@@ -10,12 +10,10 @@ import (
 // histogram: one minute to one day.
 var durationBuckets = []float64{60, 300, 600, 1200, 1800, 3600, 7200, 14400, 28800, 86400}
 
-// Statuses in the order of the status label of vbs_policy_jobs and of
-// vbs_resource_last_status (backup.Status owns both).
-var (
-	jobStatuses      = backup.Statuses()
-	finishedStatuses = backup.FinishedStatuses()
-)
+// finishedStatuses is the order of the status label of
+// vbs_resource_last_status (backup.Status owns it): ResourceStats.lastFinished
+// indexes it.
+var finishedStatuses = backup.FinishedStatuses()
 
 // lastRunSpan bounds the policy's most recent run: the jobs created at most
 // this long before its newest job. VBS schedules start on the hour, so two
@@ -29,7 +27,7 @@ const lastRunSpan int64 = 30 * 60 * 1000 // ms
 type policyStats struct {
 	jobs      [backup.NumStatuses]int // by backup.Status
 	durations histogram
-	resources []resourceStats // sorted by resource ID, then type
+	resources []ResourceStats // sorted by resource ID, then type
 	// trustedFrom is the earliest job time (Unix ms) that was too far ahead
 	// to be trusted: once the trust limit reaches it the statistics must be
 	// derived again. 0 when every time was trusted.
@@ -48,8 +46,8 @@ type histogram struct {
 	sum    float64
 }
 
-// resourceStats describes one disk of a policy.
-type resourceStats struct {
+// ResourceStats describes one disk of a policy.
+type ResourceStats struct {
 	id, typ string
 	// lastSuccess and lastSuccessDuration are in Unix milliseconds and
 	// milliseconds; hasSuccess is false when no job succeeded in the window.
@@ -133,7 +131,7 @@ func derive(c *jobCache, trust int64) policyStats {
 		return 0
 	})
 
-	var cur *resourceStats
+	var cur *ResourceStats
 	var curRes uint32
 	streakOpen := false
 	var newest int64 // creation time of the policy's newest job
@@ -143,7 +141,7 @@ func derive(c *jobCache, trust int64) policyStats {
 		newest = max(newest, created) // 0 when the creation time is not trusted
 		if cur == nil || c.res[j.resource] != c.res[curRes] {
 			rk := c.res[j.resource]
-			st.resources = append(st.resources, resourceStats{id: rk.ID, typ: rk.Type, lastFinished: -1})
+			st.resources = append(st.resources, ResourceStats{id: rk.ID, typ: rk.Type, lastFinished: -1})
 			cur = &st.resources[len(st.resources)-1]
 			curRes = j.resource
 			streakOpen = true

@@ -1,4 +1,4 @@
-package collector
+package store_test
 
 import (
 	"fmt"
@@ -12,6 +12,7 @@ import (
 	"github.com/vbs-exporter/vbs_exporter/internal/cbr"
 	"github.com/vbs-exporter/vbs_exporter/internal/cbr/cbrtest"
 	"github.com/vbs-exporter/vbs_exporter/internal/hwcloud"
+	"github.com/vbs-exporter/vbs_exporter/internal/store"
 )
 
 // newCBRSim starts a CBR simulator and a client for it whose clock (the
@@ -37,12 +38,12 @@ func newCBRSim(t testing.TB, now func() time.Time) (*cbrtest.Server, *cbr.Client
 
 // newCBRTarget is a CBR target over the simulator loaded with the demo
 // account (cbrtest.DemoScenario) at testNow.
-func newCBRTarget(t testing.TB, policies ...string) (*cbrtest.Server, *Target) {
+func newCBRTarget(t testing.TB, policies ...string) (*cbrtest.Server, *store.Target) {
 	t.Helper()
 	now := func() time.Time { return testNow }
 	sim, client := newCBRSim(t, now)
 	sim.Load(cbrtest.DemoScenario(testNow))
-	return sim, NewTarget(TargetOptions{Name: "cbr", Source: client, Service: "cbr", Region: "eu-west-101",
+	return sim, store.NewTarget(store.TargetOptions{Name: "cbr", Source: client, Service: "cbr", Region: "eu-west-101",
 		ProjectID: sim.Options().ProjectID, Policies: policies, Now: now})
 }
 
@@ -333,13 +334,13 @@ func TestCBRRecheckOpenJobs(t *testing.T) {
 	if !strings.Contains(text, line) {
 		t.Errorf("missing %s", line)
 	}
-	var ch JobChanges
+	var ch store.JobChanges
 	for _, p := range snap.Policies {
 		if p.Policy.ID == cbrNightly {
 			ch = p.Changes
 		}
 	}
-	if ch != (JobChanges{Updated: 1, Dropped: 1}) {
+	if ch != (store.JobChanges{Updated: 1, Dropped: 1}) {
 		t.Errorf("changes %+v, want 1 updated, 1 dropped", ch)
 	}
 }
@@ -418,7 +419,7 @@ func cbrSteadyCost(t *testing.T, policies, days int) map[string]int {
 	sim, client := newCBRSim(t, clock)
 	sc := cbrtest.Generate(cbrtest.GenOptions{Policies: policies, DisksPerPolicy: 50, Days: days, Now: now})
 	sim.Load(sc)
-	target := NewTarget(TargetOptions{Name: "gen", Source: client, Lookback: time.Duration(days+1) * 24 * time.Hour, Now: clock})
+	target := store.NewTarget(store.TargetOptions{Name: "gen", Source: client, Lookback: time.Duration(days+1) * 24 * time.Hour, Now: clock})
 	snap := target.Refresh(ctxTimeout(t, 10*time.Minute))
 	cached, open := 0, 0
 	for _, p := range snap.Policies {
@@ -447,7 +448,7 @@ func cbrSteadyCost(t *testing.T, policies, days int) map[string]int {
 	}
 	sim.ResetCounters()
 	snap = target.Refresh(ctxTimeout(t, time.Minute))
-	changes := JobChanges{}
+	changes := store.JobChanges{}
 	for _, p := range snap.Policies {
 		if !p.RefreshSuccess {
 			t.Fatalf("steady refresh of %s: %s", p.Policy.Name, p.Err)
@@ -456,7 +457,7 @@ func cbrSteadyCost(t *testing.T, policies, days int) map[string]int {
 		changes.Updated += p.Changes.Updated
 		changes.Dropped += p.Changes.Dropped
 	}
-	if changes != (JobChanges{Updated: 15}) {
+	if changes != (store.JobChanges{Updated: 15}) {
 		t.Errorf("steady refresh: changes %+v, want 15 updated", changes)
 	}
 	got := map[string]int{}

@@ -1,4 +1,4 @@
-package collector
+package store_test
 
 import (
 	"strings"
@@ -7,6 +7,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/vbs-exporter/vbs_exporter/internal/store"
 	"github.com/vbs-exporter/vbs_exporter/internal/vbs/vbstest"
 )
 
@@ -43,7 +44,7 @@ func TestLastRunResources(t *testing.T) {
 		job("vol-early", "EXECUTE_SUCCESS", "2026-11-26T02:00:00"),
 		job("vol-unbound", "EXECUTE_SUCCESS", "2026-11-26T02:00:00"),
 	)
-	target := NewTarget(TargetOptions{Name: "prod", API: client, Now: func() time.Time { return testNow }})
+	target := store.NewTarget(store.TargetOptions{Name: "prod", API: client, Now: func() time.Time { return testNow }})
 	snap := target.Refresh(ctxTimeout(t, 10*time.Second))
 	const want = `# HELP vbs_policy_last_run_resources Distinct disks that the policy's most recent run (its jobs created within 30 minutes of the newest job) backed up or tried to (RUNNING, WAITING, EXECUTE_SUCCESS, EXECUTE_FAIL, EXECUTE_TIMEOUT). Fewer than vbs_policy_resources: the run left bound disks out.
 # TYPE vbs_policy_last_run_resources gauge

@@ -1,11 +1,9 @@
-package collector
+package store
 
 import (
 	"cmp"
 	"slices"
 	"time"
-
-	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/vbs-exporter/vbs_exporter/internal/backup"
 )
@@ -77,9 +75,10 @@ func (s *Snapshot) ResourceName(id string) (string, bool) {
 	return n, ok
 }
 
-// collectResourceInfo sends vbs_resource_info for each disk seen in the
-// policies' jobs whose name is known, once per (ID, type), sorted.
-func (s *Snapshot) collectResourceInfo(gauge func(d *prometheus.Desc, v float64, lv ...string)) {
+// NamedResources calls yield with the ID, type and name of each disk seen
+// in the policies' jobs whose name is known, once per (ID, type), sorted by
+// ID, then type.
+func (s *Snapshot) NamedResources(yield func(id, typ, name string)) {
 	if len(s.names) == 0 {
 		return
 	}
@@ -101,6 +100,6 @@ func (s *Snapshot) collectResourceInfo(gauge func(d *prometheus.Desc, v float64,
 	}
 	slices.SortFunc(keys, func(a, b resourceKey) int { return cmp.Or(cmp.Compare(a.ID, b.ID), cmp.Compare(a.Type, b.Type)) })
 	for _, k := range keys {
-		gauge(resourceInfoDesc, 1, s.Target, k.ID, k.Type, s.names[k.ID])
+		yield(k.ID, k.Type, s.names[k.ID])
 	}
 }

@@ -1,4 +1,4 @@
-package collector
+package store_test
 
 import (
 	"strings"
@@ -7,6 +7,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/vbs-exporter/vbs_exporter/internal/store"
 	"github.com/vbs-exporter/vbs_exporter/internal/vbs/vbstest"
 )
 
@@ -254,10 +255,10 @@ const runningSinceBlock = `# HELP vbs_resource_running_since_timestamp_seconds C
 vbs_resource_running_since_timestamp_seconds{policy_id="11111111-1111-4111-8111-111111111111",policy_name="daily-db",resource_id="vol-a2",resource_type="volume",target="prod"} 1.7957448e+09
 `
 
-func newScenarioTarget(t *testing.T) (*vbstest.Server, *Target) {
+func newScenarioTarget(t *testing.T) (*vbstest.Server, *store.Target) {
 	sim, client := newSim(t, 3) // a small page size: every policy takes several pages
 	loadScenario(sim)
-	return sim, NewTarget(TargetOptions{Name: "prod", API: client, Now: func() time.Time { return testNow }})
+	return sim, store.NewTarget(store.TargetOptions{Name: "prod", API: client, Now: func() time.Time { return testNow }})
 }
 
 func TestScenarioExactMetrics(t *testing.T) {
@@ -290,7 +291,7 @@ func TestScenarioFailingPolicyKeepsLastValues(t *testing.T) {
 	}
 }
 
-// TestScenarioNoBudgetServesStale: a scrape with less than minRefreshBudget
+// TestScenarioNoBudgetServesStale: a scrape with less than store.MinRefreshBudget
 // left starts no refresh (no API request) and serves the last values with
 // vbs_policy_refresh_success 0, since nothing was read for it; the next
 // scrape with time reads again.
@@ -298,7 +299,7 @@ func TestScenarioNoBudgetServesStale(t *testing.T) {
 	sim, target := newScenarioTarget(t)
 	target.Refresh(ctxTimeout(t, 10*time.Second))
 	n := len(sim.RequestLog(vbstest.OpListPolicies)) + len(sim.RequestLog(vbstest.OpListTasks))
-	snap := target.Refresh(ctxTimeout(t, minRefreshBudget/2))
+	snap := target.Refresh(ctxTimeout(t, store.MinRefreshBudget/2))
 	if m := len(sim.RequestLog(vbstest.OpListPolicies)) + len(sim.RequestLog(vbstest.OpListTasks)); m != n {
 		t.Errorf("%d API requests for a scrape without budget, want 0", m-n)
 	}

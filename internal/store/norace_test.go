@@ -1,6 +1,6 @@
 //go:build !race
 
-package collector
+package store_test
 
 // raceEnabled is true under the race detector.
 const raceEnabled = false
