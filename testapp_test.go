@@ -15,7 +15,6 @@ package main
 // in the e2e package.
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -31,6 +30,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/vbs-exporter/vbs_exporter/config"
+	"github.com/vbs-exporter/vbs_exporter/internal/testkit"
 	"github.com/vbs-exporter/vbs_exporter/internal/vbs/vbstest"
 )
 
@@ -98,31 +98,13 @@ func (c *fakeClock) advance(d time.Duration) {
 	c.offset += d
 }
 
-// lockedBuffer is a goroutine-safe log sink.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // testApp is one exporter under test, with the fixture it was built on.
 type testApp struct {
 	t       testing.TB
 	dir     string
 	cfgPath string
-	logs    *lockedBuffer // the exporter's log, logfmt at debug
-	clock   *fakeClock    // the targets' clock
+	logs    *testkit.SyncBuffer // the exporter's log, logfmt at debug
+	clock   *fakeClock          // the targets' clock
 	app     *app
 	safe    *config.SafeConfig
 	ex      *exporter
@@ -169,7 +151,7 @@ func (e *testApp) start(o testAppOptions) {
 	if o.timeoutOffset == 0 {
 		o.timeoutOffset = 500 * time.Millisecond
 	}
-	e.logs, e.clock = &lockedBuffer{}, &fakeClock{}
+	e.logs, e.clock = &testkit.SyncBuffer{}, &fakeClock{}
 	logger, _ := newLogger(e.logs, "debug", "logfmt")
 	a, err := newApp(appOptions{
 		configFile:     e.cfgPath,

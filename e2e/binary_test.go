@@ -16,7 +16,6 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -49,31 +48,13 @@ func TestE2E(t *testing.T) {
 	t.Run("LogKeyOrder", func(t *testing.T) { t.Parallel(); e2eLogKeyOrder(t, bin) })
 }
 
-// e2eBuffer is a bytes.Buffer safe for concurrent use.
-type e2eBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *e2eBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *e2eBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // e2eProc is a running exporter.
 type e2eProc struct {
 	cmd    *exec.Cmd
 	addr   string // 127.0.0.1:port
-	stdout e2eBuffer
+	stdout testkit.SyncBuffer
 	lines  chan string // stdout, line by line
-	stderr e2eBuffer
+	stderr testkit.SyncBuffer
 	done   chan struct{}
 	err    error // set when done is closed
 }

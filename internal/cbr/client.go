@@ -196,10 +196,7 @@ func (c *Client) ProjectID() string { return c.projectID }
 // CloseIdleConnections closes idle connections of the engine and of the
 // Authenticator when it has such a method.
 func (c *Client) CloseIdleConnections() {
-	c.eng.CloseIdleConnections()
-	if a, ok := c.auth.(interface{ CloseIdleConnections() }); ok {
-		a.CloseIdleConnections()
-	}
+	hwcloud.CloseIdleConnections(c.eng, c.auth)
 }
 
 // AuthBackoffUntil returns the end of the Authenticator's back-off after
@@ -207,10 +204,7 @@ func (c *Client) CloseIdleConnections() {
 // then. The zero time when there is none, or when the Authenticator has no
 // back-off.
 func (c *Client) AuthBackoffUntil() time.Time {
-	if b, ok := c.auth.(interface{ BackoffUntil() time.Time }); ok {
-		return b.BackoffUntil()
-	}
-	return time.Time{}
+	return hwcloud.BackoffUntil(c.auth)
 }
 
 // Operations names the client's policy-list and job-list operations, for

@@ -561,3 +561,24 @@ func JoinPath(base *url.URL, segs []string, q url.Values) *url.URL {
 	}
 	return &url.URL{Scheme: base.Scheme, Host: base.Host, Path: path, RawPath: raw, RawQuery: canonicalQuery(q)}
 }
+
+// CloseIdleConnections closes the idle connections of eng and, when it has
+// any (NewPasswordAuth's IAM client), of auth: what a service client does
+// when a reload drops it.
+func CloseIdleConnections(eng *Engine, auth Authenticator) {
+	eng.CloseIdleConnections()
+	if a, ok := auth.(interface{ CloseIdleConnections() }); ok {
+		a.CloseIdleConnections()
+	}
+}
+
+// BackoffUntil returns the end of auth's back-off after the service (or
+// IAM) refused its credentials: no request is sent before then. The zero
+// time when there is none, or when auth has no back-off (NewAKSK's and
+// NewPasswordAuth's have).
+func BackoffUntil(auth Authenticator) time.Time {
+	if b, ok := auth.(interface{ BackoffUntil() time.Time }); ok {
+		return b.BackoffUntil()
+	}
+	return time.Time{}
+}

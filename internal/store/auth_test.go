@@ -13,6 +13,7 @@ import (
 	"github.com/vbs-exporter/vbs_exporter/internal/evs"
 	"github.com/vbs-exporter/vbs_exporter/internal/hwcloud"
 	"github.com/vbs-exporter/vbs_exporter/internal/store"
+	"github.com/vbs-exporter/vbs_exporter/internal/testkit"
 	"github.com/vbs-exporter/vbs_exporter/internal/vbs"
 	"github.com/vbs-exporter/vbs_exporter/internal/vbs/vbstest"
 )
@@ -58,7 +59,7 @@ func TestAuthStaleKeyBackoff(t *testing.T) {
 		}
 		return store.NewTarget(store.TargetOptions{Name: "prod", API: client, Now: clock.Now, Logger: logger})
 	}
-	var logs syncBuffer
+	var logs testkit.SyncBuffer
 	stale := newTarget("stale-secret-key", log.NewLogfmtLogger(&logs))
 
 	var refusals []time.Time

@@ -14,6 +14,7 @@ import (
 	"github.com/vbs-exporter/vbs_exporter/internal/evs"
 	"github.com/vbs-exporter/vbs_exporter/internal/hwcloud"
 	"github.com/vbs-exporter/vbs_exporter/internal/store"
+	"github.com/vbs-exporter/vbs_exporter/internal/testkit"
 	"github.com/vbs-exporter/vbs_exporter/internal/vbs/vbstest"
 )
 
@@ -79,7 +80,7 @@ func newNamesClient(t *testing.T, sim *vbstest.Server, api *collector.APIMetrics
 func TestLastFailureCodeAndMessage(t *testing.T) {
 	sim, client := newSim(t, 1)
 	loadFailures(sim)
-	logs := &syncBuffer{}
+	logs := &testkit.SyncBuffer{}
 	now := testNow
 	target := store.NewTarget(store.TargetOptions{Name: "prod", API: client, Logger: log.NewLogfmtLogger(logs), Now: func() time.Time { return now }})
 	snap := target.Refresh(ctxTimeout(t, 10*time.Second))
@@ -123,7 +124,7 @@ vbs_resource_consecutive_failures{policy_id="44444444-4444-4444-8444-44444444444
 	}
 
 	// Each failure is logged once, cleaned; the secret never appears.
-	lines := logs.lines("backup job failed")
+	lines := logs.Lines("backup job failed")
 	if len(lines) != 2 {
 		t.Fatalf("%d failure log lines, want 2:\n%s", len(lines), logs)
 	}
@@ -205,7 +206,7 @@ func TestResourceNamesFailureLeavesBackupMetrics(t *testing.T) {
 	sim.AddFault(vbstest.Fault{Operation: vbstest.OpListVolumes, Status: 403,
 		Body: `{"error_code":"EVS.0001","error_msg":"Policy doesn't allow evs:volumes:list to be performed."}`})
 	api := collector.NewAPIMetrics()
-	logs := &syncBuffer{}
+	logs := &testkit.SyncBuffer{}
 	now := testNow
 	target := store.NewTarget(store.TargetOptions{Name: "prod", API: client, Names: newNamesClient(t, sim, api), NamesWait: 10 * time.Second,
 		Logger: log.NewLogfmtLogger(logs), Now: func() time.Time { return now }})
@@ -213,7 +214,7 @@ func TestResourceNamesFailureLeavesBackupMetrics(t *testing.T) {
 	if err := testutil.CollectAndCompare(snapshotCollector{snap}, strings.NewReader(expectedScenario)); err != nil {
 		t.Fatal(err)
 	}
-	if got := logs.lines("reading the disks' names failed"); len(got) != 1 ||
+	if got := logs.Lines("reading the disks' names failed"); len(got) != 1 ||
 		!strings.Contains(got[0], "operation=list_volumes status=403 code=EVS.0001") {
 		t.Errorf("log: %q", got)
 	}

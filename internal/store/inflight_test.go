@@ -14,6 +14,7 @@ import (
 	"github.com/vbs-exporter/vbs_exporter/internal/backup"
 	"github.com/vbs-exporter/vbs_exporter/internal/hwcloud"
 	"github.com/vbs-exporter/vbs_exporter/internal/store"
+	"github.com/vbs-exporter/vbs_exporter/internal/testkit"
 	"github.com/vbs-exporter/vbs_exporter/internal/vbs"
 	"github.com/vbs-exporter/vbs_exporter/internal/vbs/vbstest"
 )
@@ -255,7 +256,7 @@ func TestFutureTimesNotTrusted(t *testing.T) {
 			CreatedAt: testNow.Add(90 * time.Minute)},
 	)
 	sim.AddJobs("pol-f", jobs...)
-	logs := &syncBuffer{}
+	logs := &testkit.SyncBuffer{}
 	now := testNow
 	target := store.NewTarget(store.TargetOptions{Name: "t", API: client, Now: func() time.Time { return now }, Logger: log.NewLogfmtLogger(logs)})
 	var text string
@@ -283,7 +284,7 @@ func TestFutureTimesNotTrusted(t *testing.T) {
 	if strings.Contains(text, "vbs_resource_running_since_timestamp_seconds{") {
 		t.Errorf("a running-since from a job dated ahead:\n%s", htLines(text, "vbs_resource_running_since"))
 	}
-	warned := logs.lines("ahead of the exporter's clock")
+	warned := logs.Lines("ahead of the exporter's clock")
 	if len(warned) != 3 {
 		t.Fatalf("%d warnings over 3 refreshes, want 3 (one per job):\n%s", len(warned), strings.Join(warned, "\n"))
 	}
@@ -323,12 +324,12 @@ func TestShortLookbackWarnsOncePerPolicy(t *testing.T) {
 	sim, client := newSim(t, 100)
 	sim.AddPolicy(vbstest.Policy{ID: "pol-weekly", Name: "weekly", StartTime: "02:00", WeekFrequency: []string{"SUN"}, Enabled: true})
 	sim.AddPolicy(vbstest.Policy{ID: "pol-hourly", Name: "twice-daily", StartTime: "02:00,14:00", Frequency: 1, Enabled: true})
-	logs := &syncBuffer{}
+	logs := &testkit.SyncBuffer{}
 	target := store.NewTarget(store.TargetOptions{Name: "t", API: client, Now: func() time.Time { return testNow }, Lookback: 48 * time.Hour, Logger: log.NewLogfmtLogger(logs)})
 	for range 3 {
 		target.Refresh(ctxTimeout(t, 10*time.Second))
 	}
-	warned := logs.lines("shorter than twice the policy's expected interval")
+	warned := logs.Lines("shorter than twice the policy's expected interval")
 	if len(warned) != 1 || !strings.Contains(warned[0], "policy_id=pol-weekly") || !strings.Contains(warned[0], "lookback=48h0m0s expected_interval=168h0m0s") {
 		t.Fatalf("warnings:\n%s\nwant one, for pol-weekly", strings.Join(warned, "\n"))
 	}

@@ -158,10 +158,7 @@ func checkID(what, id string) error {
 // created (nothing for a client passed in Options.httpClient), and those of
 // the Authenticator when it has such a method (NewPasswordAuth's has).
 func (c *Client) CloseIdleConnections() {
-	c.eng.CloseIdleConnections()
-	if a, ok := c.auth.(interface{ CloseIdleConnections() }); ok {
-		a.CloseIdleConnections()
-	}
+	hwcloud.CloseIdleConnections(c.eng, c.auth)
 }
 
 // AuthBackoffUntil returns the end of the Authenticator's back-off after
@@ -169,10 +166,7 @@ func (c *Client) CloseIdleConnections() {
 // then. The zero time when there is none, or when the Authenticator has no
 // back-off (NewAKSK's and NewPasswordAuth's have).
 func (c *Client) AuthBackoffUntil() time.Time {
-	if b, ok := c.auth.(interface{ BackoffUntil() time.Time }); ok {
-		return b.BackoffUntil()
-	}
-	return time.Time{}
+	return hwcloud.BackoffUntil(c.auth)
 }
 
 // String describes the client without secrets.
