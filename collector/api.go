@@ -43,11 +43,11 @@ func NewAPIMetrics() *APIMetrics {
 	return &APIMetrics{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "vbs_api_requests_total",
-			Help: "HTTP requests to the VBS and IAM APIs, by operation and HTTP status code (\"error\" when no response arrived). Every attempt counts, retries included.",
+			Help: "HTTP requests to the Huawei Cloud APIs (VBS, CBR, EVS, IAM), by operation and HTTP status code (\"error\" when no response arrived). Every attempt counts, retries included.",
 		}, []string{"target", "operation", "code"}),
 		durations: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "vbs_api_request_duration_seconds",
-			Help:    "Latency of HTTP requests to the VBS and IAM APIs.",
+			Help:    "Latency of HTTP requests to the Huawei Cloud APIs (VBS, CBR, EVS, IAM).",
 			Buckets: apiDurationBuckets,
 		}, []string{"target", "operation"}),
 		series: make(map[string]*targetSeries),

@@ -13,9 +13,9 @@ import (
 )
 
 // apiMetricsHeader is the HELP and TYPE of both API request families.
-const apiMetricsHeader = `# HELP vbs_api_request_duration_seconds Latency of HTTP requests to the VBS and IAM APIs.
+const apiMetricsHeader = `# HELP vbs_api_request_duration_seconds Latency of HTTP requests to the Huawei Cloud APIs (VBS, CBR, EVS, IAM).
 # TYPE vbs_api_request_duration_seconds histogram
-# HELP vbs_api_requests_total HTTP requests to the VBS and IAM APIs, by operation and HTTP status code ("error" when no response arrived). Every attempt counts, retries included.
+# HELP vbs_api_requests_total HTTP requests to the Huawei Cloud APIs (VBS, CBR, EVS, IAM), by operation and HTTP status code ("error" when no response arrived). Every attempt counts, retries included.
 # TYPE vbs_api_requests_total counter
 `
 

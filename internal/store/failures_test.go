@@ -188,7 +188,7 @@ vbs_resource_info{resource_id="vol-f",resource_name="db-data \"primary\"",resour
 			t.Errorf("at +%v: the name is gone", now.Sub(testNow))
 		}
 	}
-	wantAPI := `# HELP vbs_api_requests_total HTTP requests to the VBS and IAM APIs, by operation and HTTP status code ("error" when no response arrived). Every attempt counts, retries included.
+	wantAPI := `# HELP vbs_api_requests_total HTTP requests to the Huawei Cloud APIs (VBS, CBR, EVS, IAM), by operation and HTTP status code ("error" when no response arrived). Every attempt counts, retries included.
 # TYPE vbs_api_requests_total counter
 vbs_api_requests_total{code="200",operation="list_volumes",target="prod"} 2
 `
@@ -236,7 +236,7 @@ func TestResourceNamesFailureLeavesBackupMetrics(t *testing.T) {
 	if snap.Version == failed.Version {
 		t.Error("names that appeared kept the snapshot version: a cached render would lack them")
 	}
-	wantAPI := `# HELP vbs_api_requests_total HTTP requests to the VBS and IAM APIs, by operation and HTTP status code ("error" when no response arrived). Every attempt counts, retries included.
+	wantAPI := `# HELP vbs_api_requests_total HTTP requests to the Huawei Cloud APIs (VBS, CBR, EVS, IAM), by operation and HTTP status code ("error" when no response arrived). Every attempt counts, retries included.
 # TYPE vbs_api_requests_total counter
 vbs_api_requests_total{code="200",operation="list_volumes",target="prod"} 1
 vbs_api_requests_total{code="403",operation="list_volumes",target="prod"} 1

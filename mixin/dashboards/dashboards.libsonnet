@@ -218,7 +218,7 @@ local u = import '../lib/utils.libsonnet';
       ]),
 
       row('VBS API'),
-      ts('API requests per second by operation and code', "The exporter's requests to the VBS and IAM APIs, per operation and HTTP code (error = network error).", 'reqps', [
+      ts('API requests per second by operation and code', "The exporter's requests to the Huawei Cloud APIs (VBS, CBR, EVS, IAM), per operation and HTTP code (error = network error).", 'reqps', [
         target('sum by (target, operation, code) (rate(%s[$__rate_interval]))' % rawT('vbs_api_requests_total'), '{{target}} {{operation}} {{code}}'),
       ], w=8),
       ts('API error ratio (4xx, 5xx, network)', 'Share of API requests that failed, per operation. VBSAPIErrorRate fires when it stays above %s for 15 minutes over %s; retries may still read everything, so it inhibits nothing.' % [q(c.apiErrorRateThreshold), c.apiErrorRateWindow], 'percentunit', [
