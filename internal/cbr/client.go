@@ -185,7 +185,7 @@ func checkID(what, id string) error {
 	case id == "":
 		return fmt.Errorf("%s is empty", what)
 	case id == "." || id == "..", strings.Contains(id, "/"):
-		return fmt.Errorf("%s %q is not a valid path segment", what, truncate(id, 100))
+		return fmt.Errorf("%s %q is not a valid path segment", what, hwcloud.Truncate(id, 100))
 	}
 	return nil
 }
@@ -320,7 +320,7 @@ func (c *Client) Inventory(ctx context.Context) (backup.Inventory, error) {
 		for _, vid := range p.VaultIDs {
 			i, ok := byID[vid]
 			if !ok {
-				bp.Problems = append(bp.Problems, fmt.Sprintf("field associated_vaults: vault %q is not in the vault list", truncate(vid, 100)))
+				bp.Problems = append(bp.Problems, fmt.Sprintf("field associated_vaults: vault %q is not in the vault list", hwcloud.Truncate(vid, 100)))
 				continue
 			}
 			for _, r := range vaults[i].Resources {

@@ -160,7 +160,7 @@ func decodeOpLog(elem json.RawMessage, i int) (OperationLog, error) {
 		return OperationLog{}, fmt.Errorf("%s: field id: %w", label, err)
 	}
 	if l.ID != "" {
-		label = fmt.Sprintf("operation log %q", truncate(l.ID, 100))
+		label = fmt.Sprintf("operation log %q", hwcloud.Truncate(l.ID, 100))
 	}
 	d := fieldDecoder{label: label}
 	d.str("status", r.Status, &l.RawStatus)
@@ -534,7 +534,7 @@ func (d *fieldDecoder) bool(field string, raw json.RawMessage, dst *bool) bool {
 			*dst = false
 			return true
 		}
-		return d.problem(field, fmt.Errorf("cannot use %q as a boolean", truncate(s, 40)))
+		return d.problem(field, fmt.Errorf("cannot use %q as a boolean", hwcloud.Truncate(s, 40)))
 	}
 	return d.problem(field, fmt.Errorf("is %s, want a boolean", jsonfield.Kind(raw)))
 }

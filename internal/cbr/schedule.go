@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/teambition/rrule-go"
+	"github.com/vbs-exporter/vbs_exporter/internal/hwcloud"
 )
 
 // Schedule is a policy's trigger: the RRULE strings of
@@ -93,10 +94,10 @@ func ParseSchedule(patterns []string, start time.Time) (Schedule, error) {
 	for i, p := range patterns {
 		o, period, err := parsePattern(p, a)
 		if err != nil {
-			return Schedule{}, fmt.Errorf("pattern %d %q: %w", i+1, truncate(p, 120), err)
+			return Schedule{}, fmt.Errorf("pattern %d %q: %w", i+1, hwcloud.Truncate(p, 120), err)
 		}
 		if perDay += max(len(o.Byhour), 1) * max(len(o.Byminute), 1); perDay > MaxRunsPerDay {
-			return Schedule{}, fmt.Errorf("pattern %d %q: more than %d runs a day", i+1, truncate(p, 120), MaxRunsPerDay)
+			return Schedule{}, fmt.Errorf("pattern %d %q: more than %d runs a day", i+1, hwcloud.Truncate(p, 120), MaxRunsPerDay)
 		}
 		rules = append(rules, o)
 		periods = append(periods, period)
@@ -211,7 +212,7 @@ func parsePattern(p string, a time.Time) (rrule.ROption, int, error) {
 		}
 		k, v, ok := strings.Cut(part, "=")
 		if !ok || v == "" {
-			return rrule.ROption{}, 0, fmt.Errorf("%q is not KEY=VALUE", truncate(part, 40))
+			return rrule.ROption{}, 0, fmt.Errorf("%q is not KEY=VALUE", hwcloud.Truncate(part, 40))
 		}
 		switch k {
 		case "FREQ":
@@ -219,7 +220,7 @@ func parsePattern(p string, a time.Time) (rrule.ROption, int, error) {
 		case "INTERVAL":
 			n, ok := atoi(v)
 			if !ok || n < 1 || n > maxInterval {
-				return rrule.ROption{}, 0, fmt.Errorf("INTERVAL %q is not an integer in 1..%d", truncate(v, 20), maxInterval)
+				return rrule.ROption{}, 0, fmt.Errorf("INTERVAL %q is not an integer in 1..%d", hwcloud.Truncate(v, 20), maxInterval)
 			}
 			interval = n
 			v = fmt.Sprint(n)
@@ -230,7 +231,7 @@ func parsePattern(p string, a time.Time) (rrule.ROption, int, error) {
 			for item := range strings.SplitSeq(v, ",") {
 				n, ok := atoi(item)
 				if !ok || n > limit {
-					return rrule.ROption{}, 0, fmt.Errorf("%s %q is not a list of integers in 0..%d", k, truncate(v, 40), limit)
+					return rrule.ROption{}, 0, fmt.Errorf("%s %q is not a list of integers in 0..%d", k, hwcloud.Truncate(v, 40), limit)
 				}
 				norm = append(norm, fmt.Sprint(n))
 			}
@@ -243,7 +244,7 @@ func parsePattern(p string, a time.Time) (rrule.ROption, int, error) {
 		case "COUNT", "UNTIL":
 			return rrule.ROption{}, 0, fmt.Errorf("%s is not supported: a schedule that ends has no steady interval", k)
 		default:
-			return rrule.ROption{}, 0, fmt.Errorf("key %s is not supported (want FREQ, INTERVAL, BYDAY, BYHOUR, BYMINUTE)", truncate(k, 20))
+			return rrule.ROption{}, 0, fmt.Errorf("key %s is not supported (want FREQ, INTERVAL, BYDAY, BYHOUR, BYMINUTE)", hwcloud.Truncate(k, 20))
 		}
 		parts = append(parts, k+"="+v)
 	}
@@ -256,7 +257,7 @@ func parsePattern(p string, a time.Time) (rrule.ROption, int, error) {
 	case "":
 		return rrule.ROption{}, 0, errors.New("no FREQ")
 	default:
-		return rrule.ROption{}, 0, fmt.Errorf("FREQ %s is not supported (want DAILY or WEEKLY)", truncate(freq, 20))
+		return rrule.ROption{}, 0, fmt.Errorf("FREQ %s is not supported (want DAILY or WEEKLY)", hwcloud.Truncate(freq, 20))
 	}
 	if hasDay {
 		periodDays = lcm(periodDays, 7) // DAILY;BYDAY=MO,WE repeats weekly
