@@ -161,6 +161,16 @@ func TestErrorsAreClassified(t *testing.T) {
 		trimRequestID(err.Error()) != "list_policies: HTTP 401 APIGW.0301: Incorrect IAM authentication information: verify aksk signature fail" {
 		t.Errorf("wrong key: %v", err)
 	}
+	// Temporary credentials: the security token must come along.
+	temp := newSim(t, cbrtest.Options{SecurityToken: "temp-token-1"}, clk)
+	ak, sk := temp.Options().AccessKey, temp.Options().SecretKey
+	if _, err := newTestClient(t, temp, clk, func(o *Options) { o.Auth = hwcloud.NewAKSK(ak, sk, "temp-token-1") }).Policies(ctx); err != nil {
+		t.Errorf("security token: %v", err)
+	}
+	if _, err := newTestClient(t, temp, clk, func(o *Options) { o.Auth = hwcloud.NewAKSK(ak, sk, "other") }).Policies(ctx); !errors.Is(err, backup.ErrAuth) ||
+		trimRequestID(err.Error()) != "list_policies: HTTP 401 APIGW.0301: Incorrect IAM authentication information: invalid security token" {
+		t.Errorf("wrong security token: %v", err)
+	}
 	// A 200 with a body that is not the task list.
 	sim2 := newSim(t, cbrtest.Options{SkipAuth: true}, clk)
 	sim2.AddPolicy(cbrtest.Policy{ID: "p", Patterns: []string{"FREQ=DAILY;BYHOUR=1"}})

@@ -79,6 +79,9 @@ type Options struct {
 	// DefaultAccessKey and DefaultSecretKey.
 	AccessKey string
 	SecretKey string
+	// SecurityToken, when set, must come with every signed request as
+	// X-Security-Token (temporary AK/SK credentials).
+	SecurityToken string
 	// Tokens are accepted as X-Auth-Token.
 	Tokens []string
 	// SkipAuth accepts requests without credentials.

@@ -1,24 +1,19 @@
 package vbstest
 
 import (
-	"crypto/hmac"
 	"crypto/rand"
-	"crypto/sha256"
 	"crypto/subtle"
-	"encoding/hex"
 	"encoding/json"
 	"mime"
 	"net/http"
-	"net/url"
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/vbs-exporter/vbs_exporter/internal/hwcloud/hwcloudtest"
 )
 
 const (
-	signAlgorithm = "SDK-HMAC-SHA256"
-	sdkDateLayout = "20060102T150405Z"
-	maxClockSkew  = 15 * time.Minute
 	// An AK is locked for lockoutDuration after lockoutFailures failed
 	// signatures within lockoutWindow, as the API gateway does: every
 	// request with it then gets 401, even a correctly signed one.
@@ -27,172 +22,7 @@ const (
 	lockoutDuration = 5 * time.Minute
 	// tokenTimeLayout is how IAM writes expires_at and issued_at.
 	tokenTimeLayout = "2006-01-02T15:04:05.000000Z"
-	unsignedPayload = "UNSIGNED-PAYLOAD"
 )
-
-// shouldEscape reports whether c is escaped in canonical URIs and queries:
-// everything except A-Z a-z 0-9 - _ . ~ is.
-func shouldEscape(c byte) bool {
-	switch {
-	case 'A' <= c && c <= 'Z', 'a' <= c && c <= 'z', '0' <= c && c <= '9':
-		return false
-	case c == '-' || c == '_' || c == '.' || c == '~':
-		return false
-	}
-	return true
-}
-
-// escape percent-escapes s for signing, with uppercase hex ("%20" for space).
-func escape(s string) string {
-	const hexDigits = "0123456789ABCDEF"
-	var b strings.Builder
-	b.Grow(len(s))
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if shouldEscape(c) {
-			b.WriteByte('%')
-			b.WriteByte(hexDigits[c>>4])
-			b.WriteByte(hexDigits[c&15])
-		} else {
-			b.WriteByte(c)
-		}
-	}
-	return b.String()
-}
-
-// pathUnescape decodes %XX sequences only ("+" stays "+").
-func pathUnescape(s string) (string, error) { return url.PathUnescape(s) }
-
-// canonicalURI decodes each segment of the escaped path and escapes it again
-// for signing; the result always ends in "/".
-func canonicalURI(escapedPath string) (string, error) {
-	segs := strings.Split(escapedPath, "/")
-	for i, seg := range segs {
-		u, err := pathUnescape(seg)
-		if err != nil {
-			return "", err
-		}
-		segs[i] = escape(u)
-	}
-	p := strings.Join(segs, "/")
-	if !strings.HasSuffix(p, "/") {
-		p += "/"
-	}
-	return p, nil
-}
-
-// canonicalQuery sorts the decoded keys bytewise and each key's values, and
-// writes key=value pairs escaped, joined by "&" ("key=" for an empty value).
-func canonicalQuery(raw string) (string, error) {
-	vals := map[string][]string{}
-	for part := range strings.SplitSeq(raw, "&") {
-		if part == "" {
-			continue
-		}
-		k, v, _ := strings.Cut(part, "=")
-		k, err := pathUnescape(k)
-		if err != nil {
-			return "", err
-		}
-		v, err = pathUnescape(v)
-		if err != nil {
-			return "", err
-		}
-		vals[k] = append(vals[k], v)
-	}
-	keys := make([]string, 0, len(vals))
-	for k := range vals {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	var pairs []string
-	for _, k := range keys {
-		vs := vals[k]
-		slices.Sort(vs)
-		for _, v := range vs {
-			pairs = append(pairs, escape(k)+"="+escape(v))
-		}
-	}
-	return strings.Join(pairs, "&"), nil
-}
-
-// canonicalHeaders writes "name:trimmed-value\n" for each signed header (one
-// line per value, values sorted); "host" is taken from r.Host.
-func canonicalHeaders(r *http.Request, signed []string) string {
-	var b strings.Builder
-	for _, name := range signed {
-		var vs []string
-		if strings.EqualFold(name, "host") {
-			vs = []string{r.Host}
-		} else {
-			vs = slices.Clone(r.Header.Values(name))
-		}
-		slices.Sort(vs)
-		for _, v := range vs {
-			b.WriteString(name)
-			b.WriteByte(':')
-			b.WriteString(strings.TrimSpace(v))
-			b.WriteByte('\n')
-		}
-	}
-	return b.String()
-}
-
-// canonicalRequest builds the SDK-HMAC-SHA256 canonical request of r from the
-// raw request: method, canonical URI, canonical query, canonical headers,
-// signed header names and the hex SHA-256 of body.
-func canonicalRequest(r *http.Request, signed []string, body []byte) (string, error) {
-	uri, err := canonicalURI(r.URL.EscapedPath())
-	if err != nil {
-		return "", err
-	}
-	query, err := canonicalQuery(r.URL.RawQuery)
-	if err != nil {
-		return "", err
-	}
-	var bodyHash string
-	if r.Header.Get("X-Sdk-Content-Sha256") == unsignedPayload {
-		bodyHash = unsignedPayload
-	} else {
-		sum := sha256.Sum256(body)
-		bodyHash = hex.EncodeToString(sum[:])
-	}
-	return strings.Join([]string{r.Method, uri, query, canonicalHeaders(r, signed), strings.Join(signed, ";"), bodyHash}, "\n"), nil
-}
-
-// signature returns the hex HMAC-SHA256 of the string to sign.
-func signature(secret, sdkDate, canonical string) string {
-	sum := sha256.Sum256([]byte(canonical))
-	sts := signAlgorithm + "\n" + sdkDate + "\n" + hex.EncodeToString(sum[:])
-	m := hmac.New(sha256.New, []byte(secret))
-	m.Write([]byte(sts))
-	return hex.EncodeToString(m.Sum(nil))
-}
-
-type authorization struct {
-	access, signedHeaders, signature string
-}
-
-// parseAuthorization parses "SDK-HMAC-SHA256 Access=..., SignedHeaders=..., Signature=...".
-func parseAuthorization(h string) (authorization, bool) {
-	var a authorization
-	rest, ok := strings.CutPrefix(h, signAlgorithm+" ")
-	if !ok {
-		return a, false
-	}
-	for part := range strings.SplitSeq(rest, ",") {
-		k, v, _ := strings.Cut(strings.TrimSpace(part), "=")
-		switch k {
-		case "Access":
-			a.access = v
-		case "SignedHeaders":
-			a.signedHeaders = v
-		case "Signature":
-			a.signature = v
-		}
-	}
-	return a, a.access != "" && a.signedHeaders != "" && a.signature != ""
-}
 
 func authFailed(reqID, detail string) response {
 	return gatewayError(http.StatusUnauthorized, codeAuthFailed, "Incorrect IAM authentication information: "+detail, reqID)
@@ -208,7 +38,7 @@ func (s *Server) authenticate(r *http.Request, body []byte, reqID string, rec *R
 	if p := r.Header.Get("X-Project-Id"); p != "" && p != s.opts.ProjectID {
 		return authFailed(reqID, "the project in X-Project-Id is not accessible"), false
 	}
-	if h := r.Header.Get("Authorization"); strings.HasPrefix(h, signAlgorithm) {
+	if h := r.Header.Get("Authorization"); strings.HasPrefix(h, hwcloudtest.Algorithm) {
 		rec.Auth = "aksk"
 		return s.verifySignature(r, h, body, reqID, rec)
 	}
@@ -220,7 +50,7 @@ func (s *Server) authenticate(r *http.Request, body []byte, reqID string, rec *R
 }
 
 func (s *Server) verifySignature(r *http.Request, h string, body []byte, reqID string, rec *RequestRecord) (response, bool) {
-	a, ok := parseAuthorization(h)
+	a, ok := hwcloudtest.ParseAuthorization(h)
 	if !ok {
 		return authFailed(reqID, "malformed Authorization header"), false
 	}
@@ -228,36 +58,23 @@ func (s *Server) verifySignature(r *http.Request, h string, body []byte, reqID s
 	s.mu.Lock()
 	revoked, locked := s.akRevoked, now.Before(s.lockedUntil)
 	s.mu.Unlock()
-	if a.access != s.opts.AccessKey || revoked {
+	if a.Access != s.opts.AccessKey || revoked {
 		return authFailed(reqID, "access key not found"), false
 	}
 	if locked {
 		return authFailed(reqID, "the access key is locked after too many failed signatures"), false
 	}
-	date := r.Header.Get("X-Sdk-Date")
-	t, err := time.Parse(sdkDateLayout, date)
-	if err != nil {
-		return authFailed(reqID, "X-Sdk-Date is missing or malformed"), false
-	}
-	if d := now.Sub(t); d > maxClockSkew || d < -maxClockSkew {
-		return authFailed(reqID, "request expired: X-Sdk-Date is more than 15 minutes off"), false
-	}
-	signed := strings.Split(a.signedHeaders, ";")
-	if !slices.Contains(signed, "host") || !slices.Contains(signed, "x-sdk-date") {
-		return authFailed(reqID, "SignedHeaders must include host and x-sdk-date"), false
+	canonical, problem := hwcloudtest.Check(r, a, body, now)
+	if problem != "" {
+		return authFailed(reqID, problem), false
 	}
 	if st := s.opts.SecurityToken; st != "" && subtle.ConstantTimeCompare([]byte(r.Header.Get("X-Security-Token")), []byte(st)) != 1 {
 		return authFailed(reqID, "invalid security token"), false
 	}
-	canonical, err := canonicalRequest(r, signed, body)
-	if err != nil {
-		return authFailed(reqID, "malformed request URI"), false
-	}
 	rec.canonicalRequest = canonical
-	want := signature(s.opts.SecretKey, date, canonical)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if !hmac.Equal([]byte(want), []byte(strings.ToLower(a.signature))) {
+	if !hwcloudtest.Valid(r, a, canonical, s.opts.SecretKey) {
 		s.sigFailures = append(slices.DeleteFunc(s.sigFailures, func(t time.Time) bool {
 			return !t.After(now.Add(-lockoutWindow))
 		}), now)

@@ -38,7 +38,7 @@ func (c *clock) Advance(d time.Duration) {
 }
 
 // testEscape is the test's own implementation of the vendor's escaping,
-// written independently of escape().
+// written independently of hwcloudtest's escape().
 func testEscape(s string) string {
 	var b strings.Builder
 	for _, c := range []byte(s) {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -384,11 +385,11 @@ func parseRawQuery(raw string) (map[string]string, error) {
 			continue
 		}
 		k, v, _ := strings.Cut(part, "=")
-		k, err := pathUnescape(k)
+		k, err := url.PathUnescape(k)
 		if err != nil {
 			return nil, err
 		}
-		v, err = pathUnescape(v)
+		v, err = url.PathUnescape(v)
 		if err != nil {
 			return nil, err
 		}
