@@ -293,19 +293,12 @@ func (p *parser) credentials(t *Target, n *yaml.Node, line int, ps *problems) {
 	}
 	if a == nil {
 		env := func(name string) string { v, _ := p.lookupEnv(name); return v }
-		ak, sk, token := env(envAccessKey), env(envSecretKey), env(envSecurityToken)
-		p.secrets = append(p.secrets, sk, token)
-		var missing []string
-		if ak == "" {
-			missing = append(missing, envAccessKey)
-		}
-		if sk == "" {
-			missing = append(missing, envSecretKey)
-		}
-		if len(missing) > 0 {
+		c := Credentials{Kind: CredentialsAKSK, AccessKey: env(envAccessKey), SecretKey: Secret(env(envSecretKey)),
+			SecurityToken: Secret(env(envSecurityToken)), Source: SourceEnv}
+		p.secrets = append(p.secrets, string(c.SecretKey), string(c.SecurityToken))
+		t.Credentials = c
+		if missing := slices.DeleteFunc([]string{envAccessKey, envSecretKey}, func(v string) bool { return env(v) != "" }); len(missing) > 0 {
 			ps.add(line, "auth", "not set, and the environment lacks %s", strings.Join(missing, " and "))
-		} else {
-			t.Credentials = Credentials{Kind: CredentialsAKSK, AccessKey: ak, SecretKey: Secret(sk), SecurityToken: Secret(token), Source: SourceEnv}
 		}
 		return
 	}

@@ -281,19 +281,11 @@ func isNull(n *yaml.Node) bool {
 	return n == nil || (n.Kind == yaml.ScalarNode && (n.ShortTag() == "!!null" || n.Value == ""))
 }
 
-// describe names the kind of a node for "expected X, got Y" messages; it
-// never repeats a value, which might be a secret.
-func describe(n *yaml.Node) string {
-	switch n.Kind {
-	case yaml.MappingNode:
-		return "a mapping"
-	case yaml.SequenceNode:
-		return "a list"
-	case yaml.ScalarNode:
-		return "a scalar"
-	}
-	return "something else"
-}
+// kindNames name the kinds of (resolved) nodes for "expected X, got Y"
+// messages, which never repeat a value: it might be a secret.
+var kindNames = map[yaml.Kind]string{yaml.MappingNode: "a mapping", yaml.SequenceNode: "a list", yaml.ScalarNode: "a scalar"}
+
+func describe(n *yaml.Node) string { return kindNames[n.Kind] }
 
 // lookup returns the first key called key in mapping n and its value, or nils.
 func lookup(n *yaml.Node, key string) (k, v *yaml.Node) {
