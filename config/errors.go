@@ -91,18 +91,14 @@ func quote(s string) string {
 func decodeDocument(data []byte) (doc *yaml.Node, extra int, err error) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	doc = &yaml.Node{}
-	if err := dec.Decode(doc); err != nil && !errors.Is(err, io.EOF) {
-		return nil, 0, err
-	}
-	for {
-		var more yaml.Node
-		switch err := dec.Decode(&more); {
+	for n := doc; ; n = new(yaml.Node) {
+		switch err := dec.Decode(n); {
 		case errors.Is(err, io.EOF):
 			return doc, 0, nil
 		case err != nil:
 			return nil, 0, err
-		case len(more.Content) > 0 && !isNull(resolve(more.Content[0])):
-			return doc, more.Line, nil
+		case n != doc && len(n.Content) > 0 && !isNull(resolve(n.Content[0])):
+			return doc, n.Line, nil
 		}
 	}
 }
