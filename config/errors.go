@@ -106,7 +106,7 @@ func decodeDocument(data []byte) (doc *yaml.Node, extra int, err error) {
 var (
 	// yamlPrefixRE matches the "yaml: line N: " (or "yaml: ") prefix of
 	// yaml.v3's errors; their wording is never matched.
-	yamlPrefixRE = regexp.MustCompile(`^yaml: (?:line (\d+): )?`)
+	yamlPrefixRE = regexp.MustCompile(`^(?:yaml: )?(?:line (\d+): )?`)
 	// secretKeyRE finds a secret field on a line (block or flow style) and
 	// what follows it.
 	secretKeyRE = regexp.MustCompile(`(?:^|[\s{,?-])(secret_key|security_token|password)\s*:(.*)$`)
@@ -119,14 +119,14 @@ var (
 // a secret field the message names the field, not yaml.v3's words, which
 // can quote the value.
 func syntaxError(data []byte, err error) *configError {
-	m := yamlPrefixRE.FindStringSubmatch(err.Error())
-	if m == nil {
-		m = []string{"", ""}
-	}
+	m := yamlPrefixRE.FindStringSubmatch(err.Error()) // always matches
 	msg := strings.TrimPrefix(err.Error(), m[0])
 	lines := bytes.SplitAfter(data, []byte("\n"))
+	if len(lines) > 1 && len(lines[len(lines)-1]) == 0 {
+		lines = lines[:len(lines)-1] // no line after the final newline
+	}
 	failsBy := func(n int) bool {
-		_, _, e := decodeDocument(bytes.Join(lines[:min(n, len(lines))], nil))
+		_, _, e := decodeDocument(bytes.Join(lines[:n], nil))
 		return e != nil && strings.HasSuffix(e.Error(), msg)
 	}
 	end, hi := 1, len(lines)
@@ -144,12 +144,7 @@ func syntaxError(data []byte, err error) *configError {
 	case !failsBy(line):
 		line++
 	}
-	last := len(lines) // an error at the end of the input is on the last line
-	if last > 1 && len(lines[last-1]) == 0 {
-		last--
-	}
-	line, end = min(line, last), min(end, last)
-	for l := line; l <= end && l > 0; l++ {
+	for l := line; l <= end; l++ {
 		if m := secretKeyRE.FindSubmatch(bytes.TrimRight(lines[l-1], "\r\n")); m != nil {
 			return &configError{Line: l, Field: "auth." + string(m[1]), Err: errors.New("invalid YAML (details not shown: the line holds a secret)")}
 		}
