@@ -104,25 +104,25 @@ type Target struct {
 	Concurrency        int           `yaml:"concurrency"`              // policies refreshed in parallel
 	MinRefreshInterval time.Duration `yaml:"min_refresh_interval"`     // least time between refreshes
 	ResourceNames      bool          `yaml:"resource_names,omitempty"` // disk names from EVS (VBS only)
-	EVSEndpoint        string        `yaml:"evs_endpoint,omitempty"`
-	Credentials        Credentials   `yaml:"-"` // effective, resolved at load time
+	EVSEndpoint        string        `yaml:"evs_endpoint,omitempty"`   // see Endpoint
+	Credentials        Credentials   `yaml:"-"`                        // effective, resolved at load time
 }
 
 // Auth is a target's auth block as written: AK/SK (optionally with a
 // security token for temporary credentials) or an IAM password. Relative
 // *_file paths are relative to the configuration file's directory.
 type Auth struct {
-	AccessKey         string `yaml:"access_key,omitempty"` // the AK, not a secret
-	AccessKeyFile     string `yaml:"access_key_file,omitempty"`
-	SecretKey         Secret `yaml:"secret_key,omitempty"`
-	SecretKeyFile     string `yaml:"secret_key_file,omitempty"`
-	SecurityToken     Secret `yaml:"security_token,omitempty"`
-	SecurityTokenFile string `yaml:"security_token_file,omitempty"`
-	IAMEndpoint       string `yaml:"iam_endpoint,omitempty"` // "" for the region's default
-	Domain            string `yaml:"domain,omitempty"`       // the IAM user's account
-	User              string `yaml:"user,omitempty"`         // the IAM user
-	Password          Secret `yaml:"password,omitempty"`
-	PasswordFile      string `yaml:"password_file,omitempty"`
+	AccessKey         string `yaml:"access_key,omitempty"`          // the AK, not a secret
+	AccessKeyFile     string `yaml:"access_key_file,omitempty"`     // a file holding the AK
+	SecretKey         Secret `yaml:"secret_key,omitempty"`          // the SK, inline
+	SecretKeyFile     string `yaml:"secret_key_file,omitempty"`     // a file holding the SK
+	SecurityToken     Secret `yaml:"security_token,omitempty"`      // of temporary AK/SK, inline
+	SecurityTokenFile string `yaml:"security_token_file,omitempty"` // a file holding it
+	IAMEndpoint       string `yaml:"iam_endpoint,omitempty"`        // "" for the region's default
+	Domain            string `yaml:"domain,omitempty"`              // the IAM user's account
+	User              string `yaml:"user,omitempty"`                // the IAM user
+	Password          Secret `yaml:"password,omitempty"`            // the IAM user's, inline
+	PasswordFile      string `yaml:"password_file,omitempty"`       // a file holding it
 }
 
 // CredentialKind says how a target authenticates.
@@ -151,15 +151,15 @@ func (k CredentialKind) String() string {
 // Credentials are a target's effective credentials, with secret files read
 // and the environment consulted. Only the fields of Kind are set.
 type Credentials struct {
-	Kind          CredentialKind
-	AccessKey     string // AK/SK
-	SecretKey     Secret // AK/SK
-	SecurityToken Secret // AK/SK, temporary credentials only
-	IAMEndpoint   string // password: the effective IAM URL, without a trailing slash
-	Domain        string // password
-	User          string // password
-	Password      Secret // password
-	Source        string // SourceConfig or SourceEnv
+	Kind          CredentialKind // CredentialsAKSK or CredentialsPassword
+	AccessKey     string         // AK/SK
+	SecretKey     Secret         // AK/SK
+	SecurityToken Secret         // AK/SK, temporary credentials only
+	IAMEndpoint   string         // password: the effective IAM URL, without a trailing slash
+	Domain        string         // password
+	User          string         // password
+	Password      Secret         // password
+	Source        string         // SourceConfig or SourceEnv
 }
 
 // Load reads the configuration file at path, a regular file (never a FIFO,
