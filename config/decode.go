@@ -108,7 +108,7 @@ func decodeFields(n *yaml.Node, v any, prefix string) (ps problems) {
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		kn, k, vn := n.Content[i], resolve(n.Content[i]), resolve(n.Content[i+1])
 		f, known := fieldByTag(rv.Type(), k.Value)
-		field := join(prefix, k.Value)
+		field := strings.TrimPrefix(prefix+"."+k.Value, ".")
 		switch {
 		case k.Kind != yaml.ScalarNode:
 			ps.add(kn.Line, prefix, "keys must be strings, got %s", describe(k))
@@ -192,13 +192,6 @@ func decodeValue(line int, field string, vn *yaml.Node, fv reflect.Value, ps *pr
 			fv.SetString(s)
 		}
 	}
-}
-
-func join(parent, field string) string {
-	if parent == "" {
-		return field
-	}
-	return parent + "." + field
 }
 
 // scalar returns the text of a scalar value; ok is false when it reported a

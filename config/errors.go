@@ -25,7 +25,7 @@ type configError struct {
 	Target      string // the target's name, "" if none or unknown
 	TargetIndex int    // the target's 1-based position, 0 outside a target
 	Field       string // dotted path of the field at fault, e.g. auth.secret_key_file
-	Err         error
+	Err         error  // the problem, never nil
 }
 
 func (e *configError) Error() string {
@@ -47,10 +47,7 @@ func (e *configError) Error() string {
 	if e.Field != "" {
 		fmt.Fprintf(&b, "field %s: ", e.Field)
 	}
-	if e.Err != nil {
-		b.WriteString(e.Err.Error())
-	}
-	return b.String()
+	return b.String() + e.Err.Error()
 }
 
 func (e *configError) Unwrap() error { return e.Err }
