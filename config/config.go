@@ -306,13 +306,13 @@ func (p *parser) credentials(t *Target, n *yaml.Node, line int, ps *problems) {
 		return
 	}
 	// The value of each auth key, and the first key set of each kind.
-	val := func(key string) string {
-		i, _ := fieldByTag(reflect.TypeFor[Auth](), key)
-		return reflect.ValueOf(*a).Field(i).String()
+	val, av := map[string]string{}, reflect.ValueOf(*a)
+	for i := range av.NumField() {
+		val[tagName(av.Type().Field(i))] = av.Field(i).String()
 	}
 	first := func(keys ...string) string {
 		for _, k := range keys {
-			if val(k) != "" {
+			if val[k] != "" {
 				return k
 			}
 		}
@@ -320,7 +320,7 @@ func (p *parser) credentials(t *Target, n *yaml.Node, line int, ps *problems) {
 	}
 	before := len(*ps)
 	for _, k := range []string{"access_key", "secret_key", "security_token", "password"} {
-		if val(k) != "" && val(k+"_file") != "" {
+		if val[k] != "" && val[k+"_file"] != "" {
 			ps.add(at("auth."+k+"_file"), "auth", "both %s and %s_file are set; choose one", k, k)
 		}
 	}
@@ -343,7 +343,7 @@ func (p *parser) credentials(t *Target, n *yaml.Node, line int, ps *problems) {
 	}
 	for _, k := range required {
 		k, file := strings.CutSuffix(k, "*")
-		if or := ""; val(k) == "" && (!file || val(k+"_file") == "") {
+		if or := ""; val[k] == "" && (!file || val[k+"_file"] == "") {
 			if file {
 				or = " (or auth." + k + "_file)"
 			}
@@ -354,7 +354,7 @@ func (p *parser) credentials(t *Target, n *yaml.Node, line int, ps *problems) {
 		return
 	}
 	read := func(k string) string {
-		return p.secretFile(val(k), val(k+"_file"), "auth."+k+"_file", at("auth."+k+"_file"), ps)
+		return p.secretFile(val[k], val[k+"_file"], "auth."+k+"_file", at("auth."+k+"_file"), ps)
 	}
 	if pw == "" {
 		t.Credentials = Credentials{Kind: CredentialsAKSK, Source: SourceConfig,
@@ -480,7 +480,7 @@ func (c *Config) Redacted() ([]byte, error) {
 		t := targets[i]
 		for j := range tt.NumField() {
 			if tt.Field(j).Type == durationType {
-				_, v := lookup(item, strings.Split(tt.Field(j).Tag.Get("yaml"), ",")[0])
+				_, v := lookup(item, tagName(tt.Field(j)))
 				v.Value = model.Duration(reflect.ValueOf(t).Field(j).Int()).String()
 			}
 		}

@@ -126,15 +126,21 @@ func decodeFields(n *yaml.Node, v any, prefix string) (ps problems) {
 	return ps
 }
 
-// fieldByTag returns the index of the field of struct type st whose yaml
-// tag names key.
+// fieldByTag returns the index of the exported field of struct type st
+// whose yaml tag names key.
 func fieldByTag(st reflect.Type, key string) (int, bool) {
 	for i := range st.NumField() {
-		if name, _, _ := strings.Cut(st.Field(i).Tag.Get("yaml"), ","); name == key && name != "-" && st.Field(i).IsExported() {
+		if name := tagName(st.Field(i)); name == key && name != "-" && st.Field(i).IsExported() {
 			return i, true
 		}
 	}
 	return 0, false
+}
+
+// tagName returns the key a struct field has in YAML.
+func tagName(f reflect.StructField) string {
+	name, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+	return name
 }
 
 // decodeValue decodes vn into field fv (named field, at line) by its type.
