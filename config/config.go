@@ -311,10 +311,8 @@ func (p *parser) credentials(t *Target, n *yaml.Node, line int, ps *problems) {
 		val[tagName(av.Type().Field(i))] = av.Field(i).String()
 	}
 	first := func(keys ...string) string {
-		for _, k := range keys {
-			if val[k] != "" {
-				return k
-			}
+		if i := slices.IndexFunc(keys, func(k string) bool { return val[k] != "" }); i >= 0 {
+			return keys[i]
 		}
 		return ""
 	}
@@ -326,28 +324,25 @@ func (p *parser) credentials(t *Target, n *yaml.Node, line int, ps *problems) {
 	}
 	ak := first("access_key", "access_key_file", "secret_key", "secret_key_file", "security_token", "security_token_file")
 	pw := first("user", "domain", "password", "password_file", "iam_endpoint")
+	kind, required := "AK/SK", []string{"access_key", "secret_key"} // the keys each kind requires
+	if pw != "" {
+		kind, required = "IAM password", []string{"domain", "user", "password"}
+	}
 	switch {
 	case len(*ps) > before:
-		return
 	case ak != "" && pw != "":
 		ps.add(at("auth"), "auth", "both AK/SK (%s) and IAM password (%s) are set; choose one", ak, pw)
-		return
 	case ak == "" && pw == "":
 		ps.add(at("auth"), "auth", "no credentials: set access_key and secret_key, or domain, user and password (or remove auth to use the environment)")
-		return
-	}
-	// Keys each kind requires; those ending in * may be given as a file.
-	kind, required := "AK/SK", []string{"access_key*", "secret_key*"}
-	if pw != "" {
-		kind, required = "IAM password", []string{"domain", "user", "password*"}
-	}
-	for _, k := range required {
-		k, file := strings.CutSuffix(k, "*")
-		if or := ""; val[k] == "" && (!file || val[k+"_file"] == "") {
-			if file {
+	default:
+		for _, k := range required {
+			or := ""
+			if _, ok := val[k+"_file"]; ok {
 				or = " (or auth." + k + "_file)"
 			}
-			ps.add(at("auth"), "auth."+k, "required for %s authentication%s", kind, or)
+			if val[k] == "" && val[k+"_file"] == "" {
+				ps.add(at("auth"), "auth."+k, "required for %s authentication%s", kind, or)
+			}
 		}
 	}
 	if len(*ps) > before {
