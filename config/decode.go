@@ -153,26 +153,21 @@ func decodeValue(line int, field string, vn *yaml.Node, fv reflect.Value, ps *pr
 		*ps = append(*ps, decodeFields(vn, fv.Interface(), field)...)
 	case t.Kind() == reflect.Slice:
 		fv.Set(reflect.ValueOf(policyIDs(line, field, vn, ps)))
-	case t.Kind() == reflect.Bool:
-		var b bool
-		if vn.Kind != yaml.ScalarNode {
-			ps.add(line, field, "expected true or false, got %s", describe(vn))
-		} else if vn.ShortTag() != "!!bool" || vn.Decode(&b) != nil {
-			ps.add(line, field, "expected true or false, got %s", quote(vn.Value))
-		} else {
-			fv.SetBool(b)
+	case t.Kind() == reflect.Bool || t.Kind() == reflect.Int:
+		r, tag, want := intRange[field], "!!bool", "true or false"
+		if t.Kind() == reflect.Int {
+			tag, want = "!!int", "an integer"
 		}
-	case t.Kind() == reflect.Int:
-		r := intRange[field]
-		var v int64
-		if vn.Kind != yaml.ScalarNode {
-			ps.add(line, field, "expected an integer, got %s", describe(vn))
-		} else if vn.ShortTag() != "!!int" || vn.Decode(&v) != nil {
-			ps.add(line, field, "expected an integer between %d and %d, got %s", r[0], r[1], quote(vn.Value))
-		} else if v < r[0] || v > r[1] {
-			ps.add(line, field, "must be between %d and %d, got %d", r[0], r[1], v)
-		} else {
-			fv.SetInt(v)
+		switch {
+		case vn.Kind != yaml.ScalarNode:
+			ps.add(line, field, "expected %s, got %s", want, describe(vn))
+		case vn.ShortTag() != tag || vn.Decode(fv.Addr().Interface()) != nil:
+			if t.Kind() == reflect.Int {
+				want += fmt.Sprintf(" between %d and %d", r[0], r[1])
+			}
+			ps.add(line, field, "expected %s, got %s", want, quote(vn.Value))
+		case t.Kind() == reflect.Int && (fv.Int() < r[0] || fv.Int() > r[1]):
+			ps.add(line, field, "must be between %d and %d, got %d", r[0], r[1], fv.Int())
 		}
 	case t == durationType:
 		s, ok := scalar(line, field, vn, "a duration", ps)
