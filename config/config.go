@@ -228,10 +228,8 @@ func (p *parser) parse(data []byte) *Config {
 	}
 	p.errs = decodeFields(root, &top, "")
 	switch tl, line := top.Targets, keyLine(root, "targets"); {
-	case line == 0:
-		p.errs.add(root.Line, "targets", "at least one target is required")
-	case tl == nil || (tl.Kind == yaml.SequenceNode && len(tl.Content) == 0):
-		p.errs.add(line, "targets", "at least one target is required")
+	case tl == nil || (tl.Kind == yaml.SequenceNode && len(tl.Content) == 0): // absent, null or []
+		p.errs.add(cmp.Or(line, root.Line), "targets", "at least one target is required")
 	case tl.Kind != yaml.SequenceNode:
 		p.errs.add(line, "targets", "expected a list of targets, got %s", describe(tl))
 	}
