@@ -190,7 +190,8 @@ func Parse(data []byte, filename, baseDir string, lookupEnv func(string) (string
 	}
 	if len(p.errs) > 0 {
 		for _, e := range p.errs {
-			e.File, e.Err = filename, scrub(e.Err, p.secrets)
+			e.File = filename
+			e.Err = scrub(e.Err, p.secrets)
 		}
 		return nil, p.errs.join()
 	}
@@ -460,7 +461,8 @@ func (c *Config) Redacted() ([]byte, error) {
 	for i, t := range targets {
 		if t.Auth != nil && t.Auth.IAMEndpoint == "" && t.Credentials.Kind == CredentialsPassword {
 			a := *t.Auth
-			a.IAMEndpoint, targets[i].Auth = t.Credentials.IAMEndpoint, &a
+			a.IAMEndpoint = t.Credentials.IAMEndpoint
+			targets[i].Auth = &a
 		}
 	}
 	var root yaml.Node
