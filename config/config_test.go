@@ -900,3 +900,16 @@ func targetOf(c *Config, name string) (Target, bool) {
 	}
 	return Target{}, false
 }
+
+// A null page_size is not set: a CBR target gets the CBR default, as when
+// the key is left out (it used to get the VBS default).
+func TestNullPageSizeTakesServiceDefault(t *testing.T) {
+	c, err := Parse([]byte(prod("    service: cbr\n    page_size: ~\n")+
+		"  - name: vbs\n    region: eu-de\n    project_id: p2\n    page_size:\n"), "c.yml", "", defaultEnv.lookup)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := []int{c.Targets[0].PageSize, c.Targets[1].PageSize}; got[0] != DefaultCBRPageSize || got[1] != DefaultPageSize {
+		t.Errorf("page sizes %v, want [%d %d]", got, DefaultCBRPageSize, DefaultPageSize)
+	}
+}

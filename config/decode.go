@@ -1,9 +1,9 @@
 package config
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
-	"math"
 	"net/url"
 	"reflect"
 	"regexp"
@@ -20,138 +20,76 @@ var (
 	targetNameRE = regexp.MustCompile(`^[A-Za-z0-9_.-]+$`)
 	regionRE     = regexp.MustCompile(`^[a-z0-9]+(-[a-z0-9]+)*$`)
 	idRE         = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
+	secretRE     = regexp.MustCompile(`secret_key|security_token|password`)
 
-	durationType = reflect.TypeOf(time.Duration(0))
-	nodeType     = reflect.TypeOf(&yaml.Node{})
+	durationType = reflect.TypeFor[time.Duration]()
+	nodeType     = reflect.TypeFor[*yaml.Node]()
+
+	// Settings checked beyond their Go type, by field: the range of every
+	// integer and the fields that hold a URL.
+	intRange  = map[string][2]int64{"page_size": {1, maxPageSize}, "concurrency": {1, maxConcurrency}}
+	urlFields = map[string]bool{"endpoint": true, "auth.iam_endpoint": true, "evs_endpoint": true}
+
+	// scalarTags are the tags a scalar may carry; others (!!binary, custom
+	// tags) are rejected rather than silently read as text.
+	scalarTags = map[string]bool{"!!str": true, "!!int": true, "!!float": true, "!!bool": true, "!!null": true, "!!timestamp": true}
 )
 
-// Settings checked beyond their Go type, by YAML key: integer ranges (an
-// integer without one takes any value) and the fields that hold a URL.
-// Every other setting needs only its struct field.
-var (
-	intRange  = map[string][2]int{"page_size": {1, maxPageSize}, "concurrency": {1, maxConcurrency}}
-	urlFields = map[string]bool{"endpoint": true, "iam_endpoint": true, "evs_endpoint": true}
-)
-
-// scalarTags are the tags a scalar may carry; others (!!binary, custom tags)
-// are rejected rather than silently read as text.
-var scalarTags = map[string]bool{"!!str": true, "!!int": true, "!!float": true, "!!bool": true, "!!null": true, "!!timestamp": true}
-
-// problems collects the errors found in one file; as an error it is their
-// errors.Join.
-type problems []*configError
-
-func (ps *problems) add(line int, field, format string, args ...any) {
-	*ps = append(*ps, &configError{Line: line, Field: field, Err: fmt.Errorf(format, args...)})
-}
-
-func (ps problems) Error() string { return ps.join().Error() }
-
-func (ps problems) join() error {
-	errs := make([]error, len(ps))
-	for i, e := range ps {
-		errs[i] = e
-	}
-	return errors.Join(errs...)
-}
-
-// UnmarshalYAML decodes one item of targets with the defaults service vbs,
-// page_size 100 (1000 for CBR), concurrency 4 and the region's endpoint of
-// the service. Unknown and repeated keys and
-// values of the wrong kind are errors; it returns every problem found
-// (a problems value), with positions taken from the nodes. Credentials are
-// left to Parse, which knows the environment and the file's directory.
+// UnmarshalYAML decodes one item of targets, with the defaults service vbs,
+// page_size 100 (1000 for CBR), concurrency 4 and the region's endpoints.
+// Unknown and repeated keys and values of the wrong kind are errors; it
+// returns every problem found (a problems value), positioned by the nodes.
+// Credentials are left to Parse, which knows the environment and the
+// file's directory.
 func (t *Target) UnmarshalYAML(n *yaml.Node) error {
-	*t = Target{PageSize: DefaultPageSize, Concurrency: DefaultConcurrency, line: n.Line}
-	var ps problems
+	*t = Target{}
+	ps := decodeFields(n, t, "")
 	if n.Kind != yaml.MappingNode {
-		ps.add(n.Line, "", "expected a mapping, got %s", describe(n))
 		return ps
 	}
-	t.keys = decodeFields(n, t, &ps)
-	if av := resolve(mappingValue(n, "auth")); av != nil && av.Kind == yaml.MappingNode {
-		for i := len(av.Content) - 2; i >= 0; i -= 2 { // the first of repeated keys wins
-			t.keys["auth."+resolve(av.Content[i]).Value] = av.Content[i].Line
-		}
-	}
+	at := func(field string) int { return cmp.Or(keyLine(n, field), n.Line) }
 	required := func(field, v string) {
-		if v == "" && !t.failed(ps, field) {
-			ps.add(t.lineOf(field), field, "required")
+		if v == "" && !ps.has(field) {
+			ps.add(at(field), field, "required")
 		}
 	}
 	required("name", t.Name)
 	if t.Name != "" && !targetNameRE.MatchString(t.Name) {
-		ps.add(t.keys["name"], "name", "invalid target name: use only letters, digits, '_', '.' and '-'")
+		ps.add(at("name"), "name", "invalid target name: use only letters, digits, '_', '.' and '-'")
 	}
 	required("region", t.Region)
 	if t.Region != "" && !regionRE.MatchString(t.Region) {
-		ps.add(t.keys["region"], "region", "invalid region %s: use lowercase letters, digits and '-'", quote(t.Region))
+		ps.add(at("region"), "region", "invalid region %s: use lowercase letters, digits and '-'", quote(t.Region))
 	}
 	if t.ProjectID != "" && !idRE.MatchString(t.ProjectID) {
-		ps.add(t.keys["project_id"], "project_id", "invalid project ID %s: use only letters, digits, '_' and '-'", quote(t.ProjectID))
+		ps.add(at("project_id"), "project_id", "invalid project ID %s: use only letters, digits, '_' and '-'", quote(t.ProjectID))
 	}
-	service := endpoints.VBS
+	service, pageSize := endpoints.VBS, DefaultPageSize
 	switch t.Service {
 	case "":
 		t.Service = ServiceVBS
 	case ServiceVBS:
 	case ServiceCBR:
-		service = endpoints.CBR
-		if _, set := t.keys["page_size"]; !set {
-			t.PageSize = DefaultCBRPageSize
-		}
+		service, pageSize = endpoints.CBR, DefaultCBRPageSize
 		if t.ResourceNames {
-			ps.add(t.keys["resource_names"], "resource_names", "applies to VBS targets only: CBR jobs carry their resource's name")
+			ps.add(at("resource_names"), "resource_names", "applies to VBS targets only: CBR jobs carry their resource's name")
 		}
 		if t.EVSEndpoint != "" {
-			ps.add(t.keys["evs_endpoint"], "evs_endpoint", "applies to VBS targets only (with resource_names)")
+			ps.add(at("evs_endpoint"), "evs_endpoint", "applies to VBS targets only (with resource_names)")
 		}
 	default:
-		ps.add(t.keys["service"], "service", "unknown service %s: use %s or %s", quote(t.Service), quote(ServiceVBS), quote(ServiceCBR))
+		ps.add(at("service"), "service", "unknown service %s: use %s or %s", quote(t.Service), quote(ServiceVBS), quote(ServiceCBR))
 	}
-	t.Endpoint = strings.TrimRight(t.Endpoint, "/")
-	if t.Endpoint == "" && regionRE.MatchString(t.Region) {
-		t.Endpoint = endpoints.Default(service, t.Region)
-	}
-	t.EVSEndpoint = strings.TrimRight(t.EVSEndpoint, "/")
-	if t.ResourceNames && t.EVSEndpoint == "" && regionRE.MatchString(t.Region) {
-		// EVS is read only for disk names: without them no default is set.
-		t.EVSEndpoint = endpoints.Default(endpoints.EVS, t.Region)
-	}
-	if len(ps) > 0 {
-		return ps
-	}
-	return nil
-}
-
-// failed reports whether ps already holds a problem with field.
-func (t *Target) failed(ps problems, field string) bool {
-	for _, p := range ps {
-		if p.Field == field {
-			return true
+	t.PageSize, t.Concurrency = cmp.Or(t.PageSize, pageSize), cmp.Or(t.Concurrency, DefaultConcurrency)
+	t.Endpoint, t.EVSEndpoint = strings.TrimRight(t.Endpoint, "/"), strings.TrimRight(t.EVSEndpoint, "/")
+	if regionRE.MatchString(t.Region) {
+		if t.Endpoint == "" {
+			t.Endpoint = endpoints.Default(service, t.Region)
+		}
+		if t.ResourceNames && t.EVSEndpoint == "" { // EVS is read only for disk names
+			t.EVSEndpoint = endpoints.Default(endpoints.EVS, t.Region)
 		}
 	}
-	return false
-}
-
-// lineOf is the line of key field, or of the target when it is absent.
-func (t *Target) lineOf(field string) int {
-	if l, ok := t.keys[field]; ok {
-		return l
-	}
-	return t.line
-}
-
-// UnmarshalYAML decodes an auth block. Which credentials it holds is checked
-// when Parse resolves them.
-func (a *Auth) UnmarshalYAML(n *yaml.Node) error {
-	*a = Auth{}
-	var ps problems
-	if n.Kind != yaml.MappingNode {
-		ps.add(n.Line, "", "expected a mapping, got %s", describe(n))
-		return ps
-	}
-	decodeFields(n, a, &ps)
 	if len(ps) > 0 {
 		return ps
 	}
@@ -159,53 +97,79 @@ func (a *Auth) UnmarshalYAML(n *yaml.Node) error {
 }
 
 // decodeFields decodes mapping n into the struct v points to, field by field
-// by yaml tag: a key must name a field and appear once, and a null or empty
-// value keeps the field's default. It returns the line of each key.
-func decodeFields(n *yaml.Node, v any, ps *problems) map[string]int {
-	rv := reflect.ValueOf(v).Elem()
-	lines := map[string]int{}
+// by yaml tag; prefix is the struct's field path in messages. A key must
+// name a field and appear once; a null or empty value leaves the field zero.
+func decodeFields(n *yaml.Node, v any, prefix string) (ps problems) {
+	if n.Kind != yaml.MappingNode {
+		ps.add(n.Line, prefix, "expected a mapping, got %s", describe(n))
+		return ps
+	}
+	rv, seen := reflect.ValueOf(v).Elem(), map[string]int{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
-		kn, vn := n.Content[i], resolve(n.Content[i+1])
-		k := resolve(kn)
-		if k.Kind != yaml.ScalarNode {
-			ps.add(kn.Line, "", "keys must be strings, got %s", describe(k))
-			continue
-		}
-		f, ok := fieldByTag(rv.Type(), k.Value)
+		kn, k, vn := n.Content[i], resolve(n.Content[i]), resolve(n.Content[i+1])
+		f, known := fieldByTag(rv.Type(), k.Value)
+		field := strings.TrimPrefix(prefix+"."+k.Value, ".")
 		switch {
-		case !ok:
-			ps.add(kn.Line, "", "unknown field %s", quote(k.Value))
-			continue
-		case lines[k.Value] != 0:
-			ps.add(kn.Line, k.Value, "set twice (first at line %d)", lines[k.Value])
-			continue
-		}
-		lines[k.Value] = kn.Line
-		if !isNull(vn) {
-			decodeValue(kn.Line, k.Value, vn, rv.Field(f), ps)
+		case k.Kind != yaml.ScalarNode:
+			ps.add(kn.Line, prefix, "keys must be strings, got %s", describe(k))
+		case !known:
+			ps.add(kn.Line, prefix, "unknown field %s", quote(k.Value))
+		case seen[field] != 0:
+			ps.add(kn.Line, field, "set twice (first at line %d)", seen[field])
+		default:
+			seen[field] = kn.Line
+			if !isNull(vn) {
+				decodeValue(kn.Line, field, vn, rv.Field(f), &ps)
+			}
 		}
 	}
-	return lines
+	return ps
 }
 
-// fieldByTag returns the index of the field of struct type st whose yaml
-// tag names key.
+// fieldByTag returns the index of the exported field of struct type st
+// whose yaml tag names key.
 func fieldByTag(st reflect.Type, key string) (int, bool) {
 	for i := range st.NumField() {
-		f := st.Field(i)
-		if name, _, _ := strings.Cut(f.Tag.Get("yaml"), ","); f.IsExported() && name == key && name != "-" {
+		if name := tagName(st.Field(i)); name == key && name != "-" && st.Field(i).IsExported() {
 			return i, true
 		}
 	}
 	return 0, false
 }
 
+// tagName returns the key a struct field has in YAML.
+func tagName(f reflect.StructField) string {
+	name, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+	return name
+}
+
 // decodeValue decodes vn into field fv (named field, at line) by its type.
 func decodeValue(line int, field string, vn *yaml.Node, fv reflect.Value, ps *problems) {
-	switch {
-	case fv.Type() == nodeType:
+	switch t := fv.Type(); {
+	case t == nodeType:
 		fv.Set(reflect.ValueOf(vn))
-	case fv.Type() == durationType:
+	case t.Kind() == reflect.Pointer:
+		fv.Set(reflect.New(t.Elem()))
+		*ps = append(*ps, decodeFields(vn, fv.Interface(), field)...)
+	case t.Kind() == reflect.Slice:
+		fv.Set(reflect.ValueOf(policyIDs(line, field, vn, ps)))
+	case t.Kind() == reflect.Bool || t.Kind() == reflect.Int:
+		r, tag, want := intRange[field], "!!bool", "true or false"
+		if t.Kind() == reflect.Int {
+			tag, want = "!!int", "an integer"
+		}
+		switch {
+		case vn.Kind != yaml.ScalarNode:
+			ps.add(line, field, "expected %s, got %s", want, describe(vn))
+		case vn.ShortTag() != tag || vn.Decode(fv.Addr().Interface()) != nil:
+			if t.Kind() == reflect.Int {
+				want += fmt.Sprintf(" between %d and %d", r[0], r[1])
+			}
+			ps.add(line, field, "expected %s, got %s", want, quote(vn.Value))
+		case t.Kind() == reflect.Int && (fv.Int() < r[0] || fv.Int() > r[1]):
+			ps.add(line, field, "must be between %d and %d, got %d", r[0], r[1], fv.Int())
+		}
+	case t == durationType:
 		s, ok := scalar(line, field, vn, "a duration", ps)
 		if !ok {
 			return
@@ -220,80 +184,31 @@ func decodeValue(line int, field string, vn *yaml.Node, fv reflect.Value, ps *pr
 			return
 		}
 		fv.SetInt(int64(d))
-	case fv.Kind() == reflect.String:
-		want := "a string"
-		if urlFields[field] {
-			want = "a URL"
-		}
-		if s, ok := scalar(line, field, vn, want, ps); ok && (!urlFields[field] || checkURL(line, field, s, ps)) {
+	case urlFields[field]:
+		if s, ok := scalar(line, field, vn, "a URL", ps); ok && checkURL(line, field, s, ps) {
 			fv.SetString(s)
 		}
-	case fv.Kind() == reflect.Bool:
-		var v bool
-		if vn.Kind != yaml.ScalarNode {
-			ps.add(line, field, "expected true or false, got %s", describe(vn))
-		} else if vn.ShortTag() != "!!bool" || vn.Decode(&v) != nil {
-			ps.add(line, field, "expected true or false, got %s", quote(vn.Value))
-		} else {
-			fv.SetBool(v)
-		}
-	case fv.Kind() == reflect.Int:
-		r, ok := intRange[field]
-		if !ok {
-			r = [2]int{math.MinInt, math.MaxInt}
-		}
-		var v int64
-		if vn.Kind != yaml.ScalarNode {
-			ps.add(line, field, "expected an integer, got %s", describe(vn))
-		} else if vn.ShortTag() != "!!int" || vn.Decode(&v) != nil {
-			ps.add(line, field, "expected an integer between %d and %d, got %s", r[0], r[1], quote(vn.Value))
-		} else if v < int64(r[0]) || v > int64(r[1]) {
-			ps.add(line, field, "must be between %d and %d, got %d", r[0], r[1], v)
-		} else {
-			fv.SetInt(v)
-		}
-	case fv.Kind() == reflect.Slice:
-		fv.Set(reflect.ValueOf(policyIDs(line, field, vn, ps)))
-	case fv.Kind() == reflect.Pointer:
-		fv.Set(reflect.New(fv.Type().Elem()))
-		err := fv.Interface().(yaml.Unmarshaler).UnmarshalYAML(vn)
-		var nested problems
-		if errors.As(err, &nested) {
-			for _, p := range nested {
-				p.Field = join(field, p.Field)
-				if p.Line == 0 {
-					p.Line = line
-				}
-				*ps = append(*ps, p)
-			}
+	default:
+		if s, ok := scalar(line, field, vn, "a string", ps); ok {
+			fv.SetString(s)
 		}
 	}
-}
-
-func join(parent, field string) string {
-	if field == "" {
-		return parent
-	}
-	return parent + "." + field
 }
 
 // scalar returns the text of a scalar value; ok is false when it reported a
 // problem. The value is never repeated in errors, nor is a secret's tag.
 func scalar(line int, field string, vn *yaml.Node, want string, ps *problems) (string, bool) {
-	if vn.Kind != yaml.ScalarNode {
+	switch tag := vn.ShortTag(); {
+	case vn.Kind != yaml.ScalarNode:
 		ps.add(line, field, "expected %s, got %s", want, describe(vn))
-		return "", false
+	case scalarTags[tag]:
+		return vn.Value, true
+	case secretRE.MatchString(field):
+		ps.add(line, field, "unsupported tag (not shown: the value is a secret)")
+	default:
+		ps.add(line, field, "unsupported tag %s", quote(tag))
 	}
-	if tag := vn.ShortTag(); !scalarTags[tag] {
-		if strings.Contains(field, "secret_key") || strings.Contains(field, "security_token") || strings.Contains(field, "password") {
-			tag = "(not shown: the value is a secret)"
-		} else {
-			tag = quote(tag)
-		}
-		ps.add(line, field, "unsupported tag %s", tag)
-		return "", false
-	}
-	return vn.Value, true
+	return "", false
 }
 
 // checkURL checks an absolute http(s) URL. The URL is never repeated in
@@ -346,13 +261,11 @@ func policyIDs(line int, field string, vn *yaml.Node, ps *problems) []string {
 	return ids
 }
 
-// resolve follows aliases to the node they stand for.
+// resolve returns the node an alias stands for (yaml.v3 sets Alias on every
+// alias it parses, and never to another alias), else n.
 func resolve(n *yaml.Node) *yaml.Node {
-	for i := 0; n != nil && n.Kind == yaml.AliasNode; i++ {
-		if i > 100 || n.Alias == nil {
-			return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!null", Line: n.Line, Column: n.Column}
-		}
-		n = n.Alias
+	if n != nil && n.Kind == yaml.AliasNode {
+		return n.Alias
 	}
 	return n
 }
@@ -362,16 +275,32 @@ func isNull(n *yaml.Node) bool {
 	return n == nil || (n.Kind == yaml.ScalarNode && (n.ShortTag() == "!!null" || n.Value == ""))
 }
 
-// describe names the kind of a node for "expected X, got Y" messages; it
-// never repeats a value, which might be a secret.
-func describe(n *yaml.Node) string {
-	switch n.Kind {
-	case yaml.MappingNode:
-		return "a mapping"
-	case yaml.SequenceNode:
-		return "a list"
-	case yaml.ScalarNode:
-		return "a scalar"
+// kindNames name the kinds of (resolved) nodes for "expected X, got Y"
+// messages, which never repeat a value: it might be a secret.
+var kindNames = map[yaml.Kind]string{yaml.MappingNode: "a mapping", yaml.SequenceNode: "a list", yaml.ScalarNode: "a scalar"}
+
+func describe(n *yaml.Node) string { return kindNames[n.Kind] }
+
+// lookup returns the first key called key in mapping n and its value, or nils.
+func lookup(n *yaml.Node, key string) (k, v *yaml.Node) {
+	for i := 0; n != nil && n.Kind == yaml.MappingNode && i+1 < len(n.Content); i += 2 {
+		if resolve(n.Content[i]).Value == key {
+			return n.Content[i], n.Content[i+1]
+		}
 	}
-	return "something else"
+	return nil, nil
+}
+
+// keyLine returns the line of the key at dotted path field in mapping n (of
+// the first of repeated keys), 0 if it is absent.
+func keyLine(n *yaml.Node, field string) int {
+	key, rest, nested := strings.Cut(field, ".")
+	switch k, v := lookup(n, key); {
+	case k == nil:
+		return 0
+	case nested:
+		return keyLine(resolve(v), rest)
+	default:
+		return k.Line
+	}
 }

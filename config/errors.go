@@ -6,39 +6,28 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
 )
 
-// configError is one problem found in a configuration file. Its message has the form
+// configError is one problem found in a configuration file. Its message is
 //
 //	FILE:LINE: target "NAME": field FIELD: DETAIL
 //
-// where the line, target and field parts are left out when they do not apply
-// (a target without a usable name is shown as target #N, its 1-based position).
-// Parse and Load return every configError they find, combined with
-// errors.Join. Messages never contain a secret's value.
+// without the parts that do not apply; a target without a usable name is
+// shown as target #N, its 1-based position. Messages never hold a secret.
 type configError struct {
-	// File is the configuration file's name as given to Load or Parse.
-	File string
-	// Line is the 1-based line the problem is on, 0 when unknown.
-	Line int
-	// Target is the name of the target the problem is in, "" if none or unknown.
-	Target string
-	// TargetIndex is the 1-based position of the target in targets, 0 if the
-	// problem is not inside a target.
-	TargetIndex int
-	// Field is the dotted path of the field at fault (e.g. "auth.secret_key_file"),
-	// "" when the problem is not about one field.
-	Field string
-	// Err is the problem itself.
-	Err error
+	File        string // as given to Load or Parse
+	Line        int    // 1-based, 0 when unknown
+	Target      string // the target's name, "" if none or unknown
+	TargetIndex int    // the target's 1-based position, 0 outside a target
+	Field       string // dotted path of the field at fault, e.g. auth.secret_key_file
+	Err         error  // the problem, never nil
 }
 
-// Error formats the error as FILE:LINE: target "NAME": field FIELD: DETAIL.
 func (e *configError) Error() string {
 	var b strings.Builder
 	switch {
@@ -58,24 +47,38 @@ func (e *configError) Error() string {
 	if e.Field != "" {
 		fmt.Fprintf(&b, "field %s: ", e.Field)
 	}
-	if e.Err != nil {
-		b.WriteString(e.Err.Error())
-	}
-	return b.String()
+	return b.String() + e.Err.Error()
 }
 
-// Unwrap returns the underlying problem.
 func (e *configError) Unwrap() error { return e.Err }
 
-// maxQuoted bounds how much of a user-supplied value an error message repeats.
-const maxQuoted = 64
+// problems collects the errors found in a file or a target.
+type problems []*configError
 
-// quote returns s in Go double-quoted form, shortened to maxQuoted runes, so a
+func (ps *problems) add(line int, field, format string, args ...any) {
+	*ps = append(*ps, &configError{Line: line, Field: field, Err: fmt.Errorf(format, args...)})
+}
+
+// has reports whether ps holds a problem with a field starting with prefix.
+func (ps problems) has(prefix string) bool {
+	return slices.ContainsFunc(ps, func(e *configError) bool { return strings.HasPrefix(e.Field, prefix) })
+}
+
+func (ps problems) Error() string { return ps.join().Error() }
+
+func (ps problems) join() error {
+	errs := make([]error, len(ps))
+	for i, e := range ps {
+		errs[i] = e
+	}
+	return errors.Join(errs...)
+}
+
+// quote returns s in Go double-quoted form, shortened to 64 runes, so a
 // message stays one readable line whatever the input holds.
 func quote(s string) string {
-	if utf8.RuneCountInString(s) > maxQuoted {
-		r := []rune(s)
-		return strconv.Quote(string(r[:maxQuoted])) + "..."
+	if r := []rune(s); len(r) > 64 {
+		return strconv.Quote(string(r[:64])) + "..."
 	}
 	return strconv.Quote(s)
 }
@@ -85,20 +88,14 @@ func quote(s string) string {
 func decodeDocument(data []byte) (doc *yaml.Node, extra int, err error) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	doc = &yaml.Node{}
-	if err := dec.Decode(doc); err != nil && !errors.Is(err, io.EOF) {
-		return nil, 0, err
-	}
-	for {
-		var more yaml.Node
-		err := dec.Decode(&more)
-		if errors.Is(err, io.EOF) {
+	for n := doc; ; n = new(yaml.Node) {
+		switch err := dec.Decode(n); {
+		case errors.Is(err, io.EOF):
 			return doc, 0, nil
-		}
-		if err != nil {
+		case err != nil:
 			return nil, 0, err
-		}
-		if len(more.Content) > 0 && !isNull(resolve(more.Content[0])) {
-			return doc, more.Line, nil
+		case n != doc && len(n.Content) > 0 && !isNull(resolve(n.Content[0])):
+			return doc, n.Line, nil
 		}
 	}
 }
@@ -106,31 +103,29 @@ func decodeDocument(data []byte) (doc *yaml.Node, extra int, err error) {
 var (
 	// yamlPrefixRE matches the "yaml: line N: " (or "yaml: ") prefix of
 	// yaml.v3's errors; their wording is never matched.
-	yamlPrefixRE = regexp.MustCompile(`^yaml: (?:line (\d+): )?`)
+	yamlPrefixRE = regexp.MustCompile(`^(?:yaml: )?(?:line (\d+): )?`)
 	// secretKeyRE finds a secret field on a line (block or flow style) and
 	// what follows it.
 	secretKeyRE = regexp.MustCompile(`(?:^|[\s{,?-])(secret_key|security_token|password)\s*:(.*)$`)
 )
 
-// syntaxError reports a YAML syntax error at the line it is on. yaml.v3
-// counts some lines from 0 and some from 1 and leaves out others, so the
-// line is checked: it is the first whose prefix of the file fails the same
-// way. On a line that holds a secret field the message names the field and
-// not yaml.v3's words, which can quote the value.
+// syntaxError reports a YAML syntax error at its line. yaml.v3 gives the line
+// where the construct in error began, counted from 0 or 1, or none; the line
+// is the first whose prefix of the file fails the same way, or yaml.v3's if
+// it is earlier and (counted from 1, else from 0) fails so. On a line holding
+// a secret field the message names the field, not yaml.v3's words, which
+// can quote the value.
 func syntaxError(data []byte, err error) *configError {
-	m := yamlPrefixRE.FindStringSubmatch(err.Error())
-	if m == nil {
-		m = []string{"", ""}
-	}
+	m := yamlPrefixRE.FindStringSubmatch(err.Error()) // always matches
 	msg := strings.TrimPrefix(err.Error(), m[0])
 	lines := bytes.SplitAfter(data, []byte("\n"))
+	if len(lines) > 1 && len(lines[len(lines)-1]) == 0 {
+		lines = lines[:len(lines)-1] // no line after the final newline
+	}
 	failsBy := func(n int) bool {
-		_, _, e := decodeDocument(bytes.Join(lines[:min(n, len(lines))], nil))
+		_, _, e := decodeDocument(bytes.Join(lines[:n], nil))
 		return e != nil && strings.HasSuffix(e.Error(), msg)
 	}
-	// The first line whose prefix fails the same way is where the problem
-	// shows; yaml.v3's line, when it has one, is where the construct in error
-	// began (counted from 0 or 1: the prefix check tells which).
 	end, hi := 1, len(lines)
 	for end < hi {
 		if mid := (end + hi) / 2; failsBy(mid) {
@@ -146,12 +141,7 @@ func syntaxError(data []byte, err error) *configError {
 	case !failsBy(line):
 		line++
 	}
-	last := len(lines) // an error at the end of the input is on the last line
-	if last > 1 && len(lines[last-1]) == 0 {
-		last--
-	}
-	line, end = min(line, last), min(end, last)
-	for l := line; l <= end && l > 0; l++ {
+	for l := line; l <= end; l++ {
 		if m := secretKeyRE.FindSubmatch(bytes.TrimRight(lines[l-1], "\r\n")); m != nil {
 			return &configError{Line: l, Field: "auth." + string(m[1]), Err: errors.New("invalid YAML (details not shown: the line holds a secret)")}
 		}
@@ -160,7 +150,7 @@ func syntaxError(data []byte, err error) *configError {
 }
 
 // lineSecrets returns what follows each secret field in data, as written and
-// without YAML punctuation, so that messages can be scrubbed of secrets even
+// without YAML punctuation, so that messages are scrubbed of secrets even
 // when the file does not parse.
 func lineSecrets(data []byte) []string {
 	var out []string
@@ -174,23 +164,20 @@ func lineSecrets(data []byte) []string {
 	return out
 }
 
-// minScrubbed is the shortest secret scrubbed from messages: shorter
-// strings would mangle them.
-const minScrubbed = 3
-
-// scrub returns err with every secret of secrets in its message replaced by
-// SecretPlaceholder; errors.Is and errors.As still see err.
+// scrub returns err with every secret of at least 3 bytes (shorter ones
+// would mangle messages) replaced by SecretPlaceholder in its message;
+// errors.Is and errors.As still see err.
 func scrub(err error, secrets []string) error {
 	msg := err.Error()
 	for _, s := range secrets {
-		if len(s) >= minScrubbed {
+		if len(s) >= 3 {
 			msg = strings.ReplaceAll(msg, s, SecretPlaceholder)
 		}
 	}
 	if msg == err.Error() {
 		return err
 	}
-	return &scrubbed{msg: msg, err: err}
+	return &scrubbed{msg, err}
 }
 
 // scrubbed is an error whose message was scrubbed of secrets.

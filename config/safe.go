@@ -13,18 +13,22 @@ import (
 // it (on SIGHUP or POST /-/reload). A failed reload keeps the running
 // configuration. The zero value is not usable; call NewSafeConfig.
 type SafeConfig struct {
-	cur atomic.Pointer[Config]
-
+	cur      atomic.Pointer[Config]
 	reloadMu sync.Mutex // serializes reloads, so callbacks see configs in order
-	nextMu   sync.Mutex
-	next     *reloadCall // the reload that runs after the current one, shared
 
-	cbMu      sync.Mutex
+	nextMu    sync.Mutex  // guards next and callbacks
+	next      *reloadCall // the reload that runs after the current one, shared
 	callbacks []func(*Config)
 
-	lastReloadSuccessful prometheus.Gauge
-	lastReloadSuccessTS  prometheus.Gauge
-	now                  func() time.Time
+	lastReloadSuccessful, lastReloadSuccessTS prometheus.Gauge
+	now                                       func() time.Time
+}
+
+// reloadCall is one reload, and its result for every caller that joined it.
+type reloadCall struct {
+	done    chan struct{}
+	err     error
+	callers int // that share it, under nextMu
 }
 
 // NewSafeConfig returns a SafeConfig without a configuration (Get returns nil
@@ -51,13 +55,6 @@ func NewSafeConfig(reg prometheus.Registerer) *SafeConfig {
 	return s
 }
 
-// reloadCall is one reload, and its result for every caller that joined it.
-type reloadCall struct {
-	done    chan struct{}
-	err     error
-	callers int // that share it, under nextMu
-}
-
 // ReloadConfig loads the file at path (see Load) and, if it is valid,
 // publishes it and then calls the OnReload callbacks with it, in registration
 // order. On error it keeps the current configuration, sets
@@ -82,26 +79,21 @@ func (s *SafeConfig) ReloadConfig(path string, lookupEnv func(string) (string, b
 	s.nextMu.Unlock()
 	select {
 	case <-call.done: // another caller ran it
+		return call.err
 	default:
-		call.err = s.reload(path, lookupEnv)
-		close(call.done)
 	}
-	return call.err
-}
-
-func (s *SafeConfig) reload(path string, lookupEnv func(string) (string, bool)) error {
+	defer close(call.done)
 	c, err := Load(path, lookupEnv)
-	if err != nil {
+	if call.err = err; err != nil {
 		s.lastReloadSuccessful.Set(0)
 		return err
 	}
 	s.cur.Store(c)
 	s.lastReloadSuccessful.Set(1)
 	s.lastReloadSuccessTS.Set(float64(s.now().UnixMilli()) / 1e3)
-
-	s.cbMu.Lock()
+	s.nextMu.Lock()
 	callbacks := slices.Clone(s.callbacks)
-	s.cbMu.Unlock()
+	s.nextMu.Unlock()
 	for _, fn := range callbacks {
 		fn(c)
 	}
@@ -118,7 +110,7 @@ func (s *SafeConfig) Get() *Config { return s.cur.Load() }
 // the reloading goroutine, one after the other; they may call Get and
 // OnReload but must not call ReloadConfig.
 func (s *SafeConfig) OnReload(fn func(*Config)) {
-	s.cbMu.Lock()
-	defer s.cbMu.Unlock()
+	s.nextMu.Lock()
+	defer s.nextMu.Unlock()
 	s.callbacks = append(s.callbacks, fn)
 }
