@@ -98,11 +98,15 @@ type Target struct {
 	Auth     *Auth  `yaml:"auth,omitempty"` // as written; nil: credentials from the environment
 	// Policies are backup policy IDs (VBS backup_policy_id, CBR policy id);
 	// empty means every policy, discovered on each refresh.
-	Policies           []string      `yaml:"policies,omitempty"`
-	Lookback           time.Duration `yaml:"lookback"`                 // 0: automatic
-	PageSize           int           `yaml:"page_size"`                // jobs per page
-	Concurrency        int           `yaml:"concurrency"`              // policies refreshed in parallel
-	MinRefreshInterval time.Duration `yaml:"min_refresh_interval"`     // least time between refreshes
+	Policies []string `yaml:"policies,omitempty"`
+	// Lookback is how far back jobs are read; 0 is automatic: max(7d, 3 x
+	// the policy's expected interval).
+	Lookback    time.Duration `yaml:"lookback"`
+	PageSize    int           `yaml:"page_size"`   // jobs per page, 1..1000
+	Concurrency int           `yaml:"concurrency"` // policies refreshed in parallel, 1..64
+	// MinRefreshInterval is the least time between two refreshes; a scrape
+	// sooner is served the last result. 0 refreshes on every scrape.
+	MinRefreshInterval time.Duration `yaml:"min_refresh_interval"`
 	ResourceNames      bool          `yaml:"resource_names,omitempty"` // disk names from EVS (VBS only)
 	EVSEndpoint        string        `yaml:"evs_endpoint,omitempty"`   // see Endpoint
 	Credentials        Credentials   `yaml:"-"`                        // effective, resolved at load time
