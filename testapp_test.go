@@ -37,7 +37,13 @@ import (
 // TestMain fails the package when a goroutine outlives the tests: a
 // refresh, a connection or a simulator left running. (The check is
 // package-wide so that the tests can run in parallel.)
+//
+// The parallel tests (the fault suites above all) mostly wait: on injected
+// latency, hung connections, back-off and scrape deadlines. With go test's
+// default of GOMAXPROCS parallel tests, a 2-core machine ran two of them at
+// a time and idled; 8 keep it busy. An explicit -parallel is honoured.
 func TestMain(m *testing.M) {
+	testkit.RaiseParallel(8)
 	goleak.VerifyTestMain(m)
 }
 
