@@ -125,6 +125,7 @@ func testSteadyStateLongOpenJob(t *testing.T) {
 // Many open jobs near the top (a run of 300 disks in flight) are re-read by
 // the pages that hold them, not by 300 job_id= queries; the bound 1 + k holds.
 func TestManyOpenJobsNearTopAreWalked(t *testing.T) {
+	t.Parallel()
 	sim, client := newSim(t, 100)
 	sc := vbstest.Generate(vbstest.GenOptions{Policies: 1, Disks: 300, Days: 8, Seed: 3, Now: testNow, Schedules: dailyOnly})
 	sim.Load(sc)
@@ -166,6 +167,7 @@ func (f *filterIgnoringAPI) PolicyJob(ctx context.Context, policyID, jobID strin
 // When the API ignores job_id=, the refresh that finds out fails (nothing is
 // dropped as "gone"), and later refreshes walk down to the open jobs instead.
 func TestOpenJobFilterIgnoredFallsBackToWalking(t *testing.T) {
+	t.Parallel()
 	sim, client := newSim(t, 100)
 	pid, open := longOpenScenario(t, sim)
 	api := &filterIgnoringAPI{Client: client}
@@ -189,6 +191,7 @@ func TestOpenJobFilterIgnoredFallsBackToWalking(t *testing.T) {
 // the naive refresh export what a well-behaved server gives, and the steady
 // refresh still costs one request per policy.
 func TestPagingQuirksLoseNoJob(t *testing.T) {
+	t.Parallel()
 	sc := vbstest.Generate(vbstest.GenOptions{Policies: 2, Disks: 60, Days: 10, Seed: 21, Now: testNow,
 		FailRate: 0.1, Schedules: dailyOnly})
 	refSim, refClient := newSim(t, 100)
@@ -238,6 +241,7 @@ func TestPagingQuirksLoseNoJob(t *testing.T) {
 // 2.3e9 s duration, and a RUNNING job an hour and more ahead gives no
 // running-since; every one still counts by status, and each is logged once.
 func TestFutureTimesNotTrusted(t *testing.T) {
+	t.Parallel()
 	sim, client := newSim(t, 100)
 	sim.AddPolicy(vbstest.Policy{ID: "pol-f", Name: "future", StartTime: "02:00", Frequency: 1, Enabled: true, ResourceCount: 3})
 	day := testNow.Truncate(24 * time.Hour).Add(2 * time.Hour) // today 02:00
@@ -321,6 +325,7 @@ func htLines(text, prefix string) string {
 // once per policy, not on every refresh; a policy whose window is long enough
 // is not warned about.
 func TestShortLookbackWarnsOncePerPolicy(t *testing.T) {
+	t.Parallel()
 	sim, client := newSim(t, 100)
 	sim.AddPolicy(vbstest.Policy{ID: "pol-weekly", Name: "weekly", StartTime: "02:00", WeekFrequency: []string{"SUN"}, Enabled: true})
 	sim.AddPolicy(vbstest.Policy{ID: "pol-hourly", Name: "twice-daily", StartTime: "02:00,14:00", Frequency: 1, Enabled: true})
@@ -338,6 +343,7 @@ func TestShortLookbackWarnsOncePerPolicy(t *testing.T) {
 // An open job older than the window leaves it like any other: it is
 // dropped, not re-read, and its disk stops showing it as running.
 func TestOpenJobLeavesWindow(t *testing.T) {
+	t.Parallel()
 	sim, client := newSim(t, 10)
 	sc := vbstest.Generate(vbstest.GenOptions{Policies: 1, Disks: 5, Days: 9, Seed: 4, Now: testNow, Schedules: dailyOnly})
 	sim.Load(sc)
@@ -374,6 +380,7 @@ func TestOpenJobLeavesWindow(t *testing.T) {
 // An open job without a job_id cannot be asked for by ID: the refresh walks
 // down to it, and it is re-read correctly when it finishes.
 func TestOpenJobWithoutIDIsWalked(t *testing.T) {
+	t.Parallel()
 	sim, client := newSim(t, 10)
 	sc := vbstest.Generate(vbstest.GenOptions{Policies: 1, Disks: 5, Days: 8, Seed: 4, Now: testNow, Schedules: dailyOnly})
 	sim.Load(sc)
