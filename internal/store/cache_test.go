@@ -474,7 +474,9 @@ func TestInterruptedFirstScrapeServesPartialData(t *testing.T) {
 	sim.Load(vbstest.Generate(vbstest.GenOptions{Policies: 1, Disks: 40, Days: 30, Seed: 11, Now: testNow, Schedules: dailyOnly}))
 	sim.SetLatency(20 * time.Millisecond)
 	target := store.NewTarget(store.TargetOptions{Name: "t", API: client, Now: func() time.Time { return testNow }, Lookback: 31 * 24 * time.Hour})
-	ctx, cancel := context.WithTimeout(context.Background(), 400*time.Millisecond)
+	// 1 s: an 800 ms refresh, time for the policy list and a few pages on
+	// a loaded machine; the 120 pages at 20 ms each take far longer.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
 	snap := target.Refresh(ctx)
 	if !snap.Up || len(snap.Policies) != 1 {
