@@ -28,11 +28,32 @@ import (
 // VBS client and simulator.
 func TestCachedMatchesFullWalk(t *testing.T) {
 	t.Parallel()
-	rechecks := 0    // single-job re-reads of the cached targets
-	interrupted := 0 // cached refreshes that broke off
-	restarted := 0   // cached refreshes whose resume point was gone
+	// Totals over the seeds, which run in parallel: checked once they all
+	// ended (a test's cleanup runs after its parallel subtests).
+	var mu sync.Mutex
+	var totalRechecks, totalInterrupted, totalRestarted int
+	t.Cleanup(func() {
+		t.Logf("%d single-job re-reads, %d interrupted refreshes, %d resume points gone", totalRechecks, totalInterrupted, totalRestarted)
+		if totalInterrupted == 0 {
+			t.Error("no refresh broke off: the resume points are not exercised")
+		}
+		if totalRechecks == 0 {
+			t.Error("no open job was re-read by ID: the histories do not exercise it")
+		}
+	})
 	for seed := uint64(1); seed <= 12; seed++ {
 		t.Run(fmt.Sprintf("seed=%d", seed), func(t *testing.T) {
+			t.Parallel()
+			rechecks := 0    // single-job re-reads of the cached targets
+			interrupted := 0 // cached refreshes that broke off
+			restarted := 0   // cached refreshes whose resume point was gone
+			defer func() {
+				mu.Lock()
+				defer mu.Unlock()
+				totalRechecks += rechecks
+				totalInterrupted += interrupted
+				totalRestarted += restarted
+			}()
 			sc := vbstest.Generate(vbstest.GenOptions{
 				Policies: 4, Disks: 3, Days: 12, Seed: int64(seed), Now: testNow,
 				FailRate: 0.15, TimeoutRate: 0.05, SkipRate: 0.05, RunningLast: true,
@@ -85,13 +106,6 @@ func TestCachedMatchesFullWalk(t *testing.T) {
 				mutateMem(src, sc, rng, now, &next, stuck)
 			}
 		})
-	}
-	t.Logf("%d single-job re-reads, %d interrupted refreshes, %d resume points gone", rechecks, interrupted, restarted)
-	if interrupted == 0 {
-		t.Error("no refresh broke off: the resume points are not exercised")
-	}
-	if rechecks == 0 {
-		t.Error("no open job was re-read by ID: the histories do not exercise it")
 	}
 }
 
@@ -162,6 +176,7 @@ func TestCachedMatchesFullWalkOverHTTP(t *testing.T) {
 	t.Parallel()
 	for seed := uint64(1); seed <= 3; seed++ {
 		t.Run(fmt.Sprintf("seed=%d", seed), func(t *testing.T) {
+			t.Parallel()
 			sim, client := newSim(t, 1+int(seed)*3) // page sizes 4..19
 			sc := vbstest.Generate(vbstest.GenOptions{
 				Policies: 4, Disks: 3, Days: 12, Seed: int64(seed), Now: testNow,
