@@ -35,12 +35,12 @@ func newSimWith(t testing.TB, o vbstest.Options, pageSize int) (*vbstest.Server,
 	return sim, client
 }
 
-// longOpenScenario is 1,000 disks backed up daily for 8 days (a 7-day window
-// of 7,000 jobs) with the job of disk 0 created about 6 days ago still
+// longOpenScenario is disks disks backed up daily for 8 days (a 7-day window
+// of 7 x disks jobs) with the job of disk 0 created about 6 days ago still
 // RUNNING. It returns that job's ID.
-func longOpenScenario(t testing.TB, sim *vbstest.Server) (policyID, jobID string) {
+func longOpenScenario(t testing.TB, sim *vbstest.Server, disks int) (policyID, jobID string) {
 	t.Helper()
-	sc := vbstest.Generate(vbstest.GenOptions{Policies: 1, Disks: 1000, Days: 8, Seed: 9, Now: testNow, Schedules: dailyOnly})
+	sc := vbstest.Generate(vbstest.GenOptions{Policies: 1, Disks: disks, Days: 8, Seed: 9, Now: testNow, Schedules: dailyOnly})
 	sim.Load(sc)
 	policyID = sc.Policies[0].ID
 	for _, j := range sc.Jobs[policyID] {
@@ -76,7 +76,7 @@ func windowJobs(sim *vbstest.Server, policyID string, cutoff time.Time) int {
 // the API is dropped. The result equals a full walk.
 func testSteadyStateLongOpenJob(t *testing.T) {
 	sim, client := newSim(t, 100)
-	pid, open := longOpenScenario(t, sim)
+	pid, open := longOpenScenario(t, sim, 1000)
 	var waiting string
 	for _, j := range sim.Jobs(pid) {
 		if age := testNow.Sub(j.CreatedAt); age > 3*24*time.Hour && age < 4*24*time.Hour {
@@ -168,14 +168,17 @@ func (f *filterIgnoringAPI) PolicyJob(ctx context.Context, policyID, jobID strin
 // dropped as "gone"), and later refreshes walk down to the open jobs instead.
 func TestOpenJobFilterIgnoredFallsBackToWalking(t *testing.T) {
 	t.Parallel()
+	// 100 disks: the open job is 600 jobs (6 pages) down a 700-job window,
+	// so the fallback walks pages to reach it; the 7,000-job window is
+	// testSteadyStateLongOpenJob's.
 	sim, client := newSim(t, 100)
-	pid, open := longOpenScenario(t, sim)
+	pid, open := longOpenScenario(t, sim, 100)
 	api := &filterIgnoringAPI{Client: client}
 	target := store.NewTarget(store.TargetOptions{Name: "t", API: api, Now: func() time.Time { return testNow }})
 	target.Refresh(ctxTimeout(t, time.Minute))
 	snap := target.Refresh(ctxTimeout(t, time.Minute))
-	if p := snap.Policies[0]; p.RefreshSuccess || p.CachedJobs != 7000 || api.calls != 1 {
-		t.Fatalf("filter ignored: success=%v cached=%d job_id calls=%d, want false, 7000, 1", p.RefreshSuccess, p.CachedJobs, api.calls)
+	if p := snap.Policies[0]; p.RefreshSuccess || p.CachedJobs != 700 || api.calls != 1 {
+		t.Fatalf("filter ignored: success=%v cached=%d job_id calls=%d, want false, 700, 1", p.RefreshSuccess, p.CachedJobs, api.calls)
 	}
 	if err := sim.FinishJob(pid, open, "EXECUTE_FAIL", testNow.Add(-time.Minute)); err != nil {
 		t.Fatal(err)
