@@ -386,11 +386,11 @@ func TestBackfillResumesAcrossDeadlines(t *testing.T) {
 	scrapes := 0
 	var snap *store.Snapshot
 	for ; scrapes < 200; scrapes++ {
-		// 300 ms: a 240 ms refresh, far less than the 600 ms the 120
-		// pages take at 5 ms each, so every walk is interrupted, and time
-		// for a few pages per scrape on a machine loaded with the other
+		// 500 ms: a 400 ms refresh, less than the 600 ms the 120 pages
+		// take at 5 ms each, so the walk is interrupted, and time for
+		// several pages per scrape on a machine loaded with the other
 		// tests.
-		ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+		ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
 		target.Refresh(ctx)
 		cancel()
 		// Wait for the shared refresh to end at its deadline so that the
