@@ -52,8 +52,12 @@ vet:
 lint:
 	$(GO) tool staticcheck ./...
 
+## unit: the race detector otherwise sleeps 1 s as each test binary exits,
+## waiting for reports from goroutines still running: 16 packages, about 8 s
+## of the run on 2 cores. A race is reported, and fails its test, when it
+## happens. A GORACE of your own comes after, and wins.
 unit:
-	$(GO) test -race -count=1 ./...
+	GORACE="$(strip atexit_sleep_ms=0 $(GORACE))" $(GO) test -race -count=1 ./...
 
 check-metrics: build
 	./scripts/check-metrics.sh ./vbs_exporter

@@ -18,6 +18,7 @@ import (
 // /config and log line is scanned for the key and fragments of it, as the
 // fault suite does for the VBS targets.
 func TestCBRSecretsScan(t *testing.T) {
+	t.Parallel()
 	sink := &relSink{}
 	dir := t.TempDir()
 	now := time.Now().UTC()

@@ -317,14 +317,15 @@ func TestHandlersMetricsServesEverything(t *testing.T) {
 }
 
 func TestHandlersScrapeTimeoutHeader(t *testing.T) {
-	// Not parallel: beta's refresh must fit the 1.5 s deadline.
+	t.Parallel()
 	// Without the header the deadline would be 30s: the test would time out
 	// its 10s bound below.
 	e := newAlphaBetaApp(t, testAppOptions{defaultTimeout: 30 * time.Second, timeoutOffset: 500 * time.Millisecond})
 	e.simA.AddFault(vbstest.Fault{Kind: vbstest.FaultHang, Operation: vbstest.OpListPolicies})
-	// /metrics gets a little longer: beta, which is fine, must be refreshed
-	// within the deadline even on a loaded machine.
-	for path, timeout := range map[string]string{"/probe?target=alpha": "1", "/metrics": "2"} {
+	// /metrics gets longer: beta, which is fine, must be refreshed within
+	// the deadline (a 2.25 s refresh) even on a machine loaded with the
+	// other tests.
+	for path, timeout := range map[string]string{"/probe?target=alpha": "1", "/metrics": "3"} {
 		hdr := http.Header{"X-Prometheus-Scrape-Timeout-Seconds": []string{timeout}}
 		start := time.Now()
 		code, body, _ := htRead(t, e.do(context.Background(), http.MethodGet, path, hdr))
@@ -537,8 +538,10 @@ func TestHandlersHealthyAndLandingPage(t *testing.T) {
 }
 
 func TestHandlersMaxRequests(t *testing.T) {
-	// Not parallel: it waits on wall-clock deadlines.
-	e := newAlphaBetaApp(t, testAppOptions{maxRequests: 1, defaultTimeout: 2 * time.Second})
+	t.Parallel()
+	// The hung scrape holds the only slot for 3.5 s (a 4 s default timeout
+	// less the offset): time for the requests below on a loaded machine.
+	e := newAlphaBetaApp(t, testAppOptions{maxRequests: 1, defaultTimeout: 4 * time.Second})
 	fault := e.simA.AddFault(vbstest.Fault{Kind: vbstest.FaultHang, Operation: vbstest.OpListPolicies})
 
 	var wg sync.WaitGroup

@@ -425,7 +425,11 @@ func relCases() []relCase {
 		{name: "429 storm without Retry-After", target: "aksk", scope: "policy",
 			setup: relStatusFault(http.StatusTooManyRequests, 0), want: []bool{false, false},
 			op: "list_tasks", reqID: true, attempts: []int{4, 4}},
-		{name: "429 storm with Retry-After 1s", target: "iam", scope: "policy", timeout: "2.5",
+		// 2.75 s: a 2 s refresh (2.25 s budget less refreshMargin), so that
+		// the first attempt may come up to 1 s into it on a loaded machine
+		// and still be retried after the 1 s wait, while a third attempt,
+		// a second wait later, never fits.
+		{name: "429 storm with Retry-After 1s", target: "iam", scope: "policy", timeout: "2.75",
 			setup: relFault(vbstest.Fault{Kind: vbstest.FaultStatus, Status: 429, Operation: tasks, RetryAfter: "1"}),
 			want:  []bool{false, false}, op: "list_tasks", reqID: true, attempts: []int{2, 2}},
 		{name: "429 storm with Retry-After 3600s", target: "aksk", scope: "policy",
@@ -444,13 +448,15 @@ func relCases() []relCase {
 		{name: "503 burst on the policy list that recovers", target: "aksk", scope: "target",
 			setup: relFault(vbstest.Fault{Kind: vbstest.FaultStatus, Status: 503, Operation: vbstest.OpListPolicies, Times: 5}),
 			want:  []bool{false, true}, op: "list_policies", reqID: true, attempts: []int{4, 2}},
-		{name: "hung connection on the jobs call", target: "aksk", scope: "policy", timeout: "1.5",
+		// 2.5 s scrapes: a 1.75 s refresh, time enough for the healthy
+		// calls under -race on a loaded machine.
+		{name: "hung connection on the jobs call", target: "aksk", scope: "policy", timeout: "2.5",
 			setup: relFault(vbstest.Fault{Kind: vbstest.FaultHang, Operation: tasks}),
 			want:  []bool{false, false}, op: "list_tasks", attempts: []int{1, 1}},
-		{name: "hung connection on the policy list", target: "iam", scope: "target", timeout: "1.5",
+		{name: "hung connection on the policy list", target: "iam", scope: "target", timeout: "2.5",
 			setup: relFault(vbstest.Fault{Kind: vbstest.FaultHang, Operation: vbstest.OpListPolicies}),
 			want:  []bool{false, false}, op: "list_policies", attempts: []int{1, 1}},
-		{name: "slow answer beyond the scrape timeout (3s latency, 1.5s scrape)", target: "aksk", scope: "policy", timeout: "1.5",
+		{name: "slow answer beyond the scrape timeout (3s latency, 2.5s scrape)", target: "aksk", scope: "policy", timeout: "2.5",
 			setup: relFault(vbstest.Fault{Kind: vbstest.FaultLatency, Operation: tasks, Latency: 3 * time.Second}),
 			want:  []bool{false}, op: "list_tasks", attempts: []int{1}},
 		{name: "slow answer within the scrape timeout (300ms latency)", target: "iam", scope: "policy",
@@ -842,9 +848,18 @@ func relRunCase(t *testing.T, e *testApp, c relCase) {
 			relSame(t, fmt.Sprintf("scrape %d: target %s", i+1, rt.name),
 				relSelect(baseline, rt.name, "", false), relSelect(body, rt.name, "", false))
 		}
-		// Requests of a hung or slow call are logged when they end.
-		time.Sleep(20 * time.Millisecond)
+		// Requests of a hung or slow call are logged when they end, which
+		// may be after the scrape answered: wait (2 s at most) for the
+		// fewest the case expects, then give late ones 20 ms more.
 		reqs := relRequests(rt, c, p)[before:]
+		if c.attempts != nil {
+			for deadline := time.Now().Add(2 * time.Second); len(reqs) < c.attempts[i] && time.Now().Before(deadline); {
+				time.Sleep(5 * time.Millisecond)
+				reqs = relRequests(rt, c, p)[before:]
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+		reqs = relRequests(rt, c, p)[before:]
 		if c.attempts != nil {
 			lo, hi := c.attempts[i], c.attempts[i]
 			if c.transportRetries {

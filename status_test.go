@@ -159,29 +159,32 @@ func TestDebugProbeTimeout(t *testing.T) {
 	// Not parallel: it waits on wall-clock deadlines.
 	e := newAlphaBetaApp(t, testAppOptions{})
 	e.simA.AddFault(vbstest.Fault{Kind: vbstest.FaultHang, Operation: vbstest.OpListPolicies})
-	// 3 s: a 2.5 s budget, whose refresh ends 250 ms before it, so that a
-	// loaded machine still sees the hung refresh end before the wait does.
-	threeSeconds := http.Header{"X-Prometheus-Scrape-Timeout-Seconds": {"3"}}
+	// 2 s: a 1.5 s budget, whose refresh ends 250 ms (refreshMargin) before
+	// it, so that a loaded machine still sees the hung refresh end before
+	// the wait does.
+	twoSeconds := http.Header{"X-Prometheus-Scrape-Timeout-Seconds": {"2"}}
 	start := time.Now()
-	code, body, _ := htRead(t, e.do(t.Context(), http.MethodGet, "/probe?target=alpha&debug=true", threeSeconds))
-	if el := time.Since(start); el > 7*time.Second {
-		t.Errorf("the debug probe took %v with a 3 s scrape timeout", el)
+	code, body, _ := htRead(t, e.do(t.Context(), http.MethodGet, "/probe?target=alpha&debug=true", twoSeconds))
+	if el := time.Since(start); el > 6*time.Second {
+		t.Errorf("the debug probe took %v with a 2 s scrape timeout", el)
 	}
 	if code != http.StatusOK {
 		t.Fatalf("status %d: %s", code, body)
 	}
 	htContains(t, "the debug output of a hung API", body,
-		"State: down: list_policies: context deadline exceeded\n", "(timeout 2.5s)\n",
+		"State: down: list_policies: context deadline exceeded\n", "(timeout 1.5s)\n",
 		fmt.Sprintf("API requests of the refresh (1):\n1. list_policies GET /v2/%s/backuppolicy status=no response request_id=none latency=", htProjectA),
 		`vbs_up{target="alpha"} 0`)
 
 	// A scrape with a longer timeout holds alpha's refresh; the debug
 	// refresh waits for it to end to run its own, and gives up at its
-	// deadline.
+	// deadline. (The scrape's refresh runs for 3.25 s, the 3.5 s budget of
+	// a 4 s scrape timeout less refreshMargin: 1.75 s beyond the debug
+	// probe's 1.5 s.)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		resp := e.do(context.Background(), http.MethodGet, "/probe?target=alpha", http.Header{"X-Prometheus-Scrape-Timeout-Seconds": {"6"}})
+		resp := e.do(context.Background(), http.MethodGet, "/probe?target=alpha", http.Header{"X-Prometheus-Scrape-Timeout-Seconds": {"4"}})
 		resp.Body.Close()
 	}()
 	deadline := time.Now().Add(10 * time.Second)
@@ -191,9 +194,9 @@ func TestDebugProbeTimeout(t *testing.T) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	_, body, _ = htRead(t, e.do(t.Context(), http.MethodGet, "/probe?target=alpha&debug=true", threeSeconds))
+	_, body, _ = htRead(t, e.do(t.Context(), http.MethodGet, "/probe?target=alpha&debug=true", twoSeconds))
 	htContains(t, "the debug output behind a running refresh", body,
-		"The refresh did not end within the timeout (2.5s); it goes on in the background. What follows is what was known before it.\n",
+		"The refresh did not end within the timeout (1.5s); it goes on in the background. What follows is what was known before it.\n",
 		"API requests of the refresh: not shown, the refresh had not ended.\n", `vbs_up{target="alpha"} 0`)
 	<-done
 	if n := e.simA.Requests(vbstest.OpListPolicies); n != 2 {

@@ -37,7 +37,17 @@ import (
 // TestMain fails the package when a goroutine outlives the tests: a
 // refresh, a connection or a simulator left running. (The check is
 // package-wide so that the tests can run in parallel.)
+//
+// The parallel tests (the fault suites above all) mostly wait: on injected
+// latency, hung connections, back-off and scrape deadlines. With go test's
+// default of GOMAXPROCS parallel tests, a 2-core machine ran two of them at
+// a time and idled. With 6 the package still uses less than one core;
+// the fault cases that must finish their healthy calls within a scrape
+// deadline (a 1.75 s refresh) passed at 6 beside the store tests and beside
+// a second run of this package, while at 8 on a loaded machine they did not.
+// An explicit -parallel is honoured.
 func TestMain(m *testing.M) {
+	testkit.RaiseParallel(6)
 	goleak.VerifyTestMain(m)
 }
 

@@ -62,6 +62,7 @@ func plantCBR(sim *cbrtest.Server, now time.Time) {
 // notification carries the vendor's code and message and the disk's name
 // from the job; the failed manual backup raises nothing.
 func TestPrometheusAlertmanagerCBR(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("end-to-end test with Prometheus and Alertmanager; skipped with -short")
 	}

@@ -11,6 +11,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"testing"
+
+	"github.com/vbs-exporter/vbs_exporter/internal/testkit"
 )
 
 // e2eVersion is the version the binary under test is built with.
@@ -20,8 +22,15 @@ const e2eVersion = "9.9.9"
 // test that runs it is skipped).
 var exporterBin string
 
+// TestMain builds the binary, and runs 8 tests at once by default (go test's
+// default is GOMAXPROCS): the tests wait on processes — Prometheus's first
+// scrape and rule evaluations, Alertmanager's notifications, the binary's
+// start and deadlines — far more than on the CPU. Each has its own
+// simulators, ports, directories and processes. An explicit -parallel is
+// honoured.
 func TestMain(m *testing.M) {
 	flag.Parse()
+	testkit.RaiseParallel(8)
 	if testing.Short() {
 		os.Exit(m.Run())
 	}

@@ -192,6 +192,7 @@ func trimRequestID(s string) string {
 // of a walk shift every later offset; whatever the server's order, no task
 // is lost or returned twice, and the next read picks up what arrived.
 func TestNewJobsArrivalsDuringWalk(t *testing.T) {
+	t.Parallel()
 	for _, order := range []cbrtest.Order{cbrtest.NewestFirst, cbrtest.OldestFirst, cbrtest.Scrambled} {
 		t.Run(fmt.Sprint(order), func(t *testing.T) {
 			now := time.Date(2025, 6, 3, 12, 0, 0, 0, time.UTC)

@@ -113,6 +113,7 @@ func steadyCost(t *testing.T, policies, days int, readHistory bool) (backfill in
 // TestSteadyCost: the requests of a steady refresh do not depend on the
 // length of the history nor on the number of policies.
 func TestSteadyCost(t *testing.T) {
+	t.Parallel()
 	want := map[string]int{
 		cbrtest.OpListPolicies: 1,
 		cbrtest.OpListVaults:   2, // one page and the empty page
@@ -137,6 +138,7 @@ func TestSteadyCost(t *testing.T) {
 // TestBackfillThenSteady reads a whole (small) history first, so that the
 // cursor and the open tasks are the client's own.
 func TestBackfillThenSteady(t *testing.T) {
+	t.Parallel()
 	backfill, steady, jobs := steadyCost(t, 3, 20, true)
 	t.Logf("%d tasks: backfill %d requests (inventory included), steady %v", jobs, backfill, steady)
 	if steady[cbrtest.OpListOperationLogs] != 8 || steady[cbrtest.OpShowOperationLog] != 0 {

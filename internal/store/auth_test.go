@@ -46,6 +46,7 @@ func (c *authClock) Add(d time.Duration) {
 // the fixed key (as a reload that changes the credentials does) is up on its
 // first scrape, in the middle of the stale client's back-off.
 func TestAuthStaleKeyBackoff(t *testing.T) {
+	t.Parallel()
 	clock := &authClock{t: testNow}
 	sim := vbstest.NewServer(vbstest.Options{Now: clock.Now})
 	t.Cleanup(sim.Close)
@@ -120,6 +121,7 @@ func TestAuthStaleKeyBackoff(t *testing.T) {
 // rebuilt with the same stale key (a reload that changed another setting)
 // stays in the back-off; one with the fixed key is up on its first scrape.
 func TestAuthSharedKeyBackoff(t *testing.T) {
+	t.Parallel()
 	clock := &authClock{t: testNow}
 	sim := vbstest.NewServer(vbstest.Options{Now: clock.Now})
 	t.Cleanup(sim.Close)
@@ -193,6 +195,7 @@ func TestAuthSharedKeyBackoff(t *testing.T) {
 // ListPolicies succeeded in the same refresh, so a refused key (or a
 // failing VBS) costs one signed request per refresh, not two at once.
 func TestNamesWaitForListPolicies(t *testing.T) {
+	t.Parallel()
 	clock := &authClock{t: testNow}
 	sim := vbstest.NewServer(vbstest.Options{Now: clock.Now})
 	t.Cleanup(sim.Close)

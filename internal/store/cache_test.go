@@ -27,11 +27,33 @@ import (
 // in milliseconds; TestCachedMatchesFullWalkOverHTTP runs a few through the
 // VBS client and simulator.
 func TestCachedMatchesFullWalk(t *testing.T) {
-	rechecks := 0    // single-job re-reads of the cached targets
-	interrupted := 0 // cached refreshes that broke off
-	restarted := 0   // cached refreshes whose resume point was gone
+	t.Parallel()
+	// Totals over the seeds, which run in parallel: checked once they all
+	// ended (a test's cleanup runs after its parallel subtests).
+	var mu sync.Mutex
+	var totalRechecks, totalInterrupted, totalRestarted int
+	t.Cleanup(func() {
+		t.Logf("%d single-job re-reads, %d interrupted refreshes, %d resume points gone", totalRechecks, totalInterrupted, totalRestarted)
+		if totalInterrupted == 0 {
+			t.Error("no refresh broke off: the resume points are not exercised")
+		}
+		if totalRechecks == 0 {
+			t.Error("no open job was re-read by ID: the histories do not exercise it")
+		}
+	})
 	for seed := uint64(1); seed <= 12; seed++ {
 		t.Run(fmt.Sprintf("seed=%d", seed), func(t *testing.T) {
+			t.Parallel()
+			rechecks := 0    // single-job re-reads of the cached targets
+			interrupted := 0 // cached refreshes that broke off
+			restarted := 0   // cached refreshes whose resume point was gone
+			defer func() {
+				mu.Lock()
+				defer mu.Unlock()
+				totalRechecks += rechecks
+				totalInterrupted += interrupted
+				totalRestarted += restarted
+			}()
 			sc := vbstest.Generate(vbstest.GenOptions{
 				Policies: 4, Disks: 3, Days: 12, Seed: int64(seed), Now: testNow,
 				FailRate: 0.15, TimeoutRate: 0.05, SkipRate: 0.05, RunningLast: true,
@@ -84,13 +106,6 @@ func TestCachedMatchesFullWalk(t *testing.T) {
 				mutateMem(src, sc, rng, now, &next, stuck)
 			}
 		})
-	}
-	t.Logf("%d single-job re-reads, %d interrupted refreshes, %d resume points gone", rechecks, interrupted, restarted)
-	if interrupted == 0 {
-		t.Error("no refresh broke off: the resume points are not exercised")
-	}
-	if rechecks == 0 {
-		t.Error("no open job was re-read by ID: the histories do not exercise it")
 	}
 }
 
@@ -158,8 +173,10 @@ func mutateMem(src *memSource, sc vbstest.Scenario, rng *rand.Rand, now time.Tim
 // (re-read by job_id= or by walking, whichever is cheaper), then finish,
 // vanish from the API, or leave the window still open.
 func TestCachedMatchesFullWalkOverHTTP(t *testing.T) {
+	t.Parallel()
 	for seed := uint64(1); seed <= 3; seed++ {
 		t.Run(fmt.Sprintf("seed=%d", seed), func(t *testing.T) {
+			t.Parallel()
 			sim, client := newSim(t, 1+int(seed)*3) // page sizes 4..19
 			sc := vbstest.Generate(vbstest.GenOptions{
 				Policies: 4, Disks: 3, Days: 12, Seed: int64(seed), Now: testNow,
@@ -262,6 +279,7 @@ func mutate(t *testing.T, sim *vbstest.Server, sc vbstest.Scenario, rng *rand.Ra
 // one walk per policy. Each walk reads the policy's whole history (3 days in a
 // 7-day window): one page, then the empty page that ends a walk.
 func TestConcurrentScrapesShareOneRefresh(t *testing.T) {
+	t.Parallel()
 	sim, client := newSim(t, 100)
 	sim.Load(vbstest.Generate(vbstest.GenOptions{Policies: 3, Disks: 5, Days: 3, Seed: 7, Now: testNow}))
 	sim.SetLatency(100 * time.Millisecond)
@@ -293,6 +311,7 @@ func TestConcurrentScrapesShareOneRefresh(t *testing.T) {
 
 // Within min_refresh_interval the last result is served without an API call.
 func TestMinRefreshInterval(t *testing.T) {
+	t.Parallel()
 	sim, client := newSim(t, 100)
 	sim.Load(vbstest.Generate(vbstest.GenOptions{Policies: 2, Disks: 2, Days: 3, Seed: 3, Now: testNow}))
 	now := testNow
@@ -318,6 +337,7 @@ func TestMinRefreshInterval(t *testing.T) {
 // Steady state: with nothing new, a refresh costs one policy list call and
 // one tasks page per policy, however long the history.
 func TestSteadyStateCost(t *testing.T) {
+	t.Parallel()
 	sim, client := newSim(t, 50)
 	sim.Load(vbstest.Generate(vbstest.GenOptions{Policies: 4, Disks: 20, Days: 30, Seed: 5, Now: testNow}))
 	target := store.NewTarget(store.TargetOptions{Name: "t", API: client, Now: func() time.Time { return testNow }})
@@ -354,6 +374,7 @@ func TestSteadyStateCost(t *testing.T) {
 // reading any page twice (beyond the one newest page each scrape re-reads and
 // the page in flight when a deadline struck).
 func TestBackfillResumesAcrossDeadlines(t *testing.T) {
+	t.Parallel()
 	sim, client := newSim(t, 10)
 	sc := vbstest.Generate(vbstest.GenOptions{Policies: 1, Disks: 40, Days: 30, Seed: 11, Now: testNow,
 		Schedules: []vbstest.Policy{{Name: "daily", StartTime: "02:00", Frequency: 1, Enabled: true}}})
@@ -365,7 +386,11 @@ func TestBackfillResumesAcrossDeadlines(t *testing.T) {
 	scrapes := 0
 	var snap *store.Snapshot
 	for ; scrapes < 200; scrapes++ {
-		ctx, cancel := context.WithTimeout(context.Background(), 150*time.Millisecond)
+		// 500 ms: a 400 ms refresh, less than the 600 ms the 120 pages
+		// take at 5 ms each, so the walk is interrupted, and time for
+		// several pages per scrape on a machine loaded with the other
+		// tests.
+		ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
 		target.Refresh(ctx)
 		cancel()
 		// Wait for the shared refresh to end at its deadline so that the
@@ -403,6 +428,7 @@ func TestBackfillResumesAcrossDeadlines(t *testing.T) {
 // When a policy's schedule changes so that its automatic window grows, the
 // older jobs the cache never held are read: the result equals a full walk.
 func TestWindowGrowsRereads(t *testing.T) {
+	t.Parallel()
 	sim, client := newSim(t, 10)
 	sc := vbstest.Generate(vbstest.GenOptions{Policies: 1, Disks: 3, Days: 20, Seed: 2, Now: testNow, Schedules: dailyOnly})
 	sim.Load(sc)
@@ -427,6 +453,7 @@ func TestWindowGrowsRereads(t *testing.T) {
 // When the API refuses a resume marker (HTTP 400: the job is gone), the
 // policy is read again from the top instead of failing forever.
 func TestRefusedMarkerRestartsWalk(t *testing.T) {
+	t.Parallel()
 	sim, client := newSim(t, 10)
 	sc := vbstest.Generate(vbstest.GenOptions{Policies: 1, Disks: 10, Days: 10, Seed: 4, Now: testNow, Schedules: dailyOnly})
 	sim.Load(sc)
@@ -461,11 +488,14 @@ func TestRefusedMarkerRestartsWalk(t *testing.T) {
 // A first scrape whose deadline interrupts the walk still gets what the walk
 // read: the refresh ends a little before the scrape's deadline.
 func TestInterruptedFirstScrapeServesPartialData(t *testing.T) {
+	t.Parallel()
 	sim, client := newSim(t, 10)
 	sim.Load(vbstest.Generate(vbstest.GenOptions{Policies: 1, Disks: 40, Days: 30, Seed: 11, Now: testNow, Schedules: dailyOnly}))
 	sim.SetLatency(20 * time.Millisecond)
 	target := store.NewTarget(store.TargetOptions{Name: "t", API: client, Now: func() time.Time { return testNow }, Lookback: 31 * 24 * time.Hour})
-	ctx, cancel := context.WithTimeout(context.Background(), 400*time.Millisecond)
+	// 1 s: an 800 ms refresh, time for the policy list and a few pages on
+	// a loaded machine; the 120 pages at 20 ms each take far longer.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
 	snap := target.Refresh(ctx)
 	if !snap.Up || len(snap.Policies) != 1 {
@@ -480,6 +510,7 @@ func TestInterruptedFirstScrapeServesPartialData(t *testing.T) {
 // A scrape with (almost) no time left starts no refresh: a refresh that can
 // only fail must not make the API look down to the next scrapers.
 func TestNoRefreshWithoutTime(t *testing.T) {
+	t.Parallel()
 	sim, client := newSim(t, 100)
 	sim.Load(vbstest.Generate(vbstest.GenOptions{Policies: 1, Disks: 2, Days: 2, Seed: 1, Now: testNow}))
 	target := store.NewTarget(store.TargetOptions{Name: "t", API: client, Now: func() time.Time { return testNow }, MinRefreshInterval: time.Hour})
@@ -499,6 +530,7 @@ func TestNoRefreshWithoutTime(t *testing.T) {
 // A listed policy without an ID is skipped (its jobs cannot be asked for),
 // and a policy listed twice is exported once.
 func TestPolicyListOddities(t *testing.T) {
+	t.Parallel()
 	sim, client := newSim(t, 100)
 	sc := vbstest.Generate(vbstest.GenOptions{Policies: 1, Disks: 2, Days: 2, Seed: 1, Now: testNow})
 	sim.Load(sc)
@@ -513,6 +545,7 @@ func TestPolicyListOddities(t *testing.T) {
 // A scrape whose deadline passes while the (shared) refresh still runs gets
 // the last values, but marked as not refreshed on this scrape.
 func TestDeadlineDuringRefreshServesStaleMarked(t *testing.T) {
+	t.Parallel()
 	sim, client := newSim(t, 100)
 	sim.Load(vbstest.Generate(vbstest.GenOptions{Policies: 2, Disks: 2, Days: 2, Seed: 1, Now: testNow}))
 	target := store.NewTarget(store.TargetOptions{Name: "t", API: client, Now: func() time.Time { return testNow }})
@@ -542,6 +575,7 @@ func TestDeadlineDuringRefreshServesStaleMarked(t *testing.T) {
 // A policy with an undecodable schedule is exported with expected interval 0
 // next to healthy ones; the target stays up.
 func TestPolicyWithBadScheduleKept(t *testing.T) {
+	t.Parallel()
 	sim, client := newSim(t, 100)
 	sc := vbstest.Generate(vbstest.GenOptions{Policies: 1, Disks: 2, Days: 2, Seed: 1, Now: testNow})
 	sim.Load(sc)

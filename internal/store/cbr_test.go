@@ -258,6 +258,7 @@ vbs_vault_used_bytes{target="cbr",vault_id="7d1c2a3b-4e5f-4a6b-9c8d-0e1f2a3b4c5d
 `
 
 func TestCBRExactMetrics(t *testing.T) {
+	t.Parallel()
 	_, target := newCBRTarget(t)
 	snap := target.Refresh(ctxTimeout(t, 10*time.Second))
 	if err := testutil.CollectAndCompare(snapshotCollector{snap}, strings.NewReader(expectedCBR)); err != nil {
@@ -288,6 +289,7 @@ func TestCBRExactMetrics(t *testing.T) {
 // snapshot's version; a running job that finished and a waiting job the
 // service forgot are seen by the recheck.
 func TestCBRRecheckOpenJobs(t *testing.T) {
+	t.Parallel()
 	sim, target := newCBRTarget(t)
 	first := target.Refresh(ctxTimeout(t, 10*time.Second))
 	again := target.Refresh(ctxTimeout(t, 10*time.Second))
@@ -360,6 +362,7 @@ func logIDs(sim *cbrtest.Server) []string {
 // A failed read of new jobs keeps every value with refresh success 0 (the
 // manual pseudo-policy has none), and the next refresh resumes.
 func TestCBRReadFailureKeepsValues(t *testing.T) {
+	t.Parallel()
 	sim, target := newCBRTarget(t)
 	target.Refresh(ctxTimeout(t, 10*time.Second))
 	id := sim.AddFault(cbrtest.Fault{Op: cbrtest.OpListOperationLogs, Status: 500})
@@ -393,6 +396,7 @@ func refreshSuccessZero(want string) string {
 // With policies configured, only their jobs are kept: no manual
 // pseudo-policy, no other policy.
 func TestCBRPolicyFilter(t *testing.T) {
+	t.Parallel()
 	_, target := newCBRTarget(t, cbrWeekend)
 	snap := target.Refresh(ctxTimeout(t, 10*time.Second))
 	if len(snap.Policies) != 1 || snap.Policies[0].Policy.ID != cbrWeekend || snap.Policies[0].CachedJobs != 4 {
@@ -484,6 +488,7 @@ var steadyCBRRequests = map[string]int{
 }
 
 func TestCBRSteadyCost(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct{ policies, days int }{{3, 10}, {5, 20}} {
 		if got := cbrSteadyCost(t, tc.policies, tc.days); fmt.Sprint(got) != fmt.Sprint(steadyCBRRequests) {
 			t.Errorf("%d policies, %d days: %v, want %v", tc.policies, tc.days, got, steadyCBRRequests)
@@ -496,6 +501,7 @@ func TestCBRSteadyCost(t *testing.T) {
 // backfill takes long under the race detector on a shared machine: skipped
 // with -short and -race; TestCBRSteadyCost asserts the same count.
 func TestCBRSteadyCost150k(t *testing.T) {
+	t.Parallel()
 	if testing.Short() || raceEnabled {
 		t.Skip("reads 150,000 tasks; skipped with -short and -race")
 	}

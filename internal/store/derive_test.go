@@ -16,6 +16,7 @@ import (
 // before the newest job, in RUNNING, WAITING, EXECUTE_SUCCESS, EXECUTE_FAIL
 // or EXECUTE_TIMEOUT. A policy without jobs has no such series.
 func TestLastRunResources(t *testing.T) {
+	t.Parallel()
 	sim, client := newSim(t, 2)
 	const runID, emptyID = "44444444-4444-4444-8444-444444444444", "55555555-5555-4555-8555-555555555555"
 	sim.AddPolicy(vbstest.Policy{ID: runID, Name: "run", StartTime: "02:00", Frequency: 1, Enabled: true, ResourceCount: 5})

@@ -78,6 +78,7 @@ func newNamesClient(t *testing.T, sim *vbstest.Server, api *collector.APIMetrics
 // 0), its message is cleaned and logged once; a timeout without a code has
 // code="" and its created_at as time.
 func TestLastFailureCodeAndMessage(t *testing.T) {
+	t.Parallel()
 	sim, client := newSim(t, 1)
 	loadFailures(sim)
 	logs := &testkit.SyncBuffer{}
@@ -140,6 +141,7 @@ vbs_resource_consecutive_failures{policy_id="44444444-4444-4444-8444-44444444444
 // vbs_resource_info (a volume without jobs, or a disk EVS does not list,
 // gets none), the failures carry the name, and EVS is read once an hour.
 func TestResourceNamesFromEVS(t *testing.T) {
+	t.Parallel()
 	sim, client := newSim(t, 100)
 	loadFailures(sim)
 	sim.SetVolumes([]vbstest.Volume{{ID: "vol-f", Name: "db-data \"primary\""}, {ID: "vol-other", Name: "unused"}})
@@ -201,6 +203,7 @@ vbs_api_requests_total{code="200",operation="list_volumes",target="prod"} 2
 // exposition is exactly that of a target without names. The failure is
 // logged and counted, retried after store.NamesRetry, not on every scrape.
 func TestResourceNamesFailureLeavesBackupMetrics(t *testing.T) {
+	t.Parallel()
 	sim, client := newSim(t, 100)
 	loadScenario(sim)
 	sim.AddFault(vbstest.Fault{Operation: vbstest.OpListVolumes, Status: 403,
@@ -250,6 +253,7 @@ vbs_api_requests_total{code="403",operation="list_volumes",target="prod"} 1
 // returns without names (its backup metrics exact), the lookup finishes in
 // the background, and the next refresh has the names without a new request.
 func TestSlowNamesDoNotHoldTheRefresh(t *testing.T) {
+	t.Parallel()
 	sim, client := newSim(t, 100)
 	loadScenario(sim)
 	sim.AddFault(vbstest.Fault{Kind: vbstest.FaultLatency, Operation: vbstest.OpListVolumes, Latency: 3 * time.Second, Times: 1})

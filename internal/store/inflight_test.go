@@ -35,12 +35,12 @@ func newSimWith(t testing.TB, o vbstest.Options, pageSize int) (*vbstest.Server,
 	return sim, client
 }
 
-// longOpenScenario is 1,000 disks backed up daily for 8 days (a 7-day window
-// of 7,000 jobs) with the job of disk 0 created about 6 days ago still
+// longOpenScenario is disks disks backed up daily for 8 days (a 7-day window
+// of 7 x disks jobs) with the job of disk 0 created about 6 days ago still
 // RUNNING. It returns that job's ID.
-func longOpenScenario(t testing.TB, sim *vbstest.Server) (policyID, jobID string) {
+func longOpenScenario(t testing.TB, sim *vbstest.Server, disks int) (policyID, jobID string) {
 	t.Helper()
-	sc := vbstest.Generate(vbstest.GenOptions{Policies: 1, Disks: 1000, Days: 8, Seed: 9, Now: testNow, Schedules: dailyOnly})
+	sc := vbstest.Generate(vbstest.GenOptions{Policies: 1, Disks: disks, Days: 8, Seed: 9, Now: testNow, Schedules: dailyOnly})
 	sim.Load(sc)
 	policyID = sc.Policies[0].ID
 	for _, j := range sc.Jobs[policyID] {
@@ -76,7 +76,7 @@ func windowJobs(sim *vbstest.Server, policyID string, cutoff time.Time) int {
 // the API is dropped. The result equals a full walk.
 func testSteadyStateLongOpenJob(t *testing.T) {
 	sim, client := newSim(t, 100)
-	pid, open := longOpenScenario(t, sim)
+	pid, open := longOpenScenario(t, sim, 1000)
 	var waiting string
 	for _, j := range sim.Jobs(pid) {
 		if age := testNow.Sub(j.CreatedAt); age > 3*24*time.Hour && age < 4*24*time.Hour {
@@ -125,6 +125,7 @@ func testSteadyStateLongOpenJob(t *testing.T) {
 // Many open jobs near the top (a run of 300 disks in flight) are re-read by
 // the pages that hold them, not by 300 job_id= queries; the bound 1 + k holds.
 func TestManyOpenJobsNearTopAreWalked(t *testing.T) {
+	t.Parallel()
 	sim, client := newSim(t, 100)
 	sc := vbstest.Generate(vbstest.GenOptions{Policies: 1, Disks: 300, Days: 8, Seed: 3, Now: testNow, Schedules: dailyOnly})
 	sim.Load(sc)
@@ -166,14 +167,18 @@ func (f *filterIgnoringAPI) PolicyJob(ctx context.Context, policyID, jobID strin
 // When the API ignores job_id=, the refresh that finds out fails (nothing is
 // dropped as "gone"), and later refreshes walk down to the open jobs instead.
 func TestOpenJobFilterIgnoredFallsBackToWalking(t *testing.T) {
+	t.Parallel()
+	// 100 disks: the open job is 600 jobs (6 pages) down a 700-job window,
+	// so the fallback walks pages to reach it; the 7,000-job window is
+	// testSteadyStateLongOpenJob's.
 	sim, client := newSim(t, 100)
-	pid, open := longOpenScenario(t, sim)
+	pid, open := longOpenScenario(t, sim, 100)
 	api := &filterIgnoringAPI{Client: client}
 	target := store.NewTarget(store.TargetOptions{Name: "t", API: api, Now: func() time.Time { return testNow }})
 	target.Refresh(ctxTimeout(t, time.Minute))
 	snap := target.Refresh(ctxTimeout(t, time.Minute))
-	if p := snap.Policies[0]; p.RefreshSuccess || p.CachedJobs != 7000 || api.calls != 1 {
-		t.Fatalf("filter ignored: success=%v cached=%d job_id calls=%d, want false, 7000, 1", p.RefreshSuccess, p.CachedJobs, api.calls)
+	if p := snap.Policies[0]; p.RefreshSuccess || p.CachedJobs != 700 || api.calls != 1 {
+		t.Fatalf("filter ignored: success=%v cached=%d job_id calls=%d, want false, 700, 1", p.RefreshSuccess, p.CachedJobs, api.calls)
 	}
 	if err := sim.FinishJob(pid, open, "EXECUTE_FAIL", testNow.Add(-time.Minute)); err != nil {
 		t.Fatal(err)
@@ -189,6 +194,7 @@ func TestOpenJobFilterIgnoredFallsBackToWalking(t *testing.T) {
 // the naive refresh export what a well-behaved server gives, and the steady
 // refresh still costs one request per policy.
 func TestPagingQuirksLoseNoJob(t *testing.T) {
+	t.Parallel()
 	sc := vbstest.Generate(vbstest.GenOptions{Policies: 2, Disks: 60, Days: 10, Seed: 21, Now: testNow,
 		FailRate: 0.1, Schedules: dailyOnly})
 	refSim, refClient := newSim(t, 100)
@@ -238,6 +244,7 @@ func TestPagingQuirksLoseNoJob(t *testing.T) {
 // 2.3e9 s duration, and a RUNNING job an hour and more ahead gives no
 // running-since; every one still counts by status, and each is logged once.
 func TestFutureTimesNotTrusted(t *testing.T) {
+	t.Parallel()
 	sim, client := newSim(t, 100)
 	sim.AddPolicy(vbstest.Policy{ID: "pol-f", Name: "future", StartTime: "02:00", Frequency: 1, Enabled: true, ResourceCount: 3})
 	day := testNow.Truncate(24 * time.Hour).Add(2 * time.Hour) // today 02:00
@@ -321,6 +328,7 @@ func htLines(text, prefix string) string {
 // once per policy, not on every refresh; a policy whose window is long enough
 // is not warned about.
 func TestShortLookbackWarnsOncePerPolicy(t *testing.T) {
+	t.Parallel()
 	sim, client := newSim(t, 100)
 	sim.AddPolicy(vbstest.Policy{ID: "pol-weekly", Name: "weekly", StartTime: "02:00", WeekFrequency: []string{"SUN"}, Enabled: true})
 	sim.AddPolicy(vbstest.Policy{ID: "pol-hourly", Name: "twice-daily", StartTime: "02:00,14:00", Frequency: 1, Enabled: true})
@@ -338,6 +346,7 @@ func TestShortLookbackWarnsOncePerPolicy(t *testing.T) {
 // An open job older than the window leaves it like any other: it is
 // dropped, not re-read, and its disk stops showing it as running.
 func TestOpenJobLeavesWindow(t *testing.T) {
+	t.Parallel()
 	sim, client := newSim(t, 10)
 	sc := vbstest.Generate(vbstest.GenOptions{Policies: 1, Disks: 5, Days: 9, Seed: 4, Now: testNow, Schedules: dailyOnly})
 	sim.Load(sc)
@@ -374,6 +383,7 @@ func TestOpenJobLeavesWindow(t *testing.T) {
 // An open job without a job_id cannot be asked for by ID: the refresh walks
 // down to it, and it is re-read correctly when it finishes.
 func TestOpenJobWithoutIDIsWalked(t *testing.T) {
+	t.Parallel()
 	sim, client := newSim(t, 10)
 	sc := vbstest.Generate(vbstest.GenOptions{Policies: 1, Disks: 5, Days: 8, Seed: 4, Now: testNow, Schedules: dailyOnly})
 	sim.Load(sc)

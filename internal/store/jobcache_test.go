@@ -11,6 +11,7 @@ import (
 // The failure details follow their jobs when the cache is compacted, and
 // go when a job no longer failed.
 func TestJobCacheKeepsFailDetails(t *testing.T) {
+	t.Parallel()
 	c := newJobCache()
 	task := func(id string, st backup.Status, day int) (jobRef, *backup.Job, time.Time) {
 		tk := &backup.Job{ID: id, Status: st, RawStatus: st.String(), ResourceID: "vol-" + id, ResourceType: "volume"}

@@ -52,6 +52,7 @@ func policyByID(t *testing.T, snap *store.Snapshot, id string) store.PolicySnaps
 // requests the API received (path, status, request ID), and counts what it
 // did to each policy's cache; an ordinary refresh records nothing.
 func TestRefreshTracedRecordsItsRequestsAndChanges(t *testing.T) {
+	t.Parallel()
 	sim := vbstest.NewServer(vbstest.Options{})
 	t.Cleanup(sim.Close)
 	loadScenario(sim)
@@ -130,6 +131,7 @@ func TestRefreshTracedRecordsItsRequestsAndChanges(t *testing.T) {
 
 // A failing policy list is the snapshot's error.
 func TestRefreshErrorOfThePolicyList(t *testing.T) {
+	t.Parallel()
 	sim, client := newSim(t, 10)
 	sim.AddFault(vbstest.Fault{Kind: vbstest.FaultStatus, Operation: vbstest.OpListPolicies, Status: 403})
 	snap := store.NewTarget(store.TargetOptions{Name: "t", API: client, Now: func() time.Time { return testNow }}).Refresh(ctxTimeout(t, 10*time.Second))
@@ -141,6 +143,7 @@ func TestRefreshErrorOfThePolicyList(t *testing.T) {
 // FailedDisks lists the disks whose newest finished job failed, with the
 // failures in a row (see expectedScenario).
 func TestFailedDisks(t *testing.T) {
+	t.Parallel()
 	_, target := newScenarioTarget(t)
 	snap := target.Refresh(ctxTimeout(t, 10*time.Second))
 	daily := policyByID(t, snap, dailyID)

@@ -262,6 +262,7 @@ func newScenarioTarget(t *testing.T) (*vbstest.Server, *store.Target) {
 }
 
 func TestScenarioExactMetrics(t *testing.T) {
+	t.Parallel()
 	_, target := newScenarioTarget(t)
 	snap := target.Refresh(ctxTimeout(t, 10*time.Second))
 	if err := testutil.CollectAndCompare(snapshotCollector{snap}, strings.NewReader(expectedScenario)); err != nil {
@@ -279,6 +280,7 @@ func TestScenarioExactMetrics(t *testing.T) {
 // A policy that fails after a good refresh keeps every value it had, with
 // vbs_policy_refresh_success 0; the other policies are unaffected.
 func TestScenarioFailingPolicyKeepsLastValues(t *testing.T) {
+	t.Parallel()
 	sim, target := newScenarioTarget(t)
 	target.Refresh(ctxTimeout(t, 10*time.Second))
 	sim.AddFault(vbstest.Fault{Kind: vbstest.FaultStatus, Operation: vbstest.OpListTasks, PolicyID: dailyID, Status: 404})
@@ -296,6 +298,7 @@ func TestScenarioFailingPolicyKeepsLastValues(t *testing.T) {
 // vbs_policy_refresh_success 0, since nothing was read for it; the next
 // scrape with time reads again.
 func TestScenarioNoBudgetServesStale(t *testing.T) {
+	t.Parallel()
 	sim, target := newScenarioTarget(t)
 	target.Refresh(ctxTimeout(t, 10*time.Second))
 	n := len(sim.RequestLog(vbstest.OpListPolicies)) + len(sim.RequestLog(vbstest.OpListTasks))
@@ -322,6 +325,7 @@ vbs_policy_refresh_success{policy_id="22222222-2222-4222-8222-222222222222",poli
 // When the policy list itself fails, vbs_up is 0 and every policy keeps its
 // last values with refresh success 0.
 func TestScenarioPolicyListFails(t *testing.T) {
+	t.Parallel()
 	sim, target := newScenarioTarget(t)
 	target.Refresh(ctxTimeout(t, 10*time.Second))
 	sim.AddFault(vbstest.Fault{Kind: vbstest.FaultStatus, Operation: vbstest.OpListPolicies, Status: 403})
@@ -342,6 +346,7 @@ vbs_policy_refresh_success{policy_id="22222222-2222-4222-8222-222222222222",poli
 // A job that finishes between two scrapes is re-read: the disk's running
 // metric disappears and its last success moves.
 func TestScenarioRunningJobFinishes(t *testing.T) {
+	t.Parallel()
 	sim, target := newScenarioTarget(t)
 	target.Refresh(ctxTimeout(t, 10*time.Second))
 	if err := sim.FinishJob(dailyID, jobID(4), "EXECUTE_SUCCESS", at("2026-11-27T02:40:00")); err != nil {

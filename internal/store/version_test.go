@@ -14,6 +14,7 @@ import (
 // snapshot's Version (its duration aside); a new job, or a scrape served the
 // last values as stale, gets a new one, and the same stale copy is reused.
 func TestSnapshotVersion(t *testing.T) {
+	t.Parallel()
 	sim, client := newSim(t, 10)
 	sc := vbstest.Generate(vbstest.GenOptions{Policies: 2, Disks: 3, Days: 3, Seed: 5, Now: testNow, Schedules: dailyOnly})
 	sim.Load(sc)
@@ -48,6 +49,7 @@ func (c *closeCounter) CloseIdleConnections() { c.closes.Add(1) }
 // TestTargetClose: Close closes the client's idle connections at once and
 // again when a refresh still running ends.
 func TestTargetClose(t *testing.T) {
+	t.Parallel()
 	sim, client := newSim(t, 10)
 	sim.Load(vbstest.Generate(vbstest.GenOptions{Policies: 1, Disks: 2, Days: 2, Seed: 5, Now: testNow, Schedules: dailyOnly}))
 	api := &closeCounter{PolicySource: client}

@@ -389,6 +389,7 @@ func TestRetryGivesUp(t *testing.T) {
 // TestRetryAfterHonoured: the jitter would wait 0 and BackoffMax is 60ms, so
 // a wait of at least a second proves that Retry-After (1 s) was used whole.
 func TestRetryAfterHonoured(t *testing.T) {
+	t.Parallel()
 	seq := &statusSeq{statuses: []int{429}, header: http.Header{"Retry-After": {"1"}}, body: vendorPolicies}
 	srv := httptest.NewServer(seq)
 	defer srv.Close()

@@ -21,6 +21,7 @@ import (
 // the client never uses count, whose meaning vbs-api.md leaves unverified, so
 // after the 100th page it asks for a 101st, which comes back empty.
 func TestSimulatorWalk10000(t *testing.T) {
+	t.Parallel()
 	const n = 10000
 	sim := vbstest.NewServer(vbstest.Options{})
 	defer sim.Close()

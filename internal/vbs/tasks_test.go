@@ -147,6 +147,7 @@ func pageQuery(marker string, limit int) string {
 // cannot tell the client that nothing follows — only a short or empty page
 // ends a walk — so the client must ask for a 101st page, which is empty.
 func TestWalk10000(t *testing.T) {
+	t.Parallel()
 	s := &jobServer{t: t, jobs: makeJobs(10000)}
 	srv := httptest.NewServer(s)
 	defer srv.Close()

@@ -105,6 +105,7 @@ func TestFaultMatchingOrderAndRemoval(t *testing.T) {
 }
 
 func TestFaultBodies(t *testing.T) {
+	t.Parallel()
 	s := faultServer(t)
 	normal := get(t, s, tasksPath(s, "p"))
 	normalPolicies := get(t, s, policiesPath(s))

@@ -80,6 +80,7 @@ func TestTasksExactJSON(t *testing.T) {
 }
 
 func TestPagingByMarker10000(t *testing.T) {
+	t.Parallel()
 	s, _ := newTestServer(t, Options{})
 	s.AddPolicy(Policy{ID: "p", Enabled: true})
 	s.AddJobs("p", seqJobs(10000, testNow.Add(-10000*time.Minute))...)
@@ -447,6 +448,7 @@ func (d discardWriter) WriteHeader(int)             {}
 // finished and updated; run with -race. Cursor paging must never return a job
 // twice in one walk.
 func TestConcurrentMutationAndPaging(t *testing.T) {
+	t.Parallel()
 	s, _ := newTestServer(t, Options{})
 	s.AddPolicy(Policy{ID: "p"})
 	s.AddJobs("p", seqJobs(2000, testNow.Add(-3000*time.Minute))...)
