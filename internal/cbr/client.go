@@ -75,14 +75,10 @@ type Options struct {
 	ProjectID string
 	// Auth is required: hwcloud.NewAKSK, NewStaticToken or NewPasswordAuth.
 	Auth hwcloud.Authenticator
-	// HTTPClient, MaxAttempts, MaxBodyBytes, BackoffBase, BackoffMax and
-	// UserAgent configure the hwcloud.Engine (see hwcloud.EngineOptions).
-	HTTPClient   *http.Client
-	MaxAttempts  int
-	MaxBodyBytes int64
-	BackoffBase  time.Duration
-	BackoffMax   time.Duration
-	UserAgent    string
+	// Engine configures the requests: HTTP client, attempts, response body
+	// limit, back-off and User-Agent (see hwcloud.EngineOptions for the
+	// defaults).
+	Engine hwcloud.EngineOptions
 	// Observer, when not nil, is called after every HTTP attempt.
 	Observer func(hwcloud.RequestEvent)
 	// PageSize is the limit of each task page, default and maximum 1000.
@@ -136,7 +132,7 @@ var (
 
 // New returns a Client, checking the options and filling in defaults.
 func New(o Options) (*Client, error) {
-	if err := checkID("project ID", o.ProjectID); err != nil {
+	if err := hwcloud.CheckPathSegment("project ID", o.ProjectID); err != nil {
 		return nil, fmt.Errorf("cbr: %w", err)
 	}
 	if o.Auth == nil {
@@ -160,10 +156,7 @@ func New(o Options) (*Client, error) {
 	if o.PageSize > maxPageSize || o.VaultPageSize > maxPageSize {
 		return nil, fmt.Errorf("cbr: Options.PageSize and VaultPageSize must not exceed %d", maxPageSize)
 	}
-	eng, err := hwcloud.NewEngine(hwcloud.EngineOptions{
-		HTTPClient: o.HTTPClient, MaxAttempts: o.MaxAttempts, MaxBodyBytes: o.MaxBodyBytes,
-		BackoffBase: o.BackoffBase, BackoffMax: o.BackoffMax, UserAgent: o.UserAgent,
-	})
+	eng, err := hwcloud.NewEngine(o.Engine)
 	if err != nil {
 		return nil, fmt.Errorf("cbr: %w", err)
 	}
@@ -177,17 +170,6 @@ func New(o Options) (*Client, error) {
 		o.Now = time.Now
 	}
 	return &Client{projectID: o.ProjectID, base: base, auth: o.Auth, eng: eng, observer: o.Observer, o: o}, nil
-}
-
-// checkID rejects IDs that cannot be a single path segment.
-func checkID(what, id string) error {
-	switch {
-	case id == "":
-		return fmt.Errorf("%s is empty", what)
-	case id == "." || id == "..", strings.Contains(id, "/"):
-		return fmt.Errorf("%s %q is not a valid path segment", what, hwcloud.Truncate(id, 100))
-	}
-	return nil
 }
 
 // ProjectID returns the project the client works on.

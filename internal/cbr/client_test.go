@@ -35,13 +35,11 @@ func (c *clock) Add(d time.Duration) {
 func newTestClient(t testing.TB, sim *cbrtest.Server, clk *clock, mod func(*Options)) *Client {
 	t.Helper()
 	o := Options{
-		Endpoint:    sim.URL(),
-		ProjectID:   sim.Options().ProjectID,
-		Auth:        hwcloud.NewAKSK(sim.Options().AccessKey, sim.Options().SecretKey, ""),
-		HTTPClient:  sim.Client(),
-		BackoffBase: time.Millisecond,
-		BackoffMax:  time.Millisecond,
-		Now:         clk.Now,
+		Endpoint:  sim.URL(),
+		ProjectID: sim.Options().ProjectID,
+		Auth:      hwcloud.NewAKSK(sim.Options().AccessKey, sim.Options().SecretKey, ""),
+		Engine:    hwcloud.EngineOptions{HTTPClient: sim.Client(), BackoffBase: time.Millisecond, BackoffMax: time.Millisecond},
+		Now:       clk.Now,
 	}
 	if mod != nil {
 		mod(&o)

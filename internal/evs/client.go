@@ -13,8 +13,6 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
-	"strings"
-	"time"
 
 	"github.com/vbs-exporter/vbs_exporter/internal/endpoints"
 	"github.com/vbs-exporter/vbs_exporter/internal/hwcloud"
@@ -48,14 +46,10 @@ type Options struct {
 	ProjectID string
 	// Auth is required: hwcloud.NewAKSK, NewStaticToken or NewPasswordAuth.
 	Auth hwcloud.Authenticator
-	// HTTPClient, MaxAttempts, MaxBodyBytes, BackoffBase, BackoffMax and
-	// UserAgent configure the hwcloud.Engine (see hwcloud.EngineOptions).
-	HTTPClient   *http.Client
-	MaxAttempts  int
-	MaxBodyBytes int64
-	BackoffBase  time.Duration
-	BackoffMax   time.Duration
-	UserAgent    string
+	// Engine configures the requests: HTTP client, attempts, response body
+	// limit, back-off and User-Agent (see hwcloud.EngineOptions for the
+	// defaults).
+	Engine hwcloud.EngineOptions
 	// Observer, when not nil, is called after every HTTP attempt.
 	Observer func(hwcloud.RequestEvent)
 	// PageSize is the limit of each page, default and maximum 1000.
@@ -83,11 +77,10 @@ type Client struct {
 
 // New returns a Client, checking the options and filling in defaults.
 func New(o Options) (*Client, error) {
+	if err := hwcloud.CheckPathSegment("project ID", o.ProjectID); err != nil {
+		return nil, fmt.Errorf("evs: %w", err)
+	}
 	switch {
-	case o.ProjectID == "":
-		return nil, errors.New("evs: project ID is empty")
-	case o.ProjectID == "." || o.ProjectID == "..", strings.Contains(o.ProjectID, "/"):
-		return nil, fmt.Errorf("evs: project ID %q is not a valid path segment", hwcloud.Truncate(o.ProjectID, 100))
 	case o.Auth == nil:
 		return nil, errors.New("evs: no Authenticator (Options.Auth)")
 	case o.PageSize < 0 || o.PageSize > maxPageSize:
@@ -99,10 +92,7 @@ func New(o Options) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("evs: endpoint: %w", err)
 	}
-	eng, err := hwcloud.NewEngine(hwcloud.EngineOptions{
-		HTTPClient: o.HTTPClient, MaxAttempts: o.MaxAttempts, MaxBodyBytes: o.MaxBodyBytes,
-		BackoffBase: o.BackoffBase, BackoffMax: o.BackoffMax, UserAgent: o.UserAgent,
-	})
+	eng, err := hwcloud.NewEngine(o.Engine)
 	if err != nil {
 		return nil, fmt.Errorf("evs: %w", err)
 	}

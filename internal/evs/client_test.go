@@ -19,7 +19,7 @@ func newTestClient(t *testing.T, srv *vbstest.Server, pageSize int, observe func
 	so := srv.Options()
 	c, err := New(Options{
 		Endpoint: srv.URL(), ProjectID: so.ProjectID, Auth: hwcloud.NewAKSK(so.AccessKey, so.SecretKey, ""),
-		HTTPClient: srv.Client(), PageSize: pageSize, MaxAttempts: 1, Observer: observe,
+		Engine: hwcloud.EngineOptions{HTTPClient: srv.Client(), MaxAttempts: 1}, PageSize: pageSize, Observer: observe,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -141,7 +141,7 @@ func TestVolumesIgnoredOffset(t *testing.T) {
 		r2.URL = &u
 		return srv.Client().Transport.RoundTrip(r2)
 	})}
-	c, err := New(Options{Endpoint: srv.URL(), ProjectID: srv.Options().ProjectID, Auth: hwcloud.NewStaticToken("t"), HTTPClient: &hs, PageSize: 2})
+	c, err := New(Options{Endpoint: srv.URL(), ProjectID: srv.Options().ProjectID, Auth: hwcloud.NewStaticToken("t"), Engine: hwcloud.EngineOptions{HTTPClient: &hs}, PageSize: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -184,7 +184,7 @@ func TestVolumesInvalidItems(t *testing.T) {
 					Body: io.NopCloser(strings.NewReader(`{"volumes":` + body + tt.count + `}`)), Request: r,
 				}, nil
 			})}
-			c, err := New(Options{Endpoint: "http://127.0.0.1:1", ProjectID: "p", Auth: hwcloud.NewStaticToken("t"), HTTPClient: &hs, PageSize: 3, MaxAttempts: 1})
+			c, err := New(Options{Endpoint: "http://127.0.0.1:1", ProjectID: "p", Auth: hwcloud.NewStaticToken("t"), Engine: hwcloud.EngineOptions{HTTPClient: &hs, MaxAttempts: 1}, PageSize: 3})
 			if err != nil {
 				t.Fatal(err)
 			}

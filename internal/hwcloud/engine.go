@@ -513,6 +513,19 @@ func userAgent(ua string) string {
 	return "vbs_exporter/" + v
 }
 
+// CheckPathSegment rejects an ID (what names it in the error: "project ID",
+// "policy ID") that cannot be a single segment of a request path: empty,
+// "." or "..", or holding a "/".
+func CheckPathSegment(what, id string) error {
+	switch {
+	case id == "":
+		return fmt.Errorf("%s is empty", what)
+	case id == "." || id == "..", strings.Contains(id, "/"):
+		return fmt.Errorf("%s %q is not a valid path segment", what, Truncate(id, 100))
+	}
+	return nil
+}
+
 // EndpointURL parses endpoint, an http or https base URL without user info,
 // query or fragment (a path prefix is kept), or, when it is empty, returns
 // the default host of service in region (endpoints.Default).

@@ -53,7 +53,7 @@ func TestAuthStaleKeyBackoff(t *testing.T) {
 	sim.Load(vbstest.Generate(vbstest.GenOptions{Policies: 1, Disks: 2, Days: 3, Seed: 5, Now: testNow, Schedules: dailyOnly}))
 	o := sim.Options()
 	newTarget := func(secretKey string, logger log.Logger) *store.Target {
-		client, err := vbs.New(vbs.Options{Endpoint: sim.URL(), ProjectID: o.ProjectID, MaxAttempts: 1,
+		client, err := vbs.New(vbs.Options{Endpoint: sim.URL(), ProjectID: o.ProjectID, Engine: hwcloud.EngineOptions{MaxAttempts: 1},
 			Auth: hwcloud.NewAKSKAt(o.AccessKey, secretKey, "", clock.Now)})
 		if err != nil {
 			t.Fatal(err)
@@ -131,11 +131,11 @@ func TestAuthSharedKeyBackoff(t *testing.T) {
 	gates := hwcloud.NewAKSKGates()
 	newTarget := func(name, secretKey string) *store.Target {
 		auth := gates.NewAKSKAt(o.AccessKey, secretKey, "", clock.Now)
-		client, err := vbs.New(vbs.Options{Endpoint: sim.URL(), ProjectID: o.ProjectID, MaxAttempts: 1, Auth: auth})
+		client, err := vbs.New(vbs.Options{Endpoint: sim.URL(), ProjectID: o.ProjectID, Engine: hwcloud.EngineOptions{MaxAttempts: 1}, Auth: auth})
 		if err != nil {
 			t.Fatal(err)
 		}
-		names, err := evs.New(evs.Options{Endpoint: sim.URL(), ProjectID: o.ProjectID, MaxAttempts: 1, Auth: auth})
+		names, err := evs.New(evs.Options{Endpoint: sim.URL(), ProjectID: o.ProjectID, Engine: hwcloud.EngineOptions{MaxAttempts: 1}, Auth: auth})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -203,11 +203,11 @@ func TestNamesWaitForListPolicies(t *testing.T) {
 	sim.SetVolumes([]vbstest.Volume{{ID: "vol-x", Name: "x"}})
 	o := sim.Options()
 	auth := hwcloud.NewAKSKAt(o.AccessKey, "stale-secret-key", "", clock.Now)
-	client, err := vbs.New(vbs.Options{Endpoint: sim.URL(), ProjectID: o.ProjectID, MaxAttempts: 1, Auth: auth})
+	client, err := vbs.New(vbs.Options{Endpoint: sim.URL(), ProjectID: o.ProjectID, Engine: hwcloud.EngineOptions{MaxAttempts: 1}, Auth: auth})
 	if err != nil {
 		t.Fatal(err)
 	}
-	names, err := evs.New(evs.Options{Endpoint: sim.URL(), ProjectID: o.ProjectID, MaxAttempts: 1, Auth: auth})
+	names, err := evs.New(evs.Options{Endpoint: sim.URL(), ProjectID: o.ProjectID, Engine: hwcloud.EngineOptions{MaxAttempts: 1}, Auth: auth})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -220,8 +220,8 @@ func TestNamesWaitForListPolicies(t *testing.T) {
 	}
 	// A failing VBS: no lookup either.
 	fixed := hwcloud.NewAKSKAt(o.AccessKey, o.SecretKey, "", clock.Now)
-	client, _ = vbs.New(vbs.Options{Endpoint: sim.URL(), ProjectID: o.ProjectID, MaxAttempts: 1, Auth: fixed})
-	names, _ = evs.New(evs.Options{Endpoint: sim.URL(), ProjectID: o.ProjectID, MaxAttempts: 1, Auth: fixed})
+	client, _ = vbs.New(vbs.Options{Endpoint: sim.URL(), ProjectID: o.ProjectID, Engine: hwcloud.EngineOptions{MaxAttempts: 1}, Auth: fixed})
+	names, _ = evs.New(evs.Options{Endpoint: sim.URL(), ProjectID: o.ProjectID, Engine: hwcloud.EngineOptions{MaxAttempts: 1}, Auth: fixed})
 	target = store.NewTarget(store.TargetOptions{Name: "prod", API: client, Names: names, NamesWait: 10 * time.Second, Now: clock.Now})
 	sim.AddFault(vbstest.Fault{Kind: vbstest.FaultStatus, Operation: vbstest.OpListPolicies, Status: 500, Times: 1})
 	if snap := target.Refresh(ctxTimeout(t, 10*time.Second)); snap.Up {

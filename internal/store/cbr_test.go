@@ -23,12 +23,12 @@ func newCBRSim(t testing.TB, now func() time.Time) (*cbrtest.Server, *cbr.Client
 	t.Cleanup(sim.Close)
 	o := sim.Options()
 	client, err := cbr.New(cbr.Options{
-		Region:      "eu-west-101",
-		Endpoint:    sim.URL(),
-		ProjectID:   o.ProjectID,
-		Auth:        hwcloud.NewAKSK(o.AccessKey, o.SecretKey, ""),
-		MaxAttempts: 1,
-		Now:         now,
+		Region:    "eu-west-101",
+		Endpoint:  sim.URL(),
+		ProjectID: o.ProjectID,
+		Auth:      hwcloud.NewAKSK(o.AccessKey, o.SecretKey, ""),
+		Engine:    hwcloud.EngineOptions{MaxAttempts: 1},
+		Now:       now,
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -66,7 +66,7 @@ func newNamesClient(t *testing.T, sim *vbstest.Server, api *collector.APIMetrics
 	t.Helper()
 	o := sim.Options()
 	c, err := evs.New(evs.Options{Endpoint: sim.URL(), ProjectID: o.ProjectID, Auth: hwcloud.NewAKSK(o.AccessKey, o.SecretKey, ""),
-		MaxAttempts: 1, Observer: api.Observer("prod")})
+		Engine: hwcloud.EngineOptions{MaxAttempts: 1}, Observer: api.Observer("prod")})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -26,12 +26,12 @@ func newSim(t testing.TB, pageSize int) (*vbstest.Server, *vbs.Client) {
 	t.Cleanup(sim.Close)
 	o := sim.Options()
 	client, err := vbs.New(vbs.Options{
-		Region:      "cn-north-4",
-		Endpoint:    sim.URL(),
-		ProjectID:   o.ProjectID,
-		Auth:        hwcloud.NewAKSK(o.AccessKey, o.SecretKey, ""),
-		PageSize:    pageSize,
-		MaxAttempts: 1,
+		Region:    "cn-north-4",
+		Endpoint:  sim.URL(),
+		ProjectID: o.ProjectID,
+		Auth:      hwcloud.NewAKSK(o.AccessKey, o.SecretKey, ""),
+		PageSize:  pageSize,
+		Engine:    hwcloud.EngineOptions{MaxAttempts: 1},
 	})
 	if err != nil {
 		t.Fatal(err)

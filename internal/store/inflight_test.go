@@ -27,7 +27,7 @@ func newSimWith(t testing.TB, o vbstest.Options, pageSize int) (*vbstest.Server,
 	so := sim.Options()
 	client, err := vbs.New(vbs.Options{
 		Region: "cn-north-4", Endpoint: sim.URL(), ProjectID: so.ProjectID,
-		Auth: hwcloud.NewAKSK(so.AccessKey, so.SecretKey, ""), PageSize: pageSize, MaxAttempts: 1,
+		Auth: hwcloud.NewAKSK(so.AccessKey, so.SecretKey, ""), PageSize: pageSize, Engine: hwcloud.EngineOptions{MaxAttempts: 1},
 	})
 	if err != nil {
 		t.Fatal(err)

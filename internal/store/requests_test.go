@@ -60,7 +60,7 @@ func TestRefreshTracedRecordsItsRequestsAndChanges(t *testing.T) {
 	o := sim.Options()
 	client, err := vbs.New(vbs.Options{
 		Region: "cn-north-4", Endpoint: sim.URL(), ProjectID: o.ProjectID,
-		Auth: hwcloud.NewAKSK(o.AccessKey, o.SecretKey, ""), PageSize: 3, MaxAttempts: 1,
+		Auth: hwcloud.NewAKSK(o.AccessKey, o.SecretKey, ""), PageSize: 3, Engine: hwcloud.EngineOptions{MaxAttempts: 1},
 		Observer: rec.Observe,
 	})
 	if err != nil {

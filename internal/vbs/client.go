@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
-	"strings"
 	"sync/atomic"
 	"time"
 
@@ -37,10 +36,6 @@ type Options struct {
 	ProjectID string
 	// Auth is required: hwcloud.NewAKSK, NewStaticToken or NewPasswordAuth.
 	Auth hwcloud.Authenticator
-	// httpClient defaults to a client with a 30s overall timeout and
-	// dial/TLS/response-header timeouts. Redirects are not followed unless
-	// the given client sets CheckRedirect.
-	httpClient *http.Client
 	// PageSize is the limit of each task page, default
 	// config.DefaultPageSize. The server may cap it (its maximum is
 	// undocumented): a walk never ends on a short page, only on an empty
@@ -49,25 +44,10 @@ type Options struct {
 	// maxPages caps the page requests of one task walk, default 100000; a
 	// walk that would need page maxPages+1 ends with a *pagingError.
 	maxPages int
-	// MaxAttempts is the number of attempts per request including the
-	// first, default 4. The retry after a 401 and a token renewal comes on
-	// top.
-	MaxAttempts int
-	// maxBodyBytes caps a 2xx response body, default 16 MiB; a larger one is
-	// an error (errors.Is hwcloud.ErrBodyTooLarge) such as
-	// "list_tasks: response body exceeds 16777216 bytes", not retried.
-	maxBodyBytes int64
-	// backoffBase is the first retry's backoff ceiling, default 200ms,
-	// doubling per attempt; the wait is uniform in [0, ceiling] (full
-	// jitter). A Retry-After header (seconds or HTTP date) replaces it.
-	// Either is capped by backoffMax.
-	backoffBase time.Duration
-	// backoffMax caps every wait, default 10s.
-	backoffMax time.Duration
-	// userAgent defaults to "vbs_exporter/" + version.Version
-	// (github.com/prometheus/common/version), "vbs_exporter/unknown" when
-	// that is empty.
-	userAgent string
+	// Engine configures the requests: HTTP client, attempts, response body
+	// limit, back-off and User-Agent (see hwcloud.EngineOptions for the
+	// defaults).
+	Engine hwcloud.EngineOptions
 	// Observer, when not nil, is called synchronously after every HTTP
 	// attempt, including IAM token fetches that a request of this client
 	// triggers. It must be quick and safe for concurrent use.
@@ -77,8 +57,8 @@ type Options struct {
 // Client talks to the VBS API of one project. It is safe for concurrent use.
 //
 // Requests are retried on network errors, on truncated JSON in a 2xx body,
-// and on HTTP 429, 500, 502, 503 and 504, up to Options.MaxAttempts attempts,
-// waiting as Options.backoffBase describes. A wait that would pass the
+// and on HTTP 429, 500, 502, 503 and 504, up to hwcloud.EngineOptions.MaxAttempts
+// attempts, waiting as its BackoffBase describes. A wait that would pass the
 // context's deadline is not started: the last error is returned at once.
 // Other statuses are returned at once as *hwcloud.APIError; a 401 first calls
 // Authenticator.Renew once and, if it reports true, retries once. Context
@@ -98,7 +78,7 @@ type Client struct {
 
 // New returns a Client, checking the options and filling in defaults.
 func New(o Options) (*Client, error) {
-	if err := checkID("project ID", o.ProjectID); err != nil {
+	if err := hwcloud.CheckPathSegment("project ID", o.ProjectID); err != nil {
 		return nil, fmt.Errorf("vbs: %w", err)
 	}
 	if o.Auth == nil {
@@ -116,7 +96,7 @@ func New(o Options) (*Client, error) {
 			return nil, fmt.Errorf("vbs: Options.%s is negative", f.name)
 		}
 	}
-	eng, err := hwcloud.NewEngine(engineOptions(o))
+	eng, err := hwcloud.NewEngine(o.Engine)
 	if err != nil {
 		return nil, fmt.Errorf("vbs: %w", err)
 	}
@@ -131,31 +111,8 @@ func New(o Options) (*Client, error) {
 	}, nil
 }
 
-// engineOptions are the request engine's part of o.
-func engineOptions(o Options) hwcloud.EngineOptions {
-	return hwcloud.EngineOptions{
-		HTTPClient:   o.httpClient,
-		MaxAttempts:  o.MaxAttempts,
-		MaxBodyBytes: o.maxBodyBytes,
-		BackoffBase:  o.backoffBase,
-		BackoffMax:   o.backoffMax,
-		UserAgent:    o.userAgent,
-	}
-}
-
-// checkID rejects IDs that cannot be a single path segment.
-func checkID(what, id string) error {
-	switch {
-	case id == "":
-		return fmt.Errorf("%s is empty", what)
-	case id == "." || id == "..", strings.Contains(id, "/"):
-		return fmt.Errorf("%s %q is not a valid path segment", what, hwcloud.Truncate(id, 100))
-	}
-	return nil
-}
-
 // CloseIdleConnections closes idle connections of the HTTP client that New
-// created (nothing for a client passed in Options.httpClient), and those of
+// created (nothing for a client passed in Options.Engine), and those of
 // the Authenticator when it has such a method (NewPasswordAuth's has).
 func (c *Client) CloseIdleConnections() {
 	hwcloud.CloseIdleConnections(c.eng, c.auth)
@@ -234,7 +191,7 @@ func (c *Client) PageSize() int {
 // (-1 when absent), which the vendor leaves undefined (the total, or the
 // page's size): no walk relies on it. Most callers want Tasks.
 func (c *Client) tasksPage(ctx context.Context, policyID string, q TaskQuery) ([]Task, int, error) {
-	if err := checkID("policy ID", policyID); err != nil {
+	if err := hwcloud.CheckPathSegment("policy ID", policyID); err != nil {
 		return nil, 0, fmt.Errorf("%s: %w", OpListTasks, err)
 	}
 	v := url.Values{

@@ -23,12 +23,10 @@ const testToken = "tok-SECRET-0123456789"
 func newTestClient(t *testing.T, srv *httptest.Server, mod func(*Options)) *Client {
 	t.Helper()
 	o := Options{
-		Endpoint:    srv.URL + "/",
-		ProjectID:   "proj-1",
-		Auth:        hwcloud.NewStaticToken(testToken),
-		httpClient:  srv.Client(),
-		backoffBase: time.Millisecond,
-		backoffMax:  4 * time.Millisecond,
+		Endpoint:  srv.URL + "/",
+		ProjectID: "proj-1",
+		Auth:      hwcloud.NewStaticToken(testToken),
+		Engine:    hwcloud.EngineOptions{HTTPClient: srv.Client(), BackoffBase: time.Millisecond, BackoffMax: 4 * time.Millisecond},
 	}
 	if mod != nil {
 		mod(&o)
@@ -44,7 +42,7 @@ func newTestClient(t *testing.T, srv *httptest.Server, mod func(*Options)) *Clie
 // setJitter gives c an engine like New's with the given jitter.
 func setJitter(t *testing.T, c *Client, o Options, jitter func(time.Duration) time.Duration) {
 	t.Helper()
-	eo := engineOptions(o)
+	eo := o.Engine
 	eo.Jitter = jitter
 	eng, err := hwcloud.NewEngine(eo)
 	if err != nil {
@@ -164,7 +162,7 @@ func TestNew(t *testing.T) {
 	}
 	c.CloseIdleConnections()
 
-	c, err = New(Options{Endpoint: "https://proxy.example/vbs/", ProjectID: "p", Auth: auth, userAgent: "ua/1"})
+	c, err = New(Options{Endpoint: "https://proxy.example/vbs/", ProjectID: "p", Auth: auth, Engine: hwcloud.EngineOptions{UserAgent: "ua/1"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -184,7 +182,7 @@ func TestNew(t *testing.T) {
 		{Options{Endpoint: "ftp://h", ProjectID: "p", Auth: auth}, `vbs: endpoint: "ftp://h": scheme must be http or https`},
 		{Options{Endpoint: "https://u:pw@h", ProjectID: "p", Auth: auth}, `vbs: endpoint: "https://u:xxxxx@h": user info is not allowed`},
 		{Options{Region: "r", ProjectID: "p", Auth: auth, PageSize: -1}, "vbs: Options.PageSize is negative"},
-		{Options{Region: "r", ProjectID: "p", Auth: auth, MaxAttempts: -1}, "vbs: Options.MaxAttempts is negative"},
+		{Options{Region: "r", ProjectID: "p", Auth: auth, Engine: hwcloud.EngineOptions{MaxAttempts: -1}}, "vbs: Options.MaxAttempts is negative"},
 	}
 	for _, b := range bad {
 		if _, err := New(b.o); err == nil || err.Error() != b.want {
@@ -271,7 +269,7 @@ func TestAPIErrors(t *testing.T) {
 				w.Write([]byte(tt.body))
 			}))
 			defer srv.Close()
-			c := newTestClient(t, srv, func(o *Options) { o.MaxAttempts = 1 })
+			c := newTestClient(t, srv, func(o *Options) { o.Engine.MaxAttempts = 1 })
 			_, err := c.ListPolicies(context.Background())
 			var ae *hwcloud.APIError
 			if !errors.As(err, &ae) {
@@ -346,7 +344,7 @@ func TestRetryThenSuccess(t *testing.T) {
 	srv := httptest.NewServer(seq)
 	defer srv.Close()
 	var log eventLog
-	c := newTestClient(t, srv, func(o *Options) { o.Observer = log.observe; o.MaxAttempts = 6 })
+	c := newTestClient(t, srv, func(o *Options) { o.Observer = log.observe; o.Engine.MaxAttempts = 6 })
 	got, err := c.ListPolicies(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -393,9 +391,9 @@ func TestRetryAfterHonoured(t *testing.T) {
 	seq := &statusSeq{statuses: []int{429}, header: http.Header{"Retry-After": {"1"}}, body: vendorPolicies}
 	srv := httptest.NewServer(seq)
 	defer srv.Close()
-	mod := func(o *Options) { o.backoffMax = 60 * time.Millisecond }
+	mod := func(o *Options) { o.Engine.BackoffMax = 60 * time.Millisecond }
 	c := newTestClient(t, srv, mod)
-	o := Options{httpClient: srv.Client(), backoffBase: time.Millisecond}
+	o := Options{Engine: hwcloud.EngineOptions{HTTPClient: srv.Client(), BackoffBase: time.Millisecond}}
 	mod(&o)
 	setJitter(t, c, o, func(time.Duration) time.Duration { return 0 })
 	start := time.Now()
@@ -417,7 +415,7 @@ func TestDeadlineShortCircuit(t *testing.T) {
 	srv := httptest.NewServer(seq)
 	defer srv.Close()
 	var log eventLog
-	c := newTestClient(t, srv, func(o *Options) { o.backoffMax = 10 * time.Second; o.Observer = log.observe })
+	c := newTestClient(t, srv, func(o *Options) { o.Engine.BackoffMax = 10 * time.Second; o.Observer = log.observe })
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	start := time.Now()
@@ -445,7 +443,7 @@ func TestCancelDuringBackoff(t *testing.T) {
 	// (not on a timer: under load the answer can take longer than any
 	// fixed delay, and the cancel would then hit the request instead).
 	c := newTestClient(t, srv, func(o *Options) {
-		o.backoffMax = 10 * time.Second
+		o.Engine.BackoffMax = 10 * time.Second
 		o.Observer = func(ev hwcloud.RequestEvent) {
 			if ev.Retried {
 				cancel()
@@ -539,7 +537,7 @@ func TestNetworkErrorGivesUp(t *testing.T) {
 	srv.Close() // connection refused from now on
 	var log eventLog
 	c, err := New(Options{Endpoint: url, ProjectID: "p", Auth: hwcloud.NewStaticToken(testToken), Observer: log.observe,
-		MaxAttempts: 3, backoffBase: time.Millisecond, backoffMax: time.Millisecond})
+		Engine: hwcloud.EngineOptions{MaxAttempts: 3, BackoffBase: time.Millisecond, BackoffMax: time.Millisecond}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -584,7 +582,7 @@ func TestBodyTooLarge(t *testing.T) {
 		w.Write([]byte(`{"tasks": [], "count": 0, "pad": "` + strings.Repeat("y", 2000) + `"}`))
 	}))
 	defer srv.Close()
-	c := newTestClient(t, srv, func(o *Options) { o.maxBodyBytes = 1024 })
+	c := newTestClient(t, srv, func(o *Options) { o.Engine.MaxBodyBytes = 1024 })
 	_, _, err := c.tasksPage(context.Background(), "pol", TaskQuery{})
 	if err == nil || err.Error() != "list_tasks: response body exceeds 1024 bytes (HTTP 200)" {
 		t.Errorf("error %v", err)

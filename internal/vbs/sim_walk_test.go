@@ -39,11 +39,11 @@ func TestSimulatorWalk10000(t *testing.T) {
 	sim.AddJobs("pol-walk", jobs...)
 
 	c, err := New(Options{
-		Endpoint:   sim.URL(),
-		ProjectID:  vbstest.DefaultProjectID,
-		Auth:       hwcloud.NewAKSK(vbstest.DefaultAccessKey, vbstest.DefaultSecretKey, ""),
-		httpClient: sim.Client(),
-		PageSize:   100,
+		Endpoint:  sim.URL(),
+		ProjectID: vbstest.DefaultProjectID,
+		Auth:      hwcloud.NewAKSK(vbstest.DefaultAccessKey, vbstest.DefaultSecretKey, ""),
+		Engine:    hwcloud.EngineOptions{HTTPClient: sim.Client()},
+		PageSize:  100,
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -50,7 +50,7 @@ func TestSourceOverSimulator(t *testing.T) {
 		vbstest.Job{JobID: "job-2", Status: "FROZEN", ResourceID: "vol-2", ResourceType: "volume", CreatedAt: base.Add(time.Hour)},
 	)
 	c, err := New(Options{Endpoint: sim.URL(), ProjectID: vbstest.DefaultProjectID,
-		Auth: hwcloud.NewAKSK(vbstest.DefaultAccessKey, vbstest.DefaultSecretKey, ""), httpClient: sim.Client(), PageSize: 1, MaxAttempts: 1})
+		Auth: hwcloud.NewAKSK(vbstest.DefaultAccessKey, vbstest.DefaultSecretKey, ""), Engine: hwcloud.EngineOptions{HTTPClient: sim.Client(), MaxAttempts: 1}, PageSize: 1})
 	if err != nil {
 		t.Fatal(err)
 	}

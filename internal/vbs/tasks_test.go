@@ -480,7 +480,7 @@ func TestWalkErrors(t *testing.T) {
 		json.NewEncoder(w).Encode(map[string]any{"tasks": jobs[:10]})
 	}))
 	defer srv.Close()
-	c := newTestClient(t, srv, func(o *Options) { o.PageSize = 10; o.MaxAttempts = 1 })
+	c := newTestClient(t, srv, func(o *Options) { o.PageSize = 10; o.Engine.MaxAttempts = 1 })
 	ids, err := collect(t, c.Tasks(context.Background(), "pol-1", TaskQuery{}))
 	var ae *hwcloud.APIError
 	if len(ids) != 10 || !errors.As(err, &ae) || ae.StatusCode != 500 || err.Error() != "list_tasks: HTTP 500 Internal Server Error" {
