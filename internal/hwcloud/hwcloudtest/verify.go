@@ -164,11 +164,11 @@ func canonicalURI(escapedPath string) (string, error) {
 	return p, nil
 }
 
-// canonicalQuery sorts the decoded keys bytewise and each key's values, and
-// writes key=value pairs escaped, joined by "&" ("key=" for an empty value;
-// "+" is a plus sign, not a space).
-func canonicalQuery(raw string) (string, error) {
-	vals := map[string][]string{}
+// DecodeQuery splits a raw query the way the gateway reads it for signing:
+// "&"-separated key=value pairs in order, percent-decoding only ("+" stays
+// "+"), a key without "=" has an empty value, empty parts are skipped.
+func DecodeQuery(raw string) ([][2]string, error) {
+	var pairs [][2]string
 	for part := range strings.SplitSeq(raw, "&") {
 		if part == "" {
 			continue
@@ -176,12 +176,26 @@ func canonicalQuery(raw string) (string, error) {
 		k, v, _ := strings.Cut(part, "=")
 		k, err := url.PathUnescape(k)
 		if err != nil {
-			return "", err
+			return nil, err
 		}
 		if v, err = url.PathUnescape(v); err != nil {
-			return "", err
+			return nil, err
 		}
-		vals[k] = append(vals[k], v)
+		pairs = append(pairs, [2]string{k, v})
+	}
+	return pairs, nil
+}
+
+// canonicalQuery sorts the decoded keys bytewise and each key's values, and
+// writes key=value pairs escaped, joined by "&" ("key=" for an empty value).
+func canonicalQuery(raw string) (string, error) {
+	decoded, err := DecodeQuery(raw)
+	if err != nil {
+		return "", err
+	}
+	vals := map[string][]string{}
+	for _, kv := range decoded {
+		vals[kv[0]] = append(vals[kv[0]], kv[1])
 	}
 	var pairs []string
 	for _, k := range slices.Sorted(maps.Keys(vals)) {

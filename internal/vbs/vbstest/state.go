@@ -5,11 +5,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/url"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
+
+	"github.com/vbs-exporter/vbs_exporter/internal/hwcloud/hwcloudtest"
 )
 
 // Job statuses documented by the API.
@@ -375,28 +375,19 @@ type paramError struct{ msg string }
 // Error returns the message sent in the 400 body.
 func (e *paramError) Error() string { return e.msg }
 
-// parseRawQuery splits a raw query like the signature check does: "&"
-// separated, percent-decoding only. The first value of a key wins; empty values
-// are dropped.
+// parseRawQuery splits a raw query like the signature check does
+// (hwcloudtest.DecodeQuery). The first value of a key wins; empty values are
+// dropped.
 func parseRawQuery(raw string) (map[string]string, error) {
+	pairs, err := hwcloudtest.DecodeQuery(raw)
+	if err != nil {
+		return nil, err
+	}
 	out := map[string]string{}
-	for part := range strings.SplitSeq(raw, "&") {
-		if part == "" {
-			continue
+	for _, kv := range pairs {
+		if _, seen := out[kv[0]]; !seen && kv[1] != "" {
+			out[kv[0]] = kv[1]
 		}
-		k, v, _ := strings.Cut(part, "=")
-		k, err := url.PathUnescape(k)
-		if err != nil {
-			return nil, err
-		}
-		v, err = url.PathUnescape(v)
-		if err != nil {
-			return nil, err
-		}
-		if _, seen := out[k]; seen || v == "" {
-			continue
-		}
-		out[k] = v
 	}
 	return out, nil
 }
