@@ -96,8 +96,7 @@ func TestCachedMatchesFullWalk(t *testing.T) {
 					snap = cached.Refresh(ctxTimeout(t, 30*time.Second))
 				}
 				got := render(t, snapshotCollector{snap})
-				_, n := src.counters()
-				rechecks += n
+				rechecks += src.counters().rechecks
 				want := render(t, snapshotCollector{naive.Refresh(ctxTimeout(t, 30*time.Second))})
 				if got != want {
 					t.Fatalf("step %d: cached refresh differs from the full walk:\n--- cached\n%s\n--- full walk\n%s", step, got, want)
