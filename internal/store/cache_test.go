@@ -530,11 +530,10 @@ func TestNoRefreshWithoutTime(t *testing.T) {
 // and a policy listed twice is exported once.
 func TestPolicyListOddities(t *testing.T) {
 	t.Parallel()
-	sim, client := newSim(t, 100)
 	sc := vbstest.Generate(vbstest.GenOptions{Policies: 1, Disks: 2, Days: 2, Seed: 1, Now: testNow})
-	sim.Load(sc)
-	sim.AddPolicy(vbstest.Policy{Name: "no-id", StartTime: "02:00", Frequency: 1, Enabled: true, Omit: []string{"backup_policy_id"}})
-	target := store.NewTarget(store.TargetOptions{Name: "t", API: client, Now: func() time.Time { return testNow }})
+	src := newMemSource(sc, 100)
+	src.addPolicy(vbstest.Policy{Name: "no-id", StartTime: "02:00", Frequency: 1, Enabled: true}) // listed without backup_policy_id
+	target := store.NewTarget(store.TargetOptions{Name: "t", API: src, Now: func() time.Time { return testNow }})
 	snap := target.Refresh(ctxTimeout(t, 10*time.Second))
 	if len(snap.Policies) != 1 || snap.Policies[0].Policy.ID != sc.Policies[0].ID || !snap.Policies[0].RefreshSuccess {
 		t.Fatalf("policies %+v, want only %s, refreshed", snap.Policies, sc.Policies[0].ID)
@@ -575,11 +574,10 @@ func TestDeadlineDuringRefreshServesStaleMarked(t *testing.T) {
 // next to healthy ones; the target stays up.
 func TestPolicyWithBadScheduleKept(t *testing.T) {
 	t.Parallel()
-	sim, client := newSim(t, 100)
 	sc := vbstest.Generate(vbstest.GenOptions{Policies: 1, Disks: 2, Days: 2, Seed: 1, Now: testNow})
-	sim.Load(sc)
-	sim.AddPolicy(vbstest.Policy{ID: "bad-schedule", Name: "odd", StartTime: "noon", Frequency: 1, Enabled: true, ResourceCount: 3})
-	target := store.NewTarget(store.TargetOptions{Name: "t", API: client, Now: func() time.Time { return testNow }})
+	src := newMemSource(sc, 100)
+	src.addPolicy(vbstest.Policy{ID: "bad-schedule", Name: "odd", StartTime: "noon", Frequency: 1, Enabled: true, ResourceCount: 3})
+	target := store.NewTarget(store.TargetOptions{Name: "t", API: src, Now: func() time.Time { return testNow }})
 	snap := target.Refresh(ctxTimeout(t, 10*time.Second))
 	if !snap.Up || len(snap.Policies) != 2 {
 		t.Fatalf("up=%v policies=%d, want up with both policies", snap.Up, len(snap.Policies))

@@ -245,8 +245,8 @@ func TestPagingQuirksLoseNoJob(t *testing.T) {
 // running-since; every one still counts by status, and each is logged once.
 func TestFutureTimesNotTrusted(t *testing.T) {
 	t.Parallel()
-	sim, client := newSim(t, 100)
-	sim.AddPolicy(vbstest.Policy{ID: "pol-f", Name: "future", StartTime: "02:00", Frequency: 1, Enabled: true, ResourceCount: 3})
+	src := newMemSource(vbstest.Scenario{}, 100)
+	src.addPolicy(vbstest.Policy{ID: "pol-f", Name: "future", StartTime: "02:00", Frequency: 1, Enabled: true, ResourceCount: 3})
 	day := testNow.Truncate(24 * time.Hour).Add(2 * time.Hour) // today 02:00
 	var jobs []vbstest.Job
 	for i, d := range []string{"vol-a", "vol-b", "vol-c"} {
@@ -262,10 +262,10 @@ func TestFutureTimesNotTrusted(t *testing.T) {
 		vbstest.Job{JobID: "running-ahead", Status: "RUNNING", ResourceID: "vol-c", ResourceType: "volume",
 			CreatedAt: testNow.Add(90 * time.Minute)},
 	)
-	sim.AddJobs("pol-f", jobs...)
+	src.addJobs("pol-f", jobs...)
 	logs := &testkit.SyncBuffer{}
 	now := testNow
-	target := store.NewTarget(store.TargetOptions{Name: "t", API: client, Now: func() time.Time { return now }, Logger: log.NewLogfmtLogger(logs)})
+	target := store.NewTarget(store.TargetOptions{Name: "t", API: src, Now: func() time.Time { return now }, Logger: log.NewLogfmtLogger(logs)})
 	var text string
 	for range 3 {
 		text = render(t, snapshotCollector{target.Refresh(ctxTimeout(t, 10*time.Second))})
@@ -329,11 +329,11 @@ func htLines(text, prefix string) string {
 // is not warned about.
 func TestShortLookbackWarnsOncePerPolicy(t *testing.T) {
 	t.Parallel()
-	sim, client := newSim(t, 100)
-	sim.AddPolicy(vbstest.Policy{ID: "pol-weekly", Name: "weekly", StartTime: "02:00", WeekFrequency: []string{"SUN"}, Enabled: true})
-	sim.AddPolicy(vbstest.Policy{ID: "pol-hourly", Name: "twice-daily", StartTime: "02:00,14:00", Frequency: 1, Enabled: true})
+	src := newMemSource(vbstest.Scenario{}, 100)
+	src.addPolicy(vbstest.Policy{ID: "pol-weekly", Name: "weekly", StartTime: "02:00", WeekFrequency: []string{"SUN"}, Enabled: true})
+	src.addPolicy(vbstest.Policy{ID: "pol-hourly", Name: "twice-daily", StartTime: "02:00,14:00", Frequency: 1, Enabled: true})
 	logs := &testkit.SyncBuffer{}
-	target := store.NewTarget(store.TargetOptions{Name: "t", API: client, Now: func() time.Time { return testNow }, Lookback: 48 * time.Hour, Logger: log.NewLogfmtLogger(logs)})
+	target := store.NewTarget(store.TargetOptions{Name: "t", API: src, Now: func() time.Time { return testNow }, Lookback: 48 * time.Hour, Logger: log.NewLogfmtLogger(logs)})
 	for range 3 {
 		target.Refresh(ctxTimeout(t, 10*time.Second))
 	}
