@@ -311,24 +311,23 @@ func TestConcurrentScrapesShareOneRefresh(t *testing.T) {
 // Within min_refresh_interval the last result is served without an API call.
 func TestMinRefreshInterval(t *testing.T) {
 	t.Parallel()
-	sim, client := newSim(t, 100)
-	sim.Load(vbstest.Generate(vbstest.GenOptions{Policies: 2, Disks: 2, Days: 3, Seed: 3, Now: testNow}))
+	src := newMemSource(vbstest.Generate(vbstest.GenOptions{Policies: 2, Disks: 2, Days: 3, Seed: 3, Now: testNow}), 100)
 	now := testNow
-	target := store.NewTarget(store.TargetOptions{Name: "t", API: client, Now: func() time.Time { return now }, MinRefreshInterval: time.Minute})
+	target := store.NewTarget(store.TargetOptions{Name: "t", API: src, Now: func() time.Time { return now }, MinRefreshInterval: time.Minute})
 	first := target.Refresh(ctxTimeout(t, 10*time.Second))
-	sim.ResetCounters()
+	src.counters()
 	now = now.Add(59 * time.Second)
 	if again := target.Refresh(ctxTimeout(t, 10*time.Second)); again != first {
 		t.Errorf("within the interval: got a new snapshot")
 	}
-	if n := sim.Requests(vbstest.OpListPolicies) + sim.Requests(vbstest.OpListTasks); n != 0 {
-		t.Errorf("within the interval: %d API requests, want 0", n)
+	if c := src.counters(); c.lists+c.pages+c.rechecks != 0 {
+		t.Errorf("within the interval: %d API requests, want 0", c.lists+c.pages+c.rechecks)
 	}
 	now = now.Add(time.Second)
 	if again := target.Refresh(ctxTimeout(t, 10*time.Second)); again == first {
 		t.Errorf("after the interval: got the old snapshot")
 	}
-	if n := sim.Requests(vbstest.OpListPolicies); n != 1 {
+	if n := src.counters().lists; n != 1 {
 		t.Errorf("after the interval: %d policy list requests, want 1", n)
 	}
 }
@@ -428,19 +427,18 @@ func TestBackfillResumesAcrossDeadlines(t *testing.T) {
 // older jobs the cache never held are read: the result equals a full walk.
 func TestWindowGrowsRereads(t *testing.T) {
 	t.Parallel()
-	sim, client := newSim(t, 10)
 	sc := vbstest.Generate(vbstest.GenOptions{Policies: 1, Disks: 3, Days: 20, Seed: 2, Now: testNow, Schedules: dailyOnly})
-	sim.Load(sc)
+	src := newMemSource(sc, 10)
 	clock := func() time.Time { return testNow }
-	cached := store.NewTarget(store.TargetOptions{Name: "t", API: client, Now: clock})
+	cached := store.NewTarget(store.TargetOptions{Name: "t", API: src, Now: clock})
 	if got := cached.Refresh(ctxTimeout(t, 10*time.Second)).Policies[0].CachedJobs; got != 3*7 {
 		t.Fatalf("daily policy: %d cached jobs, want 21 (7-day window)", got)
 	}
 	p := sc.Policies[0]
 	p.Frequency = 5 // every 5 days: expected interval 120h, window 15 days
-	sim.AddPolicy(p)
+	src.addPolicy(p)
 	got := render(t, snapshotCollector{cached.Refresh(ctxTimeout(t, 10*time.Second))})
-	naive := store.NewTarget(store.TargetOptions{Name: "t", API: client, Now: clock, DisableCache: true})
+	naive := store.NewTarget(store.TargetOptions{Name: "t", API: src, Now: clock, DisableCache: true})
 	if want := render(t, snapshotCollector{naive.Refresh(ctxTimeout(t, 10*time.Second))}); got != want {
 		t.Fatalf("after the window grew:\n%s\n--- full walk\n%s", got, want)
 	}
@@ -510,16 +508,15 @@ func TestInterruptedFirstScrapeServesPartialData(t *testing.T) {
 // only fail must not make the API look down to the next scrapers.
 func TestNoRefreshWithoutTime(t *testing.T) {
 	t.Parallel()
-	sim, client := newSim(t, 100)
-	sim.Load(vbstest.Generate(vbstest.GenOptions{Policies: 1, Disks: 2, Days: 2, Seed: 1, Now: testNow}))
-	target := store.NewTarget(store.TargetOptions{Name: "t", API: client, Now: func() time.Time { return testNow }, MinRefreshInterval: time.Hour})
+	src := newMemSource(vbstest.Generate(vbstest.GenOptions{Policies: 1, Disks: 2, Days: 2, Seed: 1, Now: testNow}), 100)
+	target := store.NewTarget(store.TargetOptions{Name: "t", API: src, Now: func() time.Time { return testNow }, MinRefreshInterval: time.Hour})
 	ctx, cancel := context.WithTimeout(context.Background(), time.Millisecond)
 	defer cancel()
 	if snap := target.Refresh(ctx); snap.Up || len(snap.Policies) != 0 {
 		t.Fatalf("tiny deadline: up=%v policies=%d, want an empty snapshot", snap.Up, len(snap.Policies))
 	}
-	if n := target.Refreshes(); n != 0 || sim.Requests("") != 0 {
-		t.Fatalf("tiny deadline: %d refreshes and %d API requests, want 0", n, sim.Requests(""))
+	if n, c := target.Refreshes(), src.counters(); n != 0 || c != (memCounts{}) {
+		t.Fatalf("tiny deadline: %d refreshes and %+v API calls, want 0", n, c)
 	}
 	if snap := target.Refresh(ctxTimeout(t, 10*time.Second)); !snap.Up {
 		t.Fatal("the next scrape with time: vbs_up 0, want 1")

@@ -274,9 +274,9 @@ func (m *memSource) update(policyID, jobID string, fn func(*backup.Job)) {
 	panic("no job " + jobID)
 }
 
-// finish sets a job's status (the service's word) and finished time, as
-// the simulator's FinishJob.
-func (m *memSource) finish(policyID, jobID, status string, at time.Time) {
+// setStatus sets a job's status (the service's word) and finished time (the
+// zero time: none), as the simulator's FinishJob.
+func (m *memSource) setStatus(policyID, jobID, status string, at time.Time) {
 	m.update(policyID, jobID, func(j *backup.Job) {
 		*j = memJob(policyID, vbstest.Job{JobID: j.ID, Status: status, ResourceID: j.ResourceID, ResourceType: j.ResourceType,
 			CreatedAt: j.Created, FinishedAt: at, Code: j.ErrorCode, Message: j.ErrorMessage})

@@ -383,7 +383,7 @@ func TestScenarioRunningJobFinishes(t *testing.T) {
 	t.Parallel()
 	src, target := newMemScenarioTarget(t)
 	target.Refresh(ctxTimeout(t, 10*time.Second))
-	src.finish(dailyID, jobID(4), "EXECUTE_SUCCESS", at("2026-11-27T02:40:00"))
+	src.setStatus(dailyID, jobID(4), "EXECUTE_SUCCESS", at("2026-11-27T02:40:00"))
 	snap := target.Refresh(ctxTimeout(t, 10*time.Second))
 	// vol-a2's job 4 succeeded at 02:40 = 1795747200: its last success
 	// moves, it is no longer running, and the policy counts one more success.
