@@ -276,23 +276,29 @@ func mutate(t *testing.T, sim *vbstest.Server, sc vbstest.Scenario, rng *rand.Ra
 
 // Two scrapes that arrive together share one refresh: one policy list call,
 // one walk per policy. Each walk reads the policy's whole history (3 days in a
-// 7-day window): one page, then the empty page that ends a walk.
+// 7-day window): one page, then the empty page that ends a walk. The first
+// scrape's policy list is held until the second scrape waits for a result.
 func TestConcurrentScrapesShareOneRefresh(t *testing.T) {
 	t.Parallel()
-	sim, client := newSim(t, 100)
-	sim.Load(vbstest.Generate(vbstest.GenOptions{Policies: 3, Disks: 5, Days: 3, Seed: 7, Now: testNow}))
-	sim.SetLatency(100 * time.Millisecond)
-	target := store.NewTarget(store.TargetOptions{Name: "t", API: client, Now: func() time.Time { return testNow }})
-	sim.ResetCounters()
+	src := newMemSource(vbstest.Generate(vbstest.GenOptions{Policies: 3, Disks: 5, Days: 3, Seed: 7, Now: testNow}), 100)
+	hook, entered, release := gate(callPolicies)
+	src.setHook(hook)
+	target := store.NewTarget(store.TargetOptions{Name: "t", API: src, Now: func() time.Time { return testNow }})
 	var wg sync.WaitGroup
 	snaps := make([]*store.Snapshot, 2)
-	for i := range snaps {
+	scrape := func(ctx context.Context, i int) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			snaps[i] = target.Refresh(ctxTimeout(t, 10*time.Second))
+			snaps[i] = target.Refresh(ctx)
 		}()
 	}
+	scrape(ctxTimeout(t, 10*time.Second), 0)
+	<-entered
+	second := &waitingCtx{Context: ctxTimeout(t, 10*time.Second), waiting: make(chan struct{})}
+	scrape(second, 1)
+	<-second.waiting
+	close(release)
 	wg.Wait()
 	if snaps[0] != snaps[1] {
 		t.Errorf("the two scrapes got different snapshots")
@@ -300,12 +306,27 @@ func TestConcurrentScrapesShareOneRefresh(t *testing.T) {
 	if n := target.Refreshes(); n != 1 {
 		t.Errorf("refreshes = %d, want 1", n)
 	}
-	if n := sim.Requests(vbstest.OpListPolicies); n != 1 {
-		t.Errorf("policy list requests = %d, want 1", n)
+	c := src.counters()
+	if c.lists != 1 {
+		t.Errorf("policy list requests = %d, want 1", c.lists)
 	}
-	if n := sim.Requests(vbstest.OpListTasks); n != 6 {
+	if n := c.pages + c.rechecks; n != 6 {
 		t.Errorf("task requests = %d, want 6 (one page and one empty page per policy)", n)
 	}
+}
+
+// waitingCtx is a context that closes waiting when a caller first asks for
+// its Done channel: Target.Refresh does so only to wait for a refresh (its
+// own or a shared one) to end.
+type waitingCtx struct {
+	context.Context
+	once    sync.Once
+	waiting chan struct{}
+}
+
+func (c *waitingCtx) Done() <-chan struct{} {
+	c.once.Do(func() { close(c.waiting) })
+	return c.Context.Done()
 }
 
 // Within min_refresh_interval the last result is served without an API call.
@@ -486,10 +507,9 @@ func TestRefusedMarkerRestartsWalk(t *testing.T) {
 // read: the refresh ends a little before the scrape's deadline.
 func TestInterruptedFirstScrapeServesPartialData(t *testing.T) {
 	t.Parallel()
-	sim, client := newSim(t, 10)
-	sim.Load(vbstest.Generate(vbstest.GenOptions{Policies: 1, Disks: 40, Days: 30, Seed: 11, Now: testNow, Schedules: dailyOnly}))
-	sim.SetLatency(20 * time.Millisecond)
-	target := store.NewTarget(store.TargetOptions{Name: "t", API: client, Now: func() time.Time { return testNow }, Lookback: 31 * 24 * time.Hour})
+	src := newMemSource(vbstest.Generate(vbstest.GenOptions{Policies: 1, Disks: 40, Days: 30, Seed: 11, Now: testNow, Schedules: dailyOnly}), 10)
+	src.setHook(latency(20 * time.Millisecond))
+	target := store.NewTarget(store.TargetOptions{Name: "t", API: src, Now: func() time.Time { return testNow }, Lookback: 31 * 24 * time.Hour})
 	// 1 s: an 800 ms refresh, time for the policy list and a few pages on
 	// a loaded machine; the 120 pages at 20 ms each take far longer.
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)

@@ -80,6 +80,43 @@ func (m *memSource) runHook(ctx context.Context, call memCall, policyID string) 
 	return h(ctx, call, policyID)
 }
 
+// gate returns a hook that holds every call of kind call until release is
+// closed (or the caller's context ends), and closes entered when the first
+// such call arrives: a test can act while a refresh is certainly under way.
+func gate(call memCall) (hook memHook, entered, release chan struct{}) {
+	entered, release = make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	hook = func(ctx context.Context, c memCall, _ string) error {
+		if c != call {
+			return nil
+		}
+		once.Do(func() { close(entered) })
+		select {
+		case <-release:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return hook, entered, release
+}
+
+// latency returns a hook that delays every call by d (less when the
+// caller's context ends first, which fails the call), as a service's round
+// trip.
+func latency(d time.Duration) memHook {
+	return func(ctx context.Context, _ memCall, _ string) error {
+		timer := time.NewTimer(d)
+		defer timer.Stop()
+		select {
+		case <-timer.C:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
 // failPolicy makes every later page and PolicyJob call of the policy fail
 // with err (a simulator's fault on the policy's list_tasks); nil ends it.
 func (m *memSource) failPolicy(policyID string, err error) {

@@ -49,17 +49,16 @@ func (c *closeCounter) CloseIdleConnections() { c.closes.Add(1) }
 // again when a refresh still running ends.
 func TestTargetClose(t *testing.T) {
 	t.Parallel()
-	sim, client := newSim(t, 10)
-	sim.Load(vbstest.Generate(vbstest.GenOptions{Policies: 1, Disks: 2, Days: 2, Seed: 5, Now: testNow, Schedules: dailyOnly}))
-	api := &closeCounter{PolicySource: client}
+	src := newMemSource(vbstest.Generate(vbstest.GenOptions{Policies: 1, Disks: 2, Days: 2, Seed: 5, Now: testNow, Schedules: dailyOnly}), 10)
+	hook, entered, release := gate(callPolicies)
+	src.setHook(hook)
+	api := &closeCounter{PolicySource: src}
 	target := store.NewTarget(store.TargetOptions{Name: "t", API: api, Now: func() time.Time { return testNow }})
-	sim.SetLatency(200 * time.Millisecond)
 	done := make(chan struct{})
 	go func() { defer close(done); target.Refresh(ctxTimeout(t, 10*time.Second)) }()
-	for sim.Requests("") == 0 {
-		time.Sleep(5 * time.Millisecond)
-	}
+	<-entered // the refresh is under way
 	target.Close()
+	close(release)
 	<-done
 	target.Wait()
 	if n := api.closes.Load(); n != 2 {
