@@ -294,10 +294,10 @@ func TestConcurrentScrapesShareOneRefresh(t *testing.T) {
 		}()
 	}
 	scrape(ctxTimeout(t, 10*time.Second), 0)
-	<-entered
+	waitFor(t, entered, "the first scrape's policy list")
 	second := &waitingCtx{Context: ctxTimeout(t, 10*time.Second), waiting: make(chan struct{})}
 	scrape(second, 1)
-	<-second.waiting
+	waitFor(t, second.waiting, "the second scrape to wait")
 	close(release)
 	wg.Wait()
 	if snaps[0] != snaps[1] {

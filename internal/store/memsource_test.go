@@ -7,6 +7,7 @@ import (
 	"iter"
 	"slices"
 	"sync"
+	"testing"
 	"time"
 
 	"github.com/vbs-exporter/vbs_exporter/internal/backup"
@@ -99,6 +100,17 @@ func gate(call memCall) (hook memHook, entered, release chan struct{}) {
 		}
 	}
 	return hook, entered, release
+}
+
+// waitFor waits for ch to close, failing the test after 10 s instead of
+// hanging it.
+func waitFor(t testing.TB, ch <-chan struct{}, what string) {
+	t.Helper()
+	select {
+	case <-ch:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("waited 10 s for %s", what)
+	}
 }
 
 // latency returns a hook that delays every call by d (less when the

@@ -56,7 +56,7 @@ func TestTargetClose(t *testing.T) {
 	target := store.NewTarget(store.TargetOptions{Name: "t", API: api, Now: func() time.Time { return testNow }})
 	done := make(chan struct{})
 	go func() { defer close(done); target.Refresh(ctxTimeout(t, 10*time.Second)) }()
-	<-entered // the refresh is under way
+	waitFor(t, entered, "the refresh's policy list") // the refresh is under way
 	target.Close()
 	close(release)
 	<-done
