@@ -43,8 +43,8 @@ type memSource struct {
 	// failing fails every page and PolicyJob call of a policy with its
 	// error (see failPolicy).
 	failing map[string]error
-	// hook, when set, runs before every call once it is counted, outside the
-	// lock (see setHook).
+	// hook, when set, runs before every call once it is counted and
+	// failIn and failing let it through, outside the lock (see setHook).
 	hook memHook
 }
 
