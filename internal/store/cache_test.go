@@ -96,8 +96,7 @@ func TestCachedMatchesFullWalk(t *testing.T) {
 					snap = cached.Refresh(ctxTimeout(t, 30*time.Second))
 				}
 				got := render(t, snapshotCollector{snap})
-				_, n := src.counters()
-				rechecks += n
+				rechecks += src.counters().rechecks
 				want := render(t, snapshotCollector{naive.Refresh(ctxTimeout(t, 30*time.Second))})
 				if got != want {
 					t.Fatalf("step %d: cached refresh differs from the full walk:\n--- cached\n%s\n--- full walk\n%s", step, got, want)
@@ -277,23 +276,29 @@ func mutate(t *testing.T, sim *vbstest.Server, sc vbstest.Scenario, rng *rand.Ra
 
 // Two scrapes that arrive together share one refresh: one policy list call,
 // one walk per policy. Each walk reads the policy's whole history (3 days in a
-// 7-day window): one page, then the empty page that ends a walk.
+// 7-day window): one page, then the empty page that ends a walk. The first
+// scrape's policy list is held until the second scrape waits for a result.
 func TestConcurrentScrapesShareOneRefresh(t *testing.T) {
 	t.Parallel()
-	sim, client := newSim(t, 100)
-	sim.Load(vbstest.Generate(vbstest.GenOptions{Policies: 3, Disks: 5, Days: 3, Seed: 7, Now: testNow}))
-	sim.SetLatency(100 * time.Millisecond)
-	target := store.NewTarget(store.TargetOptions{Name: "t", API: client, Now: func() time.Time { return testNow }})
-	sim.ResetCounters()
+	src := newMemSource(vbstest.Generate(vbstest.GenOptions{Policies: 3, Disks: 5, Days: 3, Seed: 7, Now: testNow}), 100)
+	hook, entered, release := gate(callPolicies)
+	src.setHook(hook)
+	target := store.NewTarget(store.TargetOptions{Name: "t", API: src, Now: func() time.Time { return testNow }})
 	var wg sync.WaitGroup
 	snaps := make([]*store.Snapshot, 2)
-	for i := range snaps {
+	scrape := func(ctx context.Context, i int) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			snaps[i] = target.Refresh(ctxTimeout(t, 10*time.Second))
+			snaps[i] = target.Refresh(ctx)
 		}()
 	}
+	scrape(ctxTimeout(t, 10*time.Second), 0)
+	waitFor(t, entered, "the first scrape's policy list")
+	second := &waitingCtx{Context: ctxTimeout(t, 10*time.Second), waiting: make(chan struct{})}
+	scrape(second, 1)
+	waitFor(t, second.waiting, "the second scrape to wait")
+	close(release)
 	wg.Wait()
 	if snaps[0] != snaps[1] {
 		t.Errorf("the two scrapes got different snapshots")
@@ -301,35 +306,49 @@ func TestConcurrentScrapesShareOneRefresh(t *testing.T) {
 	if n := target.Refreshes(); n != 1 {
 		t.Errorf("refreshes = %d, want 1", n)
 	}
-	if n := sim.Requests(vbstest.OpListPolicies); n != 1 {
-		t.Errorf("policy list requests = %d, want 1", n)
+	c := src.counters()
+	if c.lists != 1 {
+		t.Errorf("policy list requests = %d, want 1", c.lists)
 	}
-	if n := sim.Requests(vbstest.OpListTasks); n != 6 {
+	if n := c.pages + c.rechecks; n != 6 {
 		t.Errorf("task requests = %d, want 6 (one page and one empty page per policy)", n)
 	}
+}
+
+// waitingCtx is a context that closes waiting when a caller first asks for
+// its Done channel: Target.Refresh does so only to wait for a refresh (its
+// own or a shared one) to end.
+type waitingCtx struct {
+	context.Context
+	once    sync.Once
+	waiting chan struct{}
+}
+
+func (c *waitingCtx) Done() <-chan struct{} {
+	c.once.Do(func() { close(c.waiting) })
+	return c.Context.Done()
 }
 
 // Within min_refresh_interval the last result is served without an API call.
 func TestMinRefreshInterval(t *testing.T) {
 	t.Parallel()
-	sim, client := newSim(t, 100)
-	sim.Load(vbstest.Generate(vbstest.GenOptions{Policies: 2, Disks: 2, Days: 3, Seed: 3, Now: testNow}))
+	src := newMemSource(vbstest.Generate(vbstest.GenOptions{Policies: 2, Disks: 2, Days: 3, Seed: 3, Now: testNow}), 100)
 	now := testNow
-	target := store.NewTarget(store.TargetOptions{Name: "t", API: client, Now: func() time.Time { return now }, MinRefreshInterval: time.Minute})
+	target := store.NewTarget(store.TargetOptions{Name: "t", API: src, Now: func() time.Time { return now }, MinRefreshInterval: time.Minute})
 	first := target.Refresh(ctxTimeout(t, 10*time.Second))
-	sim.ResetCounters()
+	src.counters()
 	now = now.Add(59 * time.Second)
 	if again := target.Refresh(ctxTimeout(t, 10*time.Second)); again != first {
 		t.Errorf("within the interval: got a new snapshot")
 	}
-	if n := sim.Requests(vbstest.OpListPolicies) + sim.Requests(vbstest.OpListTasks); n != 0 {
-		t.Errorf("within the interval: %d API requests, want 0", n)
+	if c := src.counters(); c.lists+c.pages+c.rechecks != 0 {
+		t.Errorf("within the interval: %d API requests, want 0", c.lists+c.pages+c.rechecks)
 	}
 	now = now.Add(time.Second)
 	if again := target.Refresh(ctxTimeout(t, 10*time.Second)); again == first {
 		t.Errorf("after the interval: got the old snapshot")
 	}
-	if n := sim.Requests(vbstest.OpListPolicies); n != 1 {
+	if n := src.counters().lists; n != 1 {
 		t.Errorf("after the interval: %d policy list requests, want 1", n)
 	}
 }
@@ -429,19 +448,18 @@ func TestBackfillResumesAcrossDeadlines(t *testing.T) {
 // older jobs the cache never held are read: the result equals a full walk.
 func TestWindowGrowsRereads(t *testing.T) {
 	t.Parallel()
-	sim, client := newSim(t, 10)
 	sc := vbstest.Generate(vbstest.GenOptions{Policies: 1, Disks: 3, Days: 20, Seed: 2, Now: testNow, Schedules: dailyOnly})
-	sim.Load(sc)
+	src := newMemSource(sc, 10)
 	clock := func() time.Time { return testNow }
-	cached := store.NewTarget(store.TargetOptions{Name: "t", API: client, Now: clock})
+	cached := store.NewTarget(store.TargetOptions{Name: "t", API: src, Now: clock})
 	if got := cached.Refresh(ctxTimeout(t, 10*time.Second)).Policies[0].CachedJobs; got != 3*7 {
 		t.Fatalf("daily policy: %d cached jobs, want 21 (7-day window)", got)
 	}
 	p := sc.Policies[0]
 	p.Frequency = 5 // every 5 days: expected interval 120h, window 15 days
-	sim.AddPolicy(p)
+	src.addPolicy(p)
 	got := render(t, snapshotCollector{cached.Refresh(ctxTimeout(t, 10*time.Second))})
-	naive := store.NewTarget(store.TargetOptions{Name: "t", API: client, Now: clock, DisableCache: true})
+	naive := store.NewTarget(store.TargetOptions{Name: "t", API: src, Now: clock, DisableCache: true})
 	if want := render(t, snapshotCollector{naive.Refresh(ctxTimeout(t, 10*time.Second))}); got != want {
 		t.Fatalf("after the window grew:\n%s\n--- full walk\n%s", got, want)
 	}
@@ -489,10 +507,9 @@ func TestRefusedMarkerRestartsWalk(t *testing.T) {
 // read: the refresh ends a little before the scrape's deadline.
 func TestInterruptedFirstScrapeServesPartialData(t *testing.T) {
 	t.Parallel()
-	sim, client := newSim(t, 10)
-	sim.Load(vbstest.Generate(vbstest.GenOptions{Policies: 1, Disks: 40, Days: 30, Seed: 11, Now: testNow, Schedules: dailyOnly}))
-	sim.SetLatency(20 * time.Millisecond)
-	target := store.NewTarget(store.TargetOptions{Name: "t", API: client, Now: func() time.Time { return testNow }, Lookback: 31 * 24 * time.Hour})
+	src := newMemSource(vbstest.Generate(vbstest.GenOptions{Policies: 1, Disks: 40, Days: 30, Seed: 11, Now: testNow, Schedules: dailyOnly}), 10)
+	src.setHook(latency(20 * time.Millisecond))
+	target := store.NewTarget(store.TargetOptions{Name: "t", API: src, Now: func() time.Time { return testNow }, Lookback: 31 * 24 * time.Hour})
 	// 1 s: an 800 ms refresh, time for the policy list and a few pages on
 	// a loaded machine; the 120 pages at 20 ms each take far longer.
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
@@ -511,16 +528,15 @@ func TestInterruptedFirstScrapeServesPartialData(t *testing.T) {
 // only fail must not make the API look down to the next scrapers.
 func TestNoRefreshWithoutTime(t *testing.T) {
 	t.Parallel()
-	sim, client := newSim(t, 100)
-	sim.Load(vbstest.Generate(vbstest.GenOptions{Policies: 1, Disks: 2, Days: 2, Seed: 1, Now: testNow}))
-	target := store.NewTarget(store.TargetOptions{Name: "t", API: client, Now: func() time.Time { return testNow }, MinRefreshInterval: time.Hour})
+	src := newMemSource(vbstest.Generate(vbstest.GenOptions{Policies: 1, Disks: 2, Days: 2, Seed: 1, Now: testNow}), 100)
+	target := store.NewTarget(store.TargetOptions{Name: "t", API: src, Now: func() time.Time { return testNow }, MinRefreshInterval: time.Hour})
 	ctx, cancel := context.WithTimeout(context.Background(), time.Millisecond)
 	defer cancel()
 	if snap := target.Refresh(ctx); snap.Up || len(snap.Policies) != 0 {
 		t.Fatalf("tiny deadline: up=%v policies=%d, want an empty snapshot", snap.Up, len(snap.Policies))
 	}
-	if n := target.Refreshes(); n != 0 || sim.Requests("") != 0 {
-		t.Fatalf("tiny deadline: %d refreshes and %d API requests, want 0", n, sim.Requests(""))
+	if n, c := target.Refreshes(), src.counters(); n != 0 || c != (memCounts{}) {
+		t.Fatalf("tiny deadline: %d refreshes and %+v API calls, want 0", n, c)
 	}
 	if snap := target.Refresh(ctxTimeout(t, 10*time.Second)); !snap.Up {
 		t.Fatal("the next scrape with time: vbs_up 0, want 1")
@@ -531,11 +547,10 @@ func TestNoRefreshWithoutTime(t *testing.T) {
 // and a policy listed twice is exported once.
 func TestPolicyListOddities(t *testing.T) {
 	t.Parallel()
-	sim, client := newSim(t, 100)
 	sc := vbstest.Generate(vbstest.GenOptions{Policies: 1, Disks: 2, Days: 2, Seed: 1, Now: testNow})
-	sim.Load(sc)
-	sim.AddPolicy(vbstest.Policy{Name: "no-id", StartTime: "02:00", Frequency: 1, Enabled: true, Omit: []string{"backup_policy_id"}})
-	target := store.NewTarget(store.TargetOptions{Name: "t", API: client, Now: func() time.Time { return testNow }})
+	src := newMemSource(sc, 100)
+	src.addPolicy(vbstest.Policy{Name: "no-id", StartTime: "02:00", Frequency: 1, Enabled: true}) // listed without backup_policy_id
+	target := store.NewTarget(store.TargetOptions{Name: "t", API: src, Now: func() time.Time { return testNow }})
 	snap := target.Refresh(ctxTimeout(t, 10*time.Second))
 	if len(snap.Policies) != 1 || snap.Policies[0].Policy.ID != sc.Policies[0].ID || !snap.Policies[0].RefreshSuccess {
 		t.Fatalf("policies %+v, want only %s, refreshed", snap.Policies, sc.Policies[0].ID)
@@ -576,11 +591,10 @@ func TestDeadlineDuringRefreshServesStaleMarked(t *testing.T) {
 // next to healthy ones; the target stays up.
 func TestPolicyWithBadScheduleKept(t *testing.T) {
 	t.Parallel()
-	sim, client := newSim(t, 100)
 	sc := vbstest.Generate(vbstest.GenOptions{Policies: 1, Disks: 2, Days: 2, Seed: 1, Now: testNow})
-	sim.Load(sc)
-	sim.AddPolicy(vbstest.Policy{ID: "bad-schedule", Name: "odd", StartTime: "noon", Frequency: 1, Enabled: true, ResourceCount: 3})
-	target := store.NewTarget(store.TargetOptions{Name: "t", API: client, Now: func() time.Time { return testNow }})
+	src := newMemSource(sc, 100)
+	src.addPolicy(vbstest.Policy{ID: "bad-schedule", Name: "odd", StartTime: "noon", Frequency: 1, Enabled: true, ResourceCount: 3})
+	target := store.NewTarget(store.TargetOptions{Name: "t", API: src, Now: func() time.Time { return testNow }})
 	snap := target.Refresh(ctxTimeout(t, 10*time.Second))
 	if !snap.Up || len(snap.Policies) != 2 {
 		t.Fatalf("up=%v policies=%d, want up with both policies", snap.Up, len(snap.Policies))

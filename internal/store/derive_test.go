@@ -17,10 +17,10 @@ import (
 // or EXECUTE_TIMEOUT. A policy without jobs has no such series.
 func TestLastRunResources(t *testing.T) {
 	t.Parallel()
-	sim, client := newSim(t, 2)
+	src := newMemSource(vbstest.Scenario{}, 2)
 	const runID, emptyID = "44444444-4444-4444-8444-444444444444", "55555555-5555-4555-8555-555555555555"
-	sim.AddPolicy(vbstest.Policy{ID: runID, Name: "run", StartTime: "02:00", Frequency: 1, Enabled: true, ResourceCount: 5})
-	sim.AddPolicy(vbstest.Policy{ID: emptyID, Name: "empty", StartTime: "02:00", Frequency: 1, Enabled: true, ResourceCount: 0})
+	src.addPolicy(vbstest.Policy{ID: runID, Name: "run", StartTime: "02:00", Frequency: 1, Enabled: true, ResourceCount: 5})
+	src.addPolicy(vbstest.Policy{ID: emptyID, Name: "empty", StartTime: "02:00", Frequency: 1, Enabled: true, ResourceCount: 0})
 	n := 100
 	job := func(disk, status, created string) vbstest.Job {
 		n++
@@ -30,7 +30,7 @@ func TestLastRunResources(t *testing.T) {
 		}
 		return j
 	}
-	sim.AddJobs(runID,
+	src.addJobs(runID,
 		// The newest run, at 02:00 today.
 		job("vol-ok", "EXECUTE_SUCCESS", "2026-11-27T02:00:00"),
 		job("vol-running", "WAITING", "2026-11-27T01:45:00"),
@@ -45,7 +45,7 @@ func TestLastRunResources(t *testing.T) {
 		job("vol-early", "EXECUTE_SUCCESS", "2026-11-26T02:00:00"),
 		job("vol-unbound", "EXECUTE_SUCCESS", "2026-11-26T02:00:00"),
 	)
-	target := store.NewTarget(store.TargetOptions{Name: "prod", API: client, Now: func() time.Time { return testNow }})
+	target := store.NewTarget(store.TargetOptions{Name: "prod", API: src, Now: func() time.Time { return testNow }})
 	snap := target.Refresh(ctxTimeout(t, 10*time.Second))
 	const want = `# HELP vbs_policy_last_run_resources Distinct disks that the policy's most recent run (its jobs created within 30 minutes of the newest job) backed up or tried to (RUNNING, WAITING, EXECUTE_SUCCESS, EXECUTE_FAIL, EXECUTE_TIMEOUT). Fewer than vbs_policy_resources: the run left bound disks out.
 # TYPE vbs_policy_last_run_resources gauge

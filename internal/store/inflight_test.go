@@ -245,8 +245,8 @@ func TestPagingQuirksLoseNoJob(t *testing.T) {
 // running-since; every one still counts by status, and each is logged once.
 func TestFutureTimesNotTrusted(t *testing.T) {
 	t.Parallel()
-	sim, client := newSim(t, 100)
-	sim.AddPolicy(vbstest.Policy{ID: "pol-f", Name: "future", StartTime: "02:00", Frequency: 1, Enabled: true, ResourceCount: 3})
+	src := newMemSource(vbstest.Scenario{}, 100)
+	src.addPolicy(vbstest.Policy{ID: "pol-f", Name: "future", StartTime: "02:00", Frequency: 1, Enabled: true, ResourceCount: 3})
 	day := testNow.Truncate(24 * time.Hour).Add(2 * time.Hour) // today 02:00
 	var jobs []vbstest.Job
 	for i, d := range []string{"vol-a", "vol-b", "vol-c"} {
@@ -262,10 +262,10 @@ func TestFutureTimesNotTrusted(t *testing.T) {
 		vbstest.Job{JobID: "running-ahead", Status: "RUNNING", ResourceID: "vol-c", ResourceType: "volume",
 			CreatedAt: testNow.Add(90 * time.Minute)},
 	)
-	sim.AddJobs("pol-f", jobs...)
+	src.addJobs("pol-f", jobs...)
 	logs := &testkit.SyncBuffer{}
 	now := testNow
-	target := store.NewTarget(store.TargetOptions{Name: "t", API: client, Now: func() time.Time { return now }, Logger: log.NewLogfmtLogger(logs)})
+	target := store.NewTarget(store.TargetOptions{Name: "t", API: src, Now: func() time.Time { return now }, Logger: log.NewLogfmtLogger(logs)})
 	var text string
 	for range 3 {
 		text = render(t, snapshotCollector{target.Refresh(ctxTimeout(t, 10*time.Second))})
@@ -329,11 +329,11 @@ func htLines(text, prefix string) string {
 // is not warned about.
 func TestShortLookbackWarnsOncePerPolicy(t *testing.T) {
 	t.Parallel()
-	sim, client := newSim(t, 100)
-	sim.AddPolicy(vbstest.Policy{ID: "pol-weekly", Name: "weekly", StartTime: "02:00", WeekFrequency: []string{"SUN"}, Enabled: true})
-	sim.AddPolicy(vbstest.Policy{ID: "pol-hourly", Name: "twice-daily", StartTime: "02:00,14:00", Frequency: 1, Enabled: true})
+	src := newMemSource(vbstest.Scenario{}, 100)
+	src.addPolicy(vbstest.Policy{ID: "pol-weekly", Name: "weekly", StartTime: "02:00", WeekFrequency: []string{"SUN"}, Enabled: true})
+	src.addPolicy(vbstest.Policy{ID: "pol-hourly", Name: "twice-daily", StartTime: "02:00,14:00", Frequency: 1, Enabled: true})
 	logs := &testkit.SyncBuffer{}
-	target := store.NewTarget(store.TargetOptions{Name: "t", API: client, Now: func() time.Time { return testNow }, Lookback: 48 * time.Hour, Logger: log.NewLogfmtLogger(logs)})
+	target := store.NewTarget(store.TargetOptions{Name: "t", API: src, Now: func() time.Time { return testNow }, Lookback: 48 * time.Hour, Logger: log.NewLogfmtLogger(logs)})
 	for range 3 {
 		target.Refresh(ctxTimeout(t, 10*time.Second))
 	}
@@ -347,31 +347,27 @@ func TestShortLookbackWarnsOncePerPolicy(t *testing.T) {
 // dropped, not re-read, and its disk stops showing it as running.
 func TestOpenJobLeavesWindow(t *testing.T) {
 	t.Parallel()
-	sim, client := newSim(t, 10)
 	sc := vbstest.Generate(vbstest.GenOptions{Policies: 1, Disks: 5, Days: 9, Seed: 4, Now: testNow, Schedules: dailyOnly})
-	sim.Load(sc)
+	src := newMemSource(sc, 10)
 	pid := sc.Policies[0].ID
-	var old vbstest.Job
-	for _, j := range sim.Jobs(pid) {
-		if age := testNow.Sub(j.CreatedAt); age < 7*24*time.Hour && age > 6*24*time.Hour {
+	var old backup.Job
+	for _, j := range src.Jobs(pid) {
+		if age := testNow.Sub(j.Created); age < 7*24*time.Hour && age > 6*24*time.Hour {
 			old = j
 		}
 	}
-	if err := sim.UpdateJob(pid, old.JobID, func(j *vbstest.Job) { j.Status = "RUNNING"; j.FinishedAt = time.Time{} }); err != nil {
-		t.Fatal(err)
-	}
+	src.setStatus(pid, old.ID, "RUNNING", time.Time{})
 	now := testNow
-	target := store.NewTarget(store.TargetOptions{Name: "t", API: client, Now: func() time.Time { return now }})
+	target := store.NewTarget(store.TargetOptions{Name: "t", API: src, Now: func() time.Time { return now }})
 	target.Refresh(ctxTimeout(t, 10*time.Second))
-	sim.ResetCounters()
-	if got := target.Refresh(ctxTimeout(t, 10*time.Second)).Policies[0].Jobs(backup.StatusRunning); got != 1 || sim.Requests(vbstest.OpListTasks) != 2 {
-		t.Fatalf("inside the window: %d running, %d task requests; want 1 and 2 (a page and a job_id= query)", got, sim.Requests(vbstest.OpListTasks))
+	src.counters()
+	if got, c := target.Refresh(ctxTimeout(t, 10*time.Second)).Policies[0].Jobs(backup.StatusRunning), src.counters(); got != 1 || c.pages != 1 || c.rechecks != 1 {
+		t.Fatalf("inside the window: %d running, %d pages and %d job re-reads; want 1, 1 and 1 (a page and a job_id= query)", got, c.pages, c.rechecks)
 	}
-	now = old.CreatedAt.Add(7*24*time.Hour + time.Minute) // the job is now older than the 7-day window
-	sim.ResetCounters()
+	now = old.Created.Add(7*24*time.Hour + time.Minute) // the job is now older than the 7-day window
 	snap := target.Refresh(ctxTimeout(t, 10*time.Second))
-	if got := snap.Policies[0].Jobs(backup.StatusRunning); got != 0 || sim.Requests(vbstest.OpListTasks) != 1 {
-		t.Errorf("after it left the window: %d running, %d task requests; want 0 and 1", got, sim.Requests(vbstest.OpListTasks))
+	if got, c := snap.Policies[0].Jobs(backup.StatusRunning), src.counters(); got != 0 || c.pages+c.rechecks != 1 {
+		t.Errorf("after it left the window: %d running, %d task requests (%d pages, %d job re-reads); want 0 and 1", got, c.pages+c.rechecks, c.pages, c.rechecks)
 	}
 	for _, r := range snap.Policies[0].Resources() {
 		if r.RunningSince() != 0 {
@@ -384,32 +380,25 @@ func TestOpenJobLeavesWindow(t *testing.T) {
 // down to it, and it is re-read correctly when it finishes.
 func TestOpenJobWithoutIDIsWalked(t *testing.T) {
 	t.Parallel()
-	sim, client := newSim(t, 10)
 	sc := vbstest.Generate(vbstest.GenOptions{Policies: 1, Disks: 5, Days: 8, Seed: 4, Now: testNow, Schedules: dailyOnly})
-	sim.Load(sc)
+	src := newMemSource(sc, 10)
 	pid := sc.Policies[0].ID
-	jobs := sim.Jobs(pid)
-	idless := jobs[24].JobID // on the third page
-	if err := sim.UpdateJob(pid, idless, func(j *vbstest.Job) {
-		j.Status, j.FinishedAt, j.Omit = "RUNNING", time.Time{}, []string{"job_id"}
-	}); err != nil {
-		t.Fatal(err)
-	}
-	target := store.NewTarget(store.TargetOptions{Name: "t", API: client, Now: func() time.Time { return testNow }})
+	jobs := src.Jobs(pid)
+	idless := jobs[24].ID // on the third page
+	src.setStatus(pid, idless, "RUNNING", time.Time{})
+	src.update(pid, idless, func(j *backup.Job) { j.ID = "" }) // served without job_id, in its place
+	target := store.NewTarget(store.TargetOptions{Name: "t", API: src, Now: func() time.Time { return testNow }})
 	target.Refresh(ctxTimeout(t, 10*time.Second))
-	sim.ResetCounters()
+	src.counters()
 	snap := target.Refresh(ctxTimeout(t, 10*time.Second))
-	for _, r := range sim.RequestLog(vbstest.OpListTasks) {
-		if strings.Contains(r.RawQuery, "job_id=") {
-			t.Errorf("a job_id= query for a job without ID: %s", r.RawQuery)
-		}
+	c := src.counters()
+	if c.rechecks != 0 {
+		t.Errorf("%d job re-reads (job_id= queries) for a job without ID, want 0", c.rechecks)
 	}
-	if p := snap.Policies[0]; !p.RefreshSuccess || p.Jobs(backup.StatusRunning) != 1 || sim.Requests(vbstest.OpListTasks) != 3 {
-		t.Fatalf("success=%v running=%d task requests=%d, want true, 1, 3 (the pages down to the job)", p.RefreshSuccess, p.Jobs(backup.StatusRunning), sim.Requests(vbstest.OpListTasks))
+	if p := snap.Policies[0]; !p.RefreshSuccess || p.Jobs(backup.StatusRunning) != 1 || c.pages+c.rechecks != 3 {
+		t.Fatalf("success=%v running=%d task requests=%d, want true, 1, 3 (the pages down to the job)", p.RefreshSuccess, p.Jobs(backup.StatusRunning), c.pages+c.rechecks)
 	}
-	if err := sim.FinishJob(pid, idless, "EXECUTE_SUCCESS", testNow.Add(-time.Minute)); err != nil {
-		t.Fatal(err)
-	}
+	src.setStatus(pid, "", "EXECUTE_SUCCESS", testNow.Add(-time.Minute))
 	snap = target.Refresh(ctxTimeout(t, 10*time.Second))
 	if p := snap.Policies[0]; !p.RefreshSuccess || p.Jobs(backup.StatusRunning) != 0 {
 		t.Errorf("after it finished: success=%v running=%d, want true and 0", p.RefreshSuccess, p.Jobs(backup.StatusRunning))

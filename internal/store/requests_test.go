@@ -144,7 +144,7 @@ func TestRefreshErrorOfThePolicyList(t *testing.T) {
 // failures in a row (see expectedScenario).
 func TestFailedDisks(t *testing.T) {
 	t.Parallel()
-	_, target := newScenarioTarget(t)
+	_, target := newMemScenarioTarget(t)
 	snap := target.Refresh(ctxTimeout(t, 10*time.Second))
 	daily := policyByID(t, snap, dailyID)
 	want := []store.FailedDisk{

@@ -1,12 +1,14 @@
 package store_test
 
 import (
+	"errors"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/vbs-exporter/vbs_exporter/internal/backup"
 	"github.com/vbs-exporter/vbs_exporter/internal/store"
 	"github.com/vbs-exporter/vbs_exporter/internal/vbs/vbstest"
 )
@@ -33,7 +35,7 @@ func itoa(n int) string {
 	return s
 }
 
-// loadScenario plants the jobs the exact-value tests expect (now is
+// scenarioAccount is the account the exact-value tests expect (now is
 // 2026-11-27T12:00:00Z, a Friday):
 //   - daily-db (02:00 daily, window 7 days):
 //     vol-a1 succeeded on the 25th, then failed on the 26th;
@@ -44,11 +46,9 @@ func itoa(n int) string {
 //     an old success of vol-a1 (19th) lies outside the window.
 //   - weekly-archive (MON,THU 01:00: expected interval 4 days, window 12 days):
 //     vol-b1 succeeded every Monday and Thursday; the one on the 12th is outside.
-//   - broken (disabled): every tasks call fails with HTTP 500.
-func loadScenario(sim *vbstest.Server) {
-	sim.AddPolicy(vbstest.Policy{ID: dailyID, Name: "daily-db", StartTime: "02:00", Frequency: 1, RetentionNum: 7, Enabled: true, ResourceCount: 5})
-	sim.AddPolicy(vbstest.Policy{ID: weeklyID, Name: "weekly-archive", StartTime: "01:00", WeekFrequency: []string{"MON", "THU"}, RetentionDay: 30, Enabled: true, ResourceCount: 1})
-	sim.AddPolicy(vbstest.Policy{ID: brokenID, Name: "broken", StartTime: "03:00", Frequency: 1, Enabled: false, ResourceCount: 1})
+//   - broken (disabled): its jobs cannot be read (loadScenario and
+//     newMemScenarioTarget make every tasks call fail).
+func scenarioAccount() vbstest.Scenario {
 	vol := func(id string, n int, status, created, finished string) vbstest.Job {
 		j := vbstest.Job{JobID: jobID(n), Status: status, ResourceID: id, ResourceType: "volume", BackupName: "autobk_" + itoa(n), CreatedAt: at(created)}
 		if finished != "" {
@@ -60,25 +60,59 @@ func loadScenario(sim *vbstest.Server) {
 	failed.Message, failed.Code = "disk busy", 1234
 	a2ok := vol("vol-a2", 3, "EXECUTE_SUCCESS", "2026-11-26T02:00:00", "")
 	a2ok.FinishedAt = at("2026-11-26T02:30:00").Add(500 * time.Millisecond)
-	sim.AddJobs(dailyID,
-		vol("vol-a1", 1, "EXECUTE_SUCCESS", "2026-11-25T02:00:00", "2026-11-25T02:20:00"),
-		failed,
-		a2ok,
-		vol("vol-a2", 4, "RUNNING", "2026-11-27T02:00:00", ""),
-		vol("vol-a3", 5, "EXECUTE_FAIL", "2026-11-26T02:00:00", "2026-11-26T02:10:00"),
-		vol("vol-a3", 6, "EXECUTE_TIMEOUT", "2026-11-27T02:00:00", "2026-11-27T04:00:00"),
-		vol("vol-a4", 7, "FROZEN", "2026-11-26T02:00:00", ""),
-		vol("vol-a4", 8, "SKIP", "2026-11-27T02:00:00", "2026-11-27T02:00:01"),
-		vol("vol-a5", 9, "EXECUTE_SUCCESS", "2026-11-25T02:00:00", ""),
-		vol("vol-a1", 10, "EXECUTE_SUCCESS", "2026-11-19T02:00:00", "2026-11-19T02:20:00"),
-	)
+	sc := vbstest.Scenario{
+		Policies: []vbstest.Policy{
+			{ID: dailyID, Name: "daily-db", StartTime: "02:00", Frequency: 1, RetentionNum: 7, Enabled: true, ResourceCount: 5},
+			{ID: weeklyID, Name: "weekly-archive", StartTime: "01:00", WeekFrequency: []string{"MON", "THU"}, RetentionDay: 30, Enabled: true, ResourceCount: 1},
+			{ID: brokenID, Name: "broken", StartTime: "03:00", Frequency: 1, Enabled: false, ResourceCount: 1},
+		},
+		Jobs: map[string][]vbstest.Job{dailyID: {
+			vol("vol-a1", 1, "EXECUTE_SUCCESS", "2026-11-25T02:00:00", "2026-11-25T02:20:00"),
+			failed,
+			a2ok,
+			vol("vol-a2", 4, "RUNNING", "2026-11-27T02:00:00", ""),
+			vol("vol-a3", 5, "EXECUTE_FAIL", "2026-11-26T02:00:00", "2026-11-26T02:10:00"),
+			vol("vol-a3", 6, "EXECUTE_TIMEOUT", "2026-11-27T02:00:00", "2026-11-27T04:00:00"),
+			vol("vol-a4", 7, "FROZEN", "2026-11-26T02:00:00", ""),
+			vol("vol-a4", 8, "SKIP", "2026-11-27T02:00:00", "2026-11-27T02:00:01"),
+			vol("vol-a5", 9, "EXECUTE_SUCCESS", "2026-11-25T02:00:00", ""),
+			vol("vol-a1", 10, "EXECUTE_SUCCESS", "2026-11-19T02:00:00", "2026-11-19T02:20:00"),
+		}},
+	}
 	for i, day := range []string{"2026-11-26", "2026-11-23", "2026-11-19", "2026-11-16", "2026-11-12"} {
-		sim.AddJobs(weeklyID, vol("vol-b1", 20+i, "EXECUTE_SUCCESS", day+"T01:00:00", day+"T01:45:00"))
+		sc.Jobs[weeklyID] = append(sc.Jobs[weeklyID], vol("vol-b1", 20+i, "EXECUTE_SUCCESS", day+"T01:00:00", day+"T01:45:00"))
+	}
+	return sc
+}
+
+// loadScenario plants scenarioAccount in the simulator (added to what it
+// holds, as the simulator's AddPolicy and AddJobs add) and makes every
+// tasks call of the broken policy answer HTTP 500.
+func loadScenario(sim *vbstest.Server) {
+	sc := scenarioAccount()
+	for _, p := range sc.Policies {
+		sim.AddPolicy(p)
+		sim.AddJobs(p.ID, sc.Jobs[p.ID]...)
 	}
 	sim.AddFault(vbstest.Fault{Kind: vbstest.FaultStatus, Operation: vbstest.OpListTasks, PolicyID: brokenID, Status: 500})
 }
 
-// expectedScenario is the exposition of loadScenario's account after one
+// errMemHTTP500 and errMemHTTP404 stand in memSource for the failures the
+// simulator's faults give through the VBS client.
+var (
+	errMemHTTP500 = backup.WithKind(backup.ErrUnavailable, errors.New("injected: HTTP 500"))
+	errMemHTTP404 = backup.WithKind(backup.ErrNotFound, errors.New("injected: HTTP 404"))
+)
+
+// newMemScenarioTarget is newScenarioTarget on memSource, with the same
+// page size; the broken policy's page calls fail.
+func newMemScenarioTarget(t *testing.T) (*memSource, *store.Target) {
+	src := newMemSource(scenarioAccount(), 3)
+	src.failPolicy(brokenID, errMemHTTP500)
+	return src, store.NewTarget(store.TargetOptions{Name: "prod", API: src, Now: func() time.Time { return testNow }})
+}
+
+// expectedScenario is the exposition of scenarioAccount after one
 // refresh. Values worked out by hand:
 //   - daily-db jobs in the window: RUNNING 1 (a2), SUCCESS 3 (a1 25th, a2, a5),
 //     FAIL 2 (a1, a3), TIMEOUT 1, SKIP 1, UNKNOWN 1 (FROZEN); the 19th is outside.
@@ -281,9 +315,9 @@ func TestScenarioExactMetrics(t *testing.T) {
 // vbs_policy_refresh_success 0; the other policies are unaffected.
 func TestScenarioFailingPolicyKeepsLastValues(t *testing.T) {
 	t.Parallel()
-	sim, target := newScenarioTarget(t)
+	src, target := newMemScenarioTarget(t)
 	target.Refresh(ctxTimeout(t, 10*time.Second))
-	sim.AddFault(vbstest.Fault{Kind: vbstest.FaultStatus, Operation: vbstest.OpListTasks, PolicyID: dailyID, Status: 404})
+	src.failPolicy(dailyID, errMemHTTP404)
 	snap := target.Refresh(ctxTimeout(t, 10*time.Second))
 	want := strings.Replace(expectedScenario,
 		`vbs_policy_refresh_success{policy_id="11111111-1111-4111-8111-111111111111",policy_name="daily-db",target="prod"} 1`,
@@ -347,11 +381,9 @@ vbs_policy_refresh_success{policy_id="22222222-2222-4222-8222-222222222222",poli
 // metric disappears and its last success moves.
 func TestScenarioRunningJobFinishes(t *testing.T) {
 	t.Parallel()
-	sim, target := newScenarioTarget(t)
+	src, target := newMemScenarioTarget(t)
 	target.Refresh(ctxTimeout(t, 10*time.Second))
-	if err := sim.FinishJob(dailyID, jobID(4), "EXECUTE_SUCCESS", at("2026-11-27T02:40:00")); err != nil {
-		t.Fatal(err)
-	}
+	src.setStatus(dailyID, jobID(4), "EXECUTE_SUCCESS", at("2026-11-27T02:40:00"))
 	snap := target.Refresh(ctxTimeout(t, 10*time.Second))
 	// vol-a2's job 4 succeeded at 02:40 = 1795747200: its last success
 	// moves, it is no longer running, and the policy counts one more success.

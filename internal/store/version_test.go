@@ -15,17 +15,16 @@ import (
 // last values as stale, gets a new one, and the same stale copy is reused.
 func TestSnapshotVersion(t *testing.T) {
 	t.Parallel()
-	sim, client := newSim(t, 10)
 	sc := vbstest.Generate(vbstest.GenOptions{Policies: 2, Disks: 3, Days: 3, Seed: 5, Now: testNow, Schedules: dailyOnly})
-	sim.Load(sc)
-	target := store.NewTarget(store.TargetOptions{Name: "t", API: client, Now: func() time.Time { return testNow }, Lookback: 7 * 24 * time.Hour})
+	src := newMemSource(sc, 10)
+	target := store.NewTarget(store.TargetOptions{Name: "t", API: src, Now: func() time.Time { return testNow }, Lookback: 7 * 24 * time.Hour})
 	first := target.Refresh(ctxTimeout(t, 10*time.Second))
 	second := target.Refresh(ctxTimeout(t, 10*time.Second))
 	if first == second || second.Version != first.Version {
 		t.Fatalf("a refresh that changed nothing: version %d after %d, want the same", second.Version, first.Version)
 	}
 	p := sc.Policies[0]
-	sim.AddJobs(p.ID, vbstest.Job{JobID: "f0000000-0000-4000-8000-000000000001", Status: vbstest.StatusRunning,
+	src.addJobs(p.ID, vbstest.Job{JobID: "f0000000-0000-4000-8000-000000000001", Status: vbstest.StatusRunning,
 		ResourceID: "vol-new", ResourceType: "volume", BackupName: "autobk_new", CreatedAt: testNow.Add(-time.Minute)})
 	third := target.Refresh(ctxTimeout(t, 10*time.Second))
 	if third.Version == second.Version {
@@ -50,17 +49,16 @@ func (c *closeCounter) CloseIdleConnections() { c.closes.Add(1) }
 // again when a refresh still running ends.
 func TestTargetClose(t *testing.T) {
 	t.Parallel()
-	sim, client := newSim(t, 10)
-	sim.Load(vbstest.Generate(vbstest.GenOptions{Policies: 1, Disks: 2, Days: 2, Seed: 5, Now: testNow, Schedules: dailyOnly}))
-	api := &closeCounter{PolicySource: client}
+	src := newMemSource(vbstest.Generate(vbstest.GenOptions{Policies: 1, Disks: 2, Days: 2, Seed: 5, Now: testNow, Schedules: dailyOnly}), 10)
+	hook, entered, release := gate(callPolicies)
+	src.setHook(hook)
+	api := &closeCounter{PolicySource: src}
 	target := store.NewTarget(store.TargetOptions{Name: "t", API: api, Now: func() time.Time { return testNow }})
-	sim.SetLatency(200 * time.Millisecond)
 	done := make(chan struct{})
 	go func() { defer close(done); target.Refresh(ctxTimeout(t, 10*time.Second)) }()
-	for sim.Requests("") == 0 {
-		time.Sleep(5 * time.Millisecond)
-	}
+	waitFor(t, entered, "the refresh's policy list") // the refresh is under way
 	target.Close()
+	close(release)
 	<-done
 	target.Wait()
 	if n := api.closes.Load(); n != 2 {
