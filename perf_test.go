@@ -23,6 +23,7 @@ import (
 	"github.com/vbs-exporter/vbs_exporter/collector"
 	"github.com/vbs-exporter/vbs_exporter/internal/hwcloud"
 	"github.com/vbs-exporter/vbs_exporter/internal/store"
+	"github.com/vbs-exporter/vbs_exporter/internal/testkit"
 	"github.com/vbs-exporter/vbs_exporter/internal/vbs"
 	"github.com/vbs-exporter/vbs_exporter/internal/vbs/vbstest"
 )
@@ -255,11 +256,11 @@ func perfFDs(t testing.TB) int {
 // file descriptors to the baseline: the old clients' idle connections close.
 func TestReloadRebuildsReleaseConnections(t *testing.T) {
 	dir := t.TempDir()
-	sim := simWithKeyFile(t, dir)
+	sim := testkit.SimWithKeyFile(t, dir)
 	sim.Load(vbstest.Generate(vbstest.GenOptions{Policies: 1, Disks: 2, Days: 2, Seed: 1, Now: time.Now().Add(-time.Hour), Schedules: perfDaily}))
 	cfg := filepath.Join(dir, "vbs.yml")
 	write := func(i int) {
-		writeFile(t, cfg, "targets:\n"+simTargetYAML("rebuilt", sim, fmt.Sprintf("    page_size: %d\n", 10+i%2)))
+		writeFile(t, cfg, "targets:\n"+testkit.SimTargetYAML("rebuilt", sim, fmt.Sprintf("    page_size: %d\n", 10+i%2)))
 	}
 	write(0)
 	a := newTestApp(t, cfg, testAppOptions{defaultTimeout: 10 * time.Second}).app

@@ -19,6 +19,7 @@ import (
 	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/vbs-exporter/vbs_exporter/internal/testkit"
 	"github.com/vbs-exporter/vbs_exporter/internal/vbs/vbstest"
 )
 
@@ -205,10 +206,10 @@ func TestRenderMatchesPromhttp(t *testing.T) {
 func TestRemovedTargetLateRefresh(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	sim := simWithKeyFile(t, dir)
+	sim := testkit.SimWithKeyFile(t, dir)
 	sim.Load(vbstest.Generate(vbstest.GenOptions{Policies: 1, Disks: 2, Days: 2, Seed: 1, Now: time.Now().Add(-time.Hour), Schedules: perfDaily}))
 	cfg := filepath.Join(dir, "vbs.yml")
-	writeFile(t, cfg, "targets:\n"+simTargetYAML("kept", sim, "")+simTargetYAML("gone", sim, ""))
+	writeFile(t, cfg, "targets:\n"+testkit.SimTargetYAML("kept", sim, "")+testkit.SimTargetYAML("gone", sim, ""))
 	a := newTestApp(t, cfg, testAppOptions{defaultTimeout: 10 * time.Second}).app
 	gone, _ := a.ex.get("gone")
 	sim.SetLatency(300 * time.Millisecond)
@@ -218,7 +219,7 @@ func TestRemovedTargetLateRefresh(t *testing.T) {
 	rec := httptest.NewRecorder()
 	a.mux.ServeHTTP(rec, httptest.NewRequestWithContext(ctx, http.MethodGet, "/probe?target=gone", nil))
 	cancel()
-	writeFile(t, cfg, "targets:\n"+simTargetYAML("kept", sim, ""))
+	writeFile(t, cfg, "targets:\n"+testkit.SimTargetYAML("kept", sim, ""))
 	if err := a.reload(); err != nil {
 		t.Fatal(err)
 	}
@@ -251,13 +252,13 @@ func TestScrapeWriteDeadline(t *testing.T) {
 		t.Skip("waits for the write deadline")
 	}
 	dir := t.TempDir()
-	sim := simWithKeyFile(t, dir)
+	sim := testkit.SimWithKeyFile(t, dir)
 	// 400 disks: an answer (~0.6 MB) far larger than the socket buffers,
 	// which both ends set small (the server's below), so that the server's
 	// write blocks as it would on a big answer with default buffers.
 	sim.Load(vbstest.Generate(vbstest.GenOptions{Policies: 2, Disks: 200, Days: 2, Seed: 1, Now: time.Now().Add(-time.Hour), Schedules: perfDaily}))
 	cfg := filepath.Join(dir, "vbs.yml")
-	writeFile(t, cfg, "targets:\n"+simTargetYAML("big", sim, "    page_size: 100\n"))
+	writeFile(t, cfg, "targets:\n"+testkit.SimTargetYAML("big", sim, "    page_size: 100\n"))
 	a := newTestApp(t, cfg, testAppOptions{defaultTimeout: time.Minute}).app
 	closed := make(chan string, 16)
 	ts := httptest.NewUnstartedServer(a.mux)

@@ -238,35 +238,6 @@ func e2eRun(t *testing.T, bin string, args ...string) (code int, stdout, stderr 
 	return code, o.String(), e.String()
 }
 
-// e2eSim starts a simulator with its own AK/SK and writes a secret key file
-// for it under dir/secrets.
-func e2eSim(t *testing.T, dir string) *vbstest.Server {
-	t.Helper()
-	sim := vbstest.NewServer(vbstest.Options{AccessKey: "E2EACCESSKEY0001", SecretKey: "e2e-secret-key-Vx71"})
-	t.Cleanup(sim.Close)
-	if err := os.MkdirAll(filepath.Join(dir, "secrets"), 0o700); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "secrets", "sk"), []byte(sim.Options().SecretKey+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return sim
-}
-
-// e2eTarget is a config file entry for sim: AK/SK, the secret key from a
-// file given relative to the config file.
-func e2eTarget(name string, sim *vbstest.Server, extra string) string {
-	o := sim.Options()
-	return fmt.Sprintf(`  - name: %s
-    region: cn-north-4
-    project_id: %s
-    endpoint: %s
-%s    auth:
-      access_key: %s
-      secret_key_file: secrets/sk
-`, name, o.ProjectID, sim.URL(), extra, o.AccessKey)
-}
-
 func e2eWrite(t *testing.T, path, text string) {
 	t.Helper()
 	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
@@ -276,7 +247,7 @@ func e2eWrite(t *testing.T, path, text string) {
 
 func e2eMetrics(t *testing.T, bin string) {
 	dir := t.TempDir()
-	sim := e2eSim(t, dir)
+	sim := testkit.SimWithKeyFile(t, dir)
 	now := time.Now().UTC().Truncate(time.Second)
 	sc := vbstest.Generate(vbstest.GenOptions{
 		Policies: 4, Disks: 3, Days: 3, Now: now, Seed: 7,
@@ -284,7 +255,7 @@ func e2eMetrics(t *testing.T, bin string) {
 	})
 	sim.Load(sc)
 	cfg := filepath.Join(dir, "vbs.yml")
-	e2eWrite(t, cfg, "targets:\n"+e2eTarget("e2e", sim, ""))
+	e2eWrite(t, cfg, "targets:\n"+testkit.SimTargetYAML("e2e", sim, ""))
 
 	p := e2eStart(t, bin, "--config.file="+cfg)
 	p.waitHealthy(t)
@@ -386,16 +357,16 @@ func e2eMetrics(t *testing.T, bin string) {
 
 func e2eConfigCheck(t *testing.T, bin string) {
 	dir := t.TempDir()
-	sim := e2eSim(t, dir)
+	sim := testkit.SimWithKeyFile(t, dir)
 	valid := filepath.Join(dir, "valid.yml")
-	e2eWrite(t, valid, "targets:\n"+e2eTarget("e2e", sim, ""))
+	e2eWrite(t, valid, "targets:\n"+testkit.SimTargetYAML("e2e", sim, ""))
 	code, stdout, stderr := e2eRun(t, bin, "--config.check", "--config.file="+valid)
 	if code != 0 || stdout != valid+": configuration is valid\n" || stderr != "" {
 		t.Errorf("--config.check on a valid file: exit %d, stdout %q, stderr %q; want 0 and %q", code, stdout, stderr, valid+": configuration is valid\n")
 	}
 
 	invalid := filepath.Join(dir, "invalid.yml")
-	text := "targets:\n" + e2eTarget("e2e", sim, "    lookbak: 7d\n    page_size: 0\n")
+	text := "targets:\n" + testkit.SimTargetYAML("e2e", sim, "    lookbak: 7d\n    page_size: 0\n")
 	e2eWrite(t, invalid, text)
 	lines := strings.Split(text, "\n")
 	lookbak := slices.Index(lines, "    lookbak: 7d") + 1
@@ -409,7 +380,7 @@ func e2eConfigCheck(t *testing.T, bin string) {
 
 	// An unreadable secret file is an error of the check too.
 	noSecret := filepath.Join(dir, "nosecret.yml")
-	text = strings.Replace("targets:\n"+e2eTarget("e2e", sim, ""), "secrets/sk", "secrets/missing", 1)
+	text = strings.Replace("targets:\n"+testkit.SimTargetYAML("e2e", sim, ""), "secrets/sk", "secrets/missing", 1)
 	e2eWrite(t, noSecret, text)
 	code, _, stderr = e2eRun(t, bin, "--config.check", "--config.file="+noSecret)
 	line := slices.Index(strings.Split(text, "\n"), "      secret_key_file: secrets/missing") + 1
@@ -422,7 +393,7 @@ func e2eConfigCheck(t *testing.T, bin string) {
 
 	// A short lookback is a warning: printed, and the file is still valid.
 	short := filepath.Join(dir, "short.yml")
-	text = "targets:\n" + e2eTarget("e2e", sim, "    lookback: 1d\n")
+	text = "targets:\n" + testkit.SimTargetYAML("e2e", sim, "    lookback: 1d\n")
 	e2eWrite(t, short, text)
 	line = slices.Index(strings.Split(text, "\n"), "    lookback: 1d") + 1
 	want = fmt.Sprintf("warning: %s:%d: target \"e2e\": field lookback: 1d is shorter than 2d, twice the interval of a daily schedule: a daily policy's last run can fall out of it and look missing\n", short, line)
@@ -433,7 +404,7 @@ func e2eConfigCheck(t *testing.T, bin string) {
 
 	// A secret that looks like YAML is not echoed.
 	yamlSecret := filepath.Join(dir, "yamlsecret.yml")
-	text = strings.Replace("targets:\n"+e2eTarget("e2e", sim, ""), "secret_key_file: secrets/sk", "secret_key: *Yaml-Like-Secret-42", 1)
+	text = strings.Replace("targets:\n"+testkit.SimTargetYAML("e2e", sim, ""), "secret_key_file: secrets/sk", "secret_key: *Yaml-Like-Secret-42", 1)
 	e2eWrite(t, yamlSecret, text)
 	line = slices.Index(strings.Split(text, "\n"), "      secret_key: *Yaml-Like-Secret-42") + 1
 	want = fmt.Sprintf("%s:%d: field auth.secret_key: invalid YAML (details not shown: the line holds a secret)\n", yamlSecret, line)
@@ -455,10 +426,10 @@ func e2eConfigCheck(t *testing.T, bin string) {
 
 func e2eReload(t *testing.T, bin string) {
 	dir := t.TempDir()
-	sim := e2eSim(t, dir)
+	sim := testkit.SimWithKeyFile(t, dir)
 	sim.Load(vbstest.Generate(vbstest.GenOptions{Policies: 2, Disks: 2, Days: 2, Now: time.Now().UTC().Truncate(time.Second), Seed: 11}))
 	cfg := filepath.Join(dir, "vbs.yml")
-	e2eWrite(t, cfg, "targets:\n"+e2eTarget("one", sim, ""))
+	e2eWrite(t, cfg, "targets:\n"+testkit.SimTargetYAML("one", sim, ""))
 	p := e2eStart(t, bin, "--config.file="+cfg)
 	p.waitHealthy(t)
 	_, m := e2eScrape(t, p.url("/metrics"))
@@ -484,7 +455,7 @@ func e2eReload(t *testing.T, bin string) {
 	}
 
 	// SIGHUP picks up a new target.
-	e2eWrite(t, cfg, "targets:\n"+e2eTarget("one", sim, "")+e2eTarget("two", sim, ""))
+	e2eWrite(t, cfg, "targets:\n"+testkit.SimTargetYAML("one", sim, "")+testkit.SimTargetYAML("two", sim, ""))
 	if err := p.cmd.Process.Signal(syscall.SIGHUP); err != nil {
 		t.Fatal(err)
 	}
@@ -494,7 +465,7 @@ func e2eReload(t *testing.T, bin string) {
 	m.Expect(t, 1, "vbs_exporter_config_last_reload_successful")
 
 	// SIGHUP with a broken file keeps the running config.
-	e2eWrite(t, cfg, "targets:\n"+e2eTarget("one", sim, "    concurrency: 0\n"))
+	e2eWrite(t, cfg, "targets:\n"+testkit.SimTargetYAML("one", sim, "    concurrency: 0\n"))
 	if err := p.cmd.Process.Signal(syscall.SIGHUP); err != nil {
 		t.Fatal(err)
 	}
@@ -514,7 +485,7 @@ func e2eReload(t *testing.T, bin string) {
 	}
 
 	// POST /-/reload over HTTP, back to one target.
-	e2eWrite(t, cfg, "targets:\n"+e2eTarget("one", sim, ""))
+	e2eWrite(t, cfg, "targets:\n"+testkit.SimTargetYAML("one", sim, ""))
 	resp, err := e2eClient.Post(p.url("/-/reload"), "", nil)
 	if err != nil {
 		t.Fatal(err)
@@ -588,10 +559,10 @@ func e2eLogKeyOrder(t *testing.T, bin string) {
 	for _, format := range []string{"logfmt", "json"} {
 		t.Run(format, func(t *testing.T) {
 			dir := t.TempDir()
-			sim := e2eSim(t, dir)
+			sim := testkit.SimWithKeyFile(t, dir)
 			sim.Load(vbstest.Generate(vbstest.GenOptions{Policies: 1, Disks: 1, Days: 1, Now: time.Now().UTC().Truncate(time.Second), Seed: 3}))
 			cfg := filepath.Join(dir, "vbs.yml")
-			e2eWrite(t, cfg, "targets:\n"+e2eTarget("logs", sim, ""))
+			e2eWrite(t, cfg, "targets:\n"+testkit.SimTargetYAML("logs", sim, ""))
 			p := e2eStart(t, bin, "--config.file="+cfg, "--log.format="+format)
 			p.waitHealthy(t)
 			e2eScrape(t, p.url("/metrics"))

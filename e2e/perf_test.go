@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vbs-exporter/vbs_exporter/internal/testkit"
 	"github.com/vbs-exporter/vbs_exporter/internal/vbs/vbstest"
 )
 
@@ -49,13 +50,13 @@ func TestSlowClientsDoNotStarveScrapes(t *testing.T) {
 	}
 	bin := exporterBin
 	dir := t.TempDir()
-	sim := e2eSim(t, dir)
+	sim := testkit.SimWithKeyFile(t, dir)
 	sim.Load(vbstest.Generate(vbstest.GenOptions{
 		Policies: 2, Disks: 500, Days: 7, Seed: 1, Now: time.Now().Add(-time.Hour),
 		FailRate: 0.05, TimeoutRate: 0.01, SkipRate: 0.01, Schedules: perfDaily,
 	}))
 	cfg := filepath.Join(dir, "vbs.yml")
-	e2eWrite(t, cfg, "targets:\n"+e2eTarget("big", sim, "    page_size: 100\n"))
+	e2eWrite(t, cfg, "targets:\n"+testkit.SimTargetYAML("big", sim, "    page_size: 100\n"))
 	p := e2eStart(t, bin, "--config.file="+cfg)
 	p.waitHealthy(t)
 	pid := p.cmd.Process.Pid

@@ -1,6 +1,6 @@
-// Package testkit holds what the tests of more than one package read the
-// exporter's output with: a parsed text exposition and parsed log lines. It
-// is imported by tests only.
+// Package testkit holds what the tests of more than one package share: a
+// parsed text exposition, parsed log lines, a simulator with its key file and
+// its config entry, the parallelism of waiting tests. It is imported by tests only.
 package testkit
 
 import (
