@@ -79,7 +79,7 @@ func TestCachedMatchesFullWalk(t *testing.T) {
 					// Time passes as between scrapes (new jobs are newer than
 					// those read), then the account changes.
 					now = now.Add(time.Duration(1+rng.IntN(30)) * time.Hour)
-					mutateMem(src, sc, rng, now, &next, stuck)
+					mutate(memHistory{src}, sc, rng, now, &next, stuck)
 				}
 				src.counters()
 				snap := cached.Refresh(ctxTimeout(t, 30*time.Second))
@@ -102,65 +102,9 @@ func TestCachedMatchesFullWalk(t *testing.T) {
 					t.Fatalf("step %d: cached refresh differs from the full walk:\n--- cached\n%s\n--- full walk\n%s", step, got, want)
 				}
 				now = now.Add(time.Duration(1+rng.IntN(30)) * time.Hour)
-				mutateMem(src, sc, rng, now, &next, stuck)
+				mutate(memHistory{src}, sc, rng, now, &next, stuck)
 			}
 		})
-	}
-}
-
-// mutateMem is mutate for the in-memory source.
-func mutateMem(src *memSource, sc vbstest.Scenario, rng *rand.Rand, now time.Time, next *int, stuck map[string]bool) {
-	statuses := []string{"RUNNING", "WAITING", "EXECUTE_SUCCESS", "EXECUTE_FAIL", "EXECUTE_TIMEOUT", "SKIP", "FROZEN"}
-	finish := func(pid, id string, st string, at time.Time) {
-		src.update(pid, id, func(j *backup.Job) {
-			j.Status, _ = backup.ParseStatus(st)
-			j.RawStatus, j.Finished = st, at
-			if j.Status.Failed() {
-				j.ErrorCode, j.ErrorMessage = "VBS.0001", "backup of "+j.ResourceID+" failed"
-			}
-		})
-	}
-	for _, p := range sc.Policies {
-		for _, j := range src.Jobs(p.ID) {
-			if stuck[j.ID] {
-				switch r := rng.IntN(30); {
-				case r < 5:
-					delete(stuck, j.ID)
-					finish(p.ID, j.ID, statuses[2+rng.IntN(4)], now.Add(-time.Duration(rng.IntN(60))*time.Minute))
-				case r < 8:
-					delete(stuck, j.ID)
-					src.remove(p.ID, j.ID)
-				}
-				continue
-			}
-			switch j.RawStatus {
-			case "RUNNING", "WAITING":
-				if rng.IntN(3) > 0 {
-					finish(p.ID, j.ID, statuses[2+rng.IntN(4)], now.Add(-time.Duration(rng.IntN(60))*time.Minute))
-				}
-			case "FROZEN":
-				if rng.IntN(2) == 0 {
-					finish(p.ID, j.ID, "EXECUTE_SUCCESS", now)
-				}
-			}
-		}
-		for range rng.IntN(12) {
-			*next++
-			st := statuses[rng.IntN(len(statuses))]
-			j := vbstest.Job{
-				JobID:        fmt.Sprintf("bbbbbbbb-0000-4000-8000-%012d", *next),
-				Status:       st,
-				ResourceID:   fmt.Sprintf("vol-%s-%d", p.ID[:8], rng.IntN(4)),
-				ResourceType: "volume",
-				CreatedAt:    now.Add(-time.Duration(rng.IntN(50)) * time.Minute),
-			}
-			if st != "RUNNING" && st != "WAITING" && st != "FROZEN" {
-				j.FinishedAt = j.CreatedAt.Add(time.Duration(rng.IntN(7200)) * time.Second)
-			} else if rng.IntN(3) == 0 {
-				stuck[j.JobID] = true
-			}
-			src.add(p.ID, memJob(p.ID, j))
-		}
 	}
 }
 
@@ -203,7 +147,7 @@ func TestCachedMatchesFullWalkOverHTTP(t *testing.T) {
 					t.Fatalf("step %d: cached refresh differs from the full walk:\n--- cached\n%s\n--- full walk\n%s", step, got, want)
 				}
 				now = now.Add(time.Duration(1+rng.IntN(30)) * time.Hour)
-				mutate(t, sim, sc, rng, now, &next, stuck)
+				mutate(simHistory{t, sim}, sc, rng, now, &next, stuck)
 			}
 			t.Logf("%d job_id= re-reads", rechecks)
 			if rechecks == 0 {
@@ -213,44 +157,100 @@ func TestCachedMatchesFullWalkOverHTTP(t *testing.T) {
 	}
 }
 
-// mutate changes the simulated account the way time does: new runs (some
-// still in flight, some in an undocumented state), running jobs that finish,
-// and undocumented states that resolve. Jobs in stuck stay open for days:
-// each step one finishes with probability 1/6 and vanishes from the API
-// with probability 1/10.
-func mutate(t *testing.T, sim *vbstest.Server, sc vbstest.Scenario, rng *rand.Rand, now time.Time, next *int, stuck map[string]bool) {
-	t.Helper()
+// history is what the randomized tests change as time passes: the
+// simulator's account (simHistory) or the in-memory source (memHistory).
+type history interface {
+	// jobs returns the policy's jobs as [ID, raw status] pairs.
+	jobs(policyID string) [][2]string
+	finish(policyID, jobID, status string, at time.Time)
+	remove(policyID, jobID string)
+	add(policyID string, j vbstest.Job)
+}
+
+// simHistory is the history of a simulated account.
+type simHistory struct {
+	t   *testing.T
+	sim *vbstest.Server
+}
+
+func (h simHistory) jobs(policyID string) [][2]string {
+	var out [][2]string
+	for _, j := range h.sim.Jobs(policyID) {
+		out = append(out, [2]string{j.JobID, j.Status})
+	}
+	return out
+}
+
+func (h simHistory) finish(policyID, jobID, status string, at time.Time) {
+	if err := h.sim.FinishJob(policyID, jobID, status, at); err != nil {
+		h.t.Fatal(err)
+	}
+}
+
+func (h simHistory) remove(policyID, jobID string) {
+	if err := h.sim.RemoveJob(policyID, jobID); err != nil {
+		h.t.Fatal(err)
+	}
+}
+
+func (h simHistory) add(policyID string, j vbstest.Job) { h.sim.AddJobs(policyID, j) }
+
+// memHistory is the history of the in-memory source; a failed finish gets
+// an error code and message, as the API gives.
+type memHistory struct{ src *memSource }
+
+func (h memHistory) jobs(policyID string) [][2]string {
+	var out [][2]string
+	for _, j := range h.src.Jobs(policyID) {
+		out = append(out, [2]string{j.ID, j.RawStatus})
+	}
+	return out
+}
+
+func (h memHistory) finish(policyID, jobID, status string, at time.Time) {
+	h.src.update(policyID, jobID, func(j *backup.Job) {
+		j.Status, _ = backup.ParseStatus(status)
+		j.RawStatus, j.Finished = status, at
+		if j.Status.Failed() {
+			j.ErrorCode, j.ErrorMessage = "VBS.0001", "backup of "+j.ResourceID+" failed"
+		}
+	})
+}
+
+func (h memHistory) remove(policyID, jobID string) { h.src.remove(policyID, jobID) }
+
+func (h memHistory) add(policyID string, j vbstest.Job) { h.src.add(policyID, memJob(policyID, j)) }
+
+// mutate changes the account the way time does: new runs (some still in
+// flight, some in an undocumented state), running jobs that finish, and
+// undocumented states that resolve. Jobs in stuck stay open for days: each
+// step one finishes with probability 1/6 and vanishes from the API with
+// probability 1/10.
+func mutate(h history, sc vbstest.Scenario, rng *rand.Rand, now time.Time, next *int, stuck map[string]bool) {
 	statuses := []string{"RUNNING", "WAITING", "EXECUTE_SUCCESS", "EXECUTE_FAIL", "EXECUTE_TIMEOUT", "SKIP", "FROZEN"}
+	finished := func() string { return statuses[2+rng.IntN(4)] }
 	for _, p := range sc.Policies {
-		for _, j := range sim.Jobs(p.ID) {
-			if stuck[j.JobID] {
+		for _, j := range h.jobs(p.ID) {
+			id, status := j[0], j[1]
+			if stuck[id] {
 				switch r := rng.IntN(30); {
 				case r < 5:
-					delete(stuck, j.JobID)
-					if err := sim.FinishJob(p.ID, j.JobID, statuses[2+rng.IntN(4)], now.Add(-time.Duration(rng.IntN(60))*time.Minute)); err != nil {
-						t.Fatal(err)
-					}
+					delete(stuck, id)
+					h.finish(p.ID, id, finished(), now.Add(-time.Duration(rng.IntN(60))*time.Minute))
 				case r < 8:
-					delete(stuck, j.JobID)
-					if err := sim.RemoveJob(p.ID, j.JobID); err != nil {
-						t.Fatal(err)
-					}
+					delete(stuck, id)
+					h.remove(p.ID, id)
 				}
 				continue
 			}
-			switch j.Status {
+			switch status {
 			case "RUNNING", "WAITING":
 				if rng.IntN(3) > 0 {
-					st := statuses[2+rng.IntN(4)]
-					if err := sim.FinishJob(p.ID, j.JobID, st, now.Add(-time.Duration(rng.IntN(60))*time.Minute)); err != nil {
-						t.Fatal(err)
-					}
+					h.finish(p.ID, id, finished(), now.Add(-time.Duration(rng.IntN(60))*time.Minute))
 				}
 			case "FROZEN":
 				if rng.IntN(2) == 0 {
-					if err := sim.UpdateJob(p.ID, j.JobID, func(j *vbstest.Job) { j.Status = "EXECUTE_SUCCESS"; j.FinishedAt = now }); err != nil {
-						t.Fatal(err)
-					}
+					h.finish(p.ID, id, "EXECUTE_SUCCESS", now)
 				}
 			}
 		}
@@ -269,7 +269,7 @@ func mutate(t *testing.T, sim *vbstest.Server, sc vbstest.Scenario, rng *rand.Ra
 			} else if rng.IntN(3) == 0 {
 				stuck[j.JobID] = true
 			}
-			sim.AddJobs(p.ID, j)
+			h.add(p.ID, j)
 		}
 	}
 }
