@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/common/version"
 	"github.com/prometheus/exporter-toolkit/web"
 
+	"github.com/vbs-exporter/vbs_exporter/internal/hwcloud"
 	"github.com/vbs-exporter/vbs_exporter/internal/store"
 )
 
@@ -141,7 +142,7 @@ func stateHTML(s *store.Snapshot) string {
 		// No refresh finished within its deadline yet.
 		return `<span class="down">down</span>: not read yet`
 	}
-	return `<span class="down">down</span>: ` + html.EscapeString(truncate(s.Err, maxMessage))
+	return `<span class="down">down</span>: ` + html.EscapeString(hwcloud.Truncate(s.Err, maxMessage))
 }
 
 func writeTargetDetails(b *strings.Builder, name string, s *store.Snapshot, now time.Time) {
@@ -161,17 +162,7 @@ func writeTargetDetails(b *strings.Builder, name string, s *store.Snapshot, now 
 			`<th>Cached jobs</th><th>Open jobs</th><th>Newest job</th></tr>`)
 		for i := range s.Policies {
 			p := &s.Policies[i]
-			refresh := "ok"
-			if !p.RefreshSuccess {
-				refresh = "failed"
-				if p.Err != "" {
-					refresh += ": " + truncate(p.Err, maxMessage)
-				}
-			}
-			backfill := "complete"
-			if !p.BackfillComplete {
-				backfill = "incomplete"
-			}
+			refresh, backfill := policyState(p, maxMessage)
 			newest := "none"
 			if p.HasLastJob {
 				newest = time.UnixMilli(p.LastJob).UTC().Format(time.RFC3339)
@@ -191,7 +182,7 @@ func writeTargetDetails(b *strings.Builder, name string, s *store.Snapshot, now 
 	for _, f := range failures {
 		fmt.Fprintf(b, "<tr><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%d</td><td>%s</td><td>%s</td></tr>",
 			e(f.Policy), e(diskText(f.ResourceID, f.ResourceName)), e(f.ResourceType), e(f.Status), f.InARow,
-			e(orNone(f.Code)), e(orNone(truncate(f.Message, maxMessage))))
+			e(orNone(f.Code)), e(orNone(hwcloud.Truncate(f.Message, maxMessage))))
 	}
 	b.WriteString("</table>")
 }
@@ -251,20 +242,6 @@ func orNone(s string) string {
 	}
 	return s
 }
-
-// truncate cuts s to at most n bytes (on a rune boundary), marking the cut.
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	cut := n
-	for cut > 0 && !utf8RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + "…"
-}
-
-func utf8RuneStart(b byte) bool { return b&0xC0 != 0x80 }
 
 // whenText is a refresh time for people: UTC and how long ago.
 func whenText(t, now time.Time) string {
@@ -329,7 +306,7 @@ func writeDebug(w io.Writer, name string, s *store.Snapshot, fresh bool, timeout
 			fmt.Fprint(w, " retried")
 		}
 		if e.Err != nil {
-			fmt.Fprintf(w, " err=%q", truncate(e.Err.Error(), maxMessage))
+			fmt.Fprintf(w, " err=%q", hwcloud.Truncate(e.Err.Error(), maxMessage))
 		}
 		fmt.Fprintln(w)
 		if e.StatusCode >= 200 && e.StatusCode < 300 && e.Err == nil {
@@ -340,17 +317,7 @@ func writeDebug(w io.Writer, name string, s *store.Snapshot, fresh bool, timeout
 	fmt.Fprintf(w, "\n\nPolicies (%d):\n", len(s.Policies))
 	for i := range s.Policies {
 		p := &s.Policies[i]
-		refresh := "ok"
-		if !p.RefreshSuccess {
-			refresh = "failed"
-			if p.Err != "" {
-				refresh += ": " + p.Err
-			}
-		}
-		backfill := "complete"
-		if !p.BackfillComplete {
-			backfill = "incomplete"
-		}
+		refresh, backfill := policyState(p, len(p.Err))
 		if !fresh {
 			fmt.Fprintf(w, "policy %s (%q): backfill %s; cached %d, open %d\n", p.Policy.ID, p.Policy.Name, backfill, p.CachedJobs, p.OpenJobs)
 			continue
@@ -387,4 +354,21 @@ func pagesOf(pages map[string]int, policyID string) int {
 		}
 	}
 	return n
+}
+
+// policyState describes a policy's last refresh ("ok", "failed" or
+// "failed: ERR" with ERR cut to maxErr bytes) and its backfill ("complete"
+// or "incomplete"), for the status page and the debug probe.
+func policyState(p *store.PolicySnapshot, maxErr int) (refresh, backfill string) {
+	refresh, backfill = "ok", "complete"
+	if !p.RefreshSuccess {
+		refresh = "failed"
+		if p.Err != "" {
+			refresh += ": " + hwcloud.Truncate(p.Err, maxErr)
+		}
+	}
+	if !p.BackfillComplete {
+		backfill = "incomplete"
+	}
+	return refresh, backfill
 }

@@ -78,9 +78,6 @@ func TestStatusPageTimeText(t *testing.T) {
 	if got := whenText(at, at.Add(90*time.Second)); got != "2026-12-02T01:02:03Z (1m30s ago)" {
 		t.Errorf("whenText = %q", got)
 	}
-	if got := truncate("ab€cd", 4); got != "ab…" {
-		t.Errorf("truncate cut a rune: %q", got)
-	}
 }
 
 // /probe?target=NAME&debug=true runs a refresh of its own — even within
